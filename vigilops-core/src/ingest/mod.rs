@@ -1,0 +1,605 @@
+//! What happens to an agent report: token authentication, host ownership, validation,
+//! idempotency, and storage (metrics through group commit).
+//!
+//! Architecture invariant: this module knows nothing of HTTP. The server maps [`IngestError`]
+//! to status codes and bodies; everything else about the agent protocol is decided here.
+
+mod agent_auth;
+pub mod batcher;
+pub mod category;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::future::Future;
+use std::sync::Arc;
+
+use crate::auth::agent_token;
+use crate::clock::Clock;
+use crate::model::{
+    HostRegistration, MetricSample, MetricValues, NewDbMetric, NewLogEntry, NewServiceCheck,
+    ServiceRegistration,
+};
+use crate::protocol::agent::{
+    DbMetricsReport, DbMetricsResponse, HeartbeatRequest, HeartbeatResponse, LogBatch,
+    LogBatchResponse, MetricsReport, MetricsResponse, RegisterRequest, RegisterResponse,
+    ServiceCheckReport, ServiceCheckResponse, ServiceRegisterRequest, ServiceRegisterResponse,
+    is_valid_idempotency_key,
+};
+use crate::store::{IdempotencyState, Store, StoreError};
+use agent_auth::AgentCaches;
+pub use batcher::{BatchConfig, BatchError, MetricBatcher};
+
+/// Most log entries in one batch.
+pub const MAX_LOG_BATCH: usize = 10_000;
+/// Longest kept service-check error text, in characters.
+pub const MAX_CHECK_ERROR_CHARS: usize = 500;
+/// How far in the future a data timestamp may be before the receive time replaces it.
+pub const MAX_CLOCK_SKEW: Duration = Duration::minutes(5);
+/// An unfinished idempotent request older than this is considered dead and may be retried.
+pub const IDEMPOTENCY_STALE_AFTER: Duration = Duration::seconds(60);
+
+/// Why an agent request was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// No bearer credentials at all (403).
+    #[error("Not authenticated")]
+    NotAuthenticated,
+    /// Unknown, malformed or revoked token (401).
+    #[error("Invalid or revoked agent token")]
+    InvalidToken,
+    /// The host is unknown or belongs to another token (403).
+    #[error("Host {0} is not registered with this agent token")]
+    HostNotOwned(i64),
+    /// The service is unknown or belongs to another token's host (403).
+    #[error("Service {0} is not registered with this agent token")]
+    ServiceNotOwned(i64),
+    /// A required field is missing, with the original's message (400).
+    #[error("{0}")]
+    BadRequest(&'static str),
+    /// A field has an invalid value (422).
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    /// Too many entries in one batch (413).
+    #[error("Too many log entries in one batch (max {MAX_LOG_BATCH})")]
+    TooLarge,
+    /// The same `Idempotency-Key` is being processed (409).
+    #[error("Request with this Idempotency-Key is in progress")]
+    IdempotencyInProgress,
+    /// The `Idempotency-Key` header is malformed (400).
+    #[error("Invalid Idempotency-Key")]
+    InvalidIdempotencyKey,
+    /// Storage failed (500; the agent retries).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The metric writer failed (500).
+    #[error(transparent)]
+    Batch(#[from] BatchError),
+}
+
+/// An authenticated agent: the token it presented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AgentIdentity {
+    pub token_id: i64,
+}
+
+/// A reply to replay or send: status code and JSON body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredReply {
+    pub status: u16,
+    pub body: String,
+}
+
+/// Tunables of the ingest path.
+#[derive(Debug, Clone, Copy)]
+pub struct IngestConfig {
+    /// Heartbeat interval announced to agents, in seconds.
+    pub heartbeat_interval: u32,
+    /// Metric group-commit settings.
+    pub batch: BatchConfig,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self {
+            heartbeat_interval: 60,
+            batch: BatchConfig::default(),
+        }
+    }
+}
+
+/// The agent ingestion service.
+#[derive(Debug, Clone)]
+pub struct Ingestor {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    batcher: MetricBatcher,
+    caches: Arc<AgentCaches>,
+    config: IngestConfig,
+}
+
+fn non_empty(text: Option<String>) -> Option<String> {
+    text.map(|text| text.trim().to_owned())
+        .filter(|text| !text.is_empty())
+}
+
+impl Ingestor {
+    /// Starts the service (and its metric writers) on the current runtime.
+    pub fn start(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: IngestConfig) -> Self {
+        let batcher = MetricBatcher::start(Arc::clone(&store), config.batch);
+        Self {
+            store,
+            clock,
+            batcher,
+            caches: Arc::new(AgentCaches::default()),
+            config,
+        }
+    }
+
+    /// Authenticates the `Authorization` header value (`None` when absent).
+    pub async fn authenticate(&self, authorization: Option<&str>) -> Result<AgentIdentity, IngestError> {
+        let header = authorization.ok_or(IngestError::NotAuthenticated)?;
+        let (scheme, token) = header.trim().split_once(' ').ok_or(IngestError::NotAuthenticated)?;
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(IngestError::NotAuthenticated);
+        }
+        let token = token.trim();
+        if !agent_token::is_well_formed(token) {
+            return Err(IngestError::InvalidToken);
+        }
+        let hash = agent_token::hash(token);
+        let now = self.clock.now();
+        let cached = match self.caches.token(&hash, now) {
+            Some(cached) => cached,
+            None => {
+                let found = self
+                    .store
+                    .agent_token_by_hash(&hash)
+                    .await?
+                    .filter(|token| token.is_active);
+                self.caches.put_token(hash, found.clone(), now);
+                found
+            }
+        };
+        let token = cached.ok_or(IngestError::InvalidToken)?;
+        if self.caches.should_touch(token.id, now)
+            && let Err(error) = self.store.touch_agent_token(token.id, now).await
+        {
+            tracing::warn!(%error, token_id = token.id, "failed to record token use");
+        }
+        Ok(AgentIdentity { token_id: token.id })
+    }
+
+    /// Checks that `host_id` exists and belongs to the agent's token.
+    pub async fn check_host(&self, identity: AgentIdentity, host_id: i64) -> Result<(), IngestError> {
+        let now = self.clock.now();
+        let owner = match self.caches.host_owner(host_id, now) {
+            Some(owner) => owner,
+            None => {
+                let owner = self.store.host(host_id).await?.map(|host| host.token_id);
+                self.caches.put_host_owner(host_id, owner, now);
+                owner
+            }
+        };
+        if owner == Some(Some(identity.token_id)) {
+            Ok(())
+        } else {
+            Err(IngestError::HostNotOwned(host_id))
+        }
+    }
+
+    /// Drops what is cached about a host (after it was deleted).
+    pub fn forget_host(&self, host_id: i64) {
+        self.caches.forget_host(host_id);
+    }
+
+    /// A data timestamp, or the receive time when absent or too far in the future.
+    fn data_time(&self, sent: Option<DateTime<Utc>>) -> DateTime<Utc> {
+        let now = self.clock.now();
+        match sent {
+            Some(at) if at > now + MAX_CLOCK_SKEW => {
+                tracing::warn!(sent = %at, received = %now, "agent clock ahead; using receive time");
+                now
+            }
+            Some(at) => at,
+            None => now,
+        }
+    }
+
+    /// `register`: creates or refreshes the host of (`hostname`, token).
+    pub async fn register(
+        &self,
+        identity: AgentIdentity,
+        request: RegisterRequest,
+        peer_ip: Option<String>,
+    ) -> Result<RegisterResponse, IngestError> {
+        let hostname = request.hostname.trim().to_owned();
+        if hostname.is_empty() {
+            return Err(IngestError::Invalid {
+                field: "hostname",
+                message: "hostname must not be empty".to_owned(),
+            });
+        }
+        if hostname.chars().count() > 255 {
+            return Err(IngestError::Invalid {
+                field: "hostname",
+                message: "hostname must have at most 255 characters".to_owned(),
+            });
+        }
+        let registration = HostRegistration {
+            hostname,
+            display_name: non_empty(request.display_name),
+            ip_address: non_empty(request.ip_address),
+            private_ip: non_empty(request.private_ip),
+            public_ip: non_empty(request.public_ip),
+            network_info: request.network_info.filter(|info| !info.is_null()),
+            os: request.os,
+            os_version: request.os_version,
+            arch: request.arch,
+            cpu_cores: request.cpu_cores,
+            memory_total_mb: request.memory_total_mb,
+            agent_version: request.agent_version,
+            tags: request.tags.map(Value::Object),
+            group_name: non_empty(request.group_name),
+            fallback_ip_address: peer_ip,
+        };
+        let (host, created) = self
+            .store
+            .register_host(identity.token_id, registration, self.clock.now())
+            .await?;
+        self.caches
+            .put_host_owner(host.id, Some(host.token_id), self.clock.now());
+        Ok(RegisterResponse {
+            host_id: host.id,
+            hostname: host.hostname,
+            status: host.status.as_str().to_owned(),
+            created,
+        })
+    }
+
+    /// `heartbeat`: the host is online now.
+    pub async fn heartbeat(
+        &self,
+        identity: AgentIdentity,
+        request: HeartbeatRequest,
+    ) -> Result<HeartbeatResponse, IngestError> {
+        self.check_host(identity, request.host_id).await?;
+        let now = self.clock.now();
+        self.store
+            .record_heartbeat(request.host_id, now)
+            .await
+            .map_err(|error| match error {
+                StoreError::NotFound(_) => IngestError::HostNotOwned(request.host_id),
+                other => IngestError::Store(other),
+            })?;
+        Ok(HeartbeatResponse {
+            status: "ok".to_owned(),
+            server_time: now,
+            heartbeat_interval: self.config.heartbeat_interval,
+        })
+    }
+
+    /// `metrics`: one host sample, written through group commit.
+    pub async fn metrics(
+        &self,
+        identity: AgentIdentity,
+        report: MetricsReport,
+    ) -> Result<MetricsResponse, IngestError> {
+        self.check_host(identity, report.host_id).await?;
+        let sample = metric_sample(report, |sent| self.data_time(sent));
+        let metric_id = self.batcher.submit(sample).await?;
+        Ok(MetricsResponse {
+            status: "ok".to_owned(),
+            metric_id,
+        })
+    }
+
+    /// `services/register`: creates or updates the service (`host_id`, `name`).
+    pub async fn register_service(
+        &self,
+        identity: AgentIdentity,
+        request: ServiceRegisterRequest,
+    ) -> Result<ServiceRegisterResponse, IngestError> {
+        const REQUIRED: &str = "name, target and host_id required";
+        let name = non_empty(request.name).ok_or(IngestError::BadRequest(REQUIRED))?;
+        let target = non_empty(request.target).ok_or(IngestError::BadRequest(REQUIRED))?;
+        let host_id = request.host_id.ok_or(IngestError::BadRequest(REQUIRED))?;
+        let check_type = non_empty(request.check_type).unwrap_or_else(|| "http".to_owned());
+        if check_type != "http" && check_type != "tcp" {
+            return Err(IngestError::Invalid {
+                field: "type",
+                message: "type must be `http` or `tcp`".to_owned(),
+            });
+        }
+        let check_interval = request.check_interval.unwrap_or(60);
+        let timeout = request.timeout.unwrap_or(10);
+        if !(1..=86_400).contains(&check_interval) {
+            return Err(IngestError::Invalid {
+                field: "check_interval",
+                message: "check_interval must be between 1 and 86400 seconds".to_owned(),
+            });
+        }
+        if !(1..=3_600).contains(&timeout) {
+            return Err(IngestError::Invalid {
+                field: "timeout",
+                message: "timeout must be between 1 and 3600 seconds".to_owned(),
+            });
+        }
+        self.check_host(identity, host_id).await?;
+        let category = category::categorize(&name).to_owned();
+        let (service_id, created) = self
+            .store
+            .register_service(
+                ServiceRegistration {
+                    host_id,
+                    name,
+                    target,
+                    check_type,
+                    check_interval,
+                    timeout,
+                    category,
+                },
+                self.clock.now(),
+            )
+            .await?;
+        Ok(ServiceRegisterResponse {
+            service_id,
+            created,
+        })
+    }
+
+    /// `services`: one check result.
+    pub async fn service_check(
+        &self,
+        identity: AgentIdentity,
+        report: ServiceCheckReport,
+    ) -> Result<ServiceCheckResponse, IngestError> {
+        let host_id = self
+            .store
+            .service_host(report.service_id)
+            .await?
+            .ok_or(IngestError::ServiceNotOwned(report.service_id))?;
+        self.check_host(identity, host_id)
+            .await
+            .map_err(|_| IngestError::ServiceNotOwned(report.service_id))?;
+        let error = report
+            .error
+            .map(|text| text.chars().take(MAX_CHECK_ERROR_CHARS).collect());
+        let check_id = self
+            .store
+            .insert_service_check(NewServiceCheck {
+                service_id: report.service_id,
+                status: report.status.as_str().to_owned(),
+                response_time_ms: report.response_time_ms,
+                status_code: report.status_code,
+                error,
+                checked_at: self.data_time(report.checked_at),
+            })
+            .await?;
+        Ok(ServiceCheckResponse {
+            status: "ok".to_owned(),
+            check_id,
+        })
+    }
+
+    /// `db-metrics`: one database sample; the database is found or created by (host, name).
+    pub async fn db_metrics(
+        &self,
+        identity: AgentIdentity,
+        report: DbMetricsReport,
+    ) -> Result<DbMetricsResponse, IngestError> {
+        const REQUIRED: &str = "host_id and db_name required";
+        let host_id = report
+            .host_id
+            .filter(|id| *id != 0)
+            .ok_or(IngestError::BadRequest(REQUIRED))?;
+        let db_name = non_empty(report.db_name).ok_or(IngestError::BadRequest(REQUIRED))?;
+        self.check_host(identity, host_id).await?;
+        let slow_queries_detail = report
+            .slow_queries_detail
+            .map(|detail| serde_json::to_value(detail).unwrap_or(Value::Array(Vec::new())));
+        let (database_id, metric_id) = self
+            .store
+            .insert_db_metric(
+                NewDbMetric {
+                    host_id,
+                    db_name,
+                    db_type: non_empty(report.db_type).unwrap_or_else(|| "postgres".to_owned()),
+                    recorded_at: self.data_time(report.timestamp),
+                    connections_total: report.connections_total,
+                    connections_active: report.connections_active,
+                    connections_max: report.connections_max,
+                    database_size_mb: report.database_size_mb,
+                    slow_queries: report.slow_queries,
+                    tables_count: report.tables_count,
+                    transactions_committed: report.transactions_committed,
+                    transactions_rolled_back: report.transactions_rolled_back,
+                    qps: report.qps,
+                    tablespace_used_pct: report.tablespace_used_pct,
+                    lock_waits: report.lock_waits,
+                    deadlocks: report.deadlocks,
+                    extra: report.extra.map(Value::Object),
+                    slow_queries_detail,
+                },
+                self.clock.now(),
+            )
+            .await?;
+        Ok(DbMetricsResponse {
+            status: "ok".to_owned(),
+            database_id,
+            metric_id,
+        })
+    }
+
+    /// `logs`: an all-or-nothing batch; every entry's host must belong to the token.
+    pub async fn logs(
+        &self,
+        identity: AgentIdentity,
+        batch: LogBatch,
+    ) -> Result<LogBatchResponse, IngestError> {
+        if batch.logs.len() > MAX_LOG_BATCH {
+            return Err(IngestError::TooLarge);
+        }
+        let mut checked = std::collections::HashSet::new();
+        for entry in &batch.logs {
+            if checked.insert(entry.host_id) {
+                self.check_host(identity, entry.host_id).await?;
+            }
+        }
+        let entries: Vec<NewLogEntry> = batch
+            .logs
+            .into_iter()
+            .map(|entry| NewLogEntry {
+                host_id: entry.host_id,
+                service: entry.service,
+                source: entry.source,
+                level: entry.level.map(|level| normalize_level(&level)),
+                message: entry.message,
+                timestamp: self.data_time(Some(entry.timestamp)),
+            })
+            .collect();
+        let received = self.store.insert_logs(&entries, self.clock.now()).await?;
+        Ok(LogBatchResponse { received })
+    }
+
+    /// Runs `operation` at most once per (token, `key`): a repeat returns the stored reply, a
+    /// concurrent repeat is refused, a failure releases the key for a retry. Without a key the
+    /// operation simply runs.
+    pub async fn idempotent<T, F, Fut>(
+        &self,
+        identity: AgentIdentity,
+        key: Option<&str>,
+        status: u16,
+        operation: F,
+    ) -> Result<StoredReply, IngestError>
+    where
+        T: Serialize,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, IngestError>>,
+    {
+        let render = |value: &T| serde_json::to_string(value).unwrap_or_else(|_| "{}".to_owned());
+        let Some(key) = key else {
+            let value = operation().await?;
+            return Ok(StoredReply {
+                status,
+                body: render(&value),
+            });
+        };
+        if !is_valid_idempotency_key(key) {
+            return Err(IngestError::InvalidIdempotencyKey);
+        }
+        match self
+            .store
+            .begin_idempotent(identity.token_id, key, self.clock.now(), IDEMPOTENCY_STALE_AFTER)
+            .await?
+        {
+            IdempotencyState::Completed { status, body } => Ok(StoredReply { status, body }),
+            IdempotencyState::InProgress => Err(IngestError::IdempotencyInProgress),
+            IdempotencyState::Started => match operation().await {
+                Ok(value) => {
+                    let body = render(&value);
+                    self.store
+                        .complete_idempotent(identity.token_id, key, status, &body)
+                        .await?;
+                    Ok(StoredReply { status, body })
+                }
+                Err(error) => {
+                    if let Err(release_error) =
+                        self.store.release_idempotent(identity.token_id, key).await
+                    {
+                        tracing::warn!(%release_error, "failed to release idempotency key");
+                    }
+                    Err(error)
+                }
+            },
+        }
+    }
+}
+
+/// `WARNING` → `WARN`, `CRITICAL` → `FATAL`, upper-cased, as the agents' tailer does.
+pub fn normalize_level(level: &str) -> String {
+    let upper = level.trim().to_uppercase();
+    match upper.as_str() {
+        "WARNING" => "WARN".to_owned(),
+        "CRITICAL" => "FATAL".to_owned(),
+        _ => upper,
+    }
+}
+
+/// Converts a report into the sample to store (pure; `time` picks the recorded time).
+pub fn metric_sample(
+    report: MetricsReport,
+    time: impl FnOnce(Option<DateTime<Utc>>) -> DateTime<Utc>,
+) -> MetricSample {
+    #[allow(clippy::cast_precision_loss)] // Megabytes and byte counters fit f64's 53 bits.
+    let as_f64 = |value: Option<i64>| value.map(|value| value as f64);
+    let mut extra = Map::new();
+    if let Some(partitions) = &report.disk_partitions {
+        extra.insert(
+            "disk_partitions".to_owned(),
+            serde_json::to_value(partitions).unwrap_or(Value::Null),
+        );
+    }
+    let numbers: [(&str, Option<f64>); 5] = [
+        ("agent_cpu_percent", report.agent_cpu_percent),
+        ("agent_memory_rss_mb", report.agent_memory_rss_mb),
+        ("agent_thread_count", as_f64(report.agent_thread_count)),
+        ("agent_uptime_seconds", as_f64(report.agent_uptime_seconds)),
+        ("agent_open_files", as_f64(report.agent_open_files)),
+    ];
+    for (name, value) in numbers {
+        if let Some(number) = value.and_then(serde_json::Number::from_f64) {
+            extra.insert(name.to_owned(), Value::Number(number));
+        }
+    }
+    MetricSample {
+        host_id: report.host_id,
+        recorded_at: time(report.timestamp),
+        values: MetricValues {
+            cpu_percent: report.cpu_percent,
+            cpu_load_1: report.cpu_load_1,
+            cpu_load_5: report.cpu_load_5,
+            cpu_load_15: report.cpu_load_15,
+            memory_used_mb: as_f64(report.memory_used_mb),
+            memory_percent: report.memory_percent,
+            disk_used_mb: as_f64(report.disk_used_mb),
+            disk_total_mb: as_f64(report.disk_total_mb),
+            disk_percent: report.disk_percent,
+            net_bytes_sent: as_f64(report.net_bytes_sent),
+            net_bytes_recv: as_f64(report.net_bytes_recv),
+            net_send_rate_kb: report.net_send_rate_kb,
+            net_recv_rate_kb: report.net_recv_rate_kb,
+            net_packet_loss_rate: report.net_packet_loss_rate,
+        },
+        extra: (!extra.is_empty()).then_some(Value::Object(extra)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_are_normalised() {
+        assert_eq!(normalize_level("warning"), "WARN");
+        assert_eq!(normalize_level("Critical"), "FATAL");
+        assert_eq!(normalize_level("error"), "ERROR");
+    }
+
+    #[test]
+    fn report_extension_fields_go_to_extra() {
+        let report: MetricsReport = serde_json::from_str(
+            r#"{"host_id":1,"cpu_percent":5.5,"memory_used_mb":1052.0,"agent_thread_count":2,
+                "disk_partitions":[{"mountpoint":"/","total_mb":10,"used_mb":5,"percent":50.0}]}"#,
+        )
+        .unwrap();
+        let sample = metric_sample(report, |sent| sent.unwrap_or_default());
+        assert_eq!(sample.values.memory_used_mb, Some(1052.0));
+        let extra = sample.extra.unwrap();
+        assert_eq!(extra["agent_thread_count"], 2.0);
+        assert_eq!(extra["disk_partitions"][0]["mountpoint"], "/");
+    }
+}

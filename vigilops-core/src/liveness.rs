@@ -1,0 +1,54 @@
+//! Host liveness: a host is offline once it has sent no heartbeat for the threshold
+//! (default 300 s). The sweep runs under a lease, so once per cluster.
+
+use chrono::Duration;
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::lease::Lease;
+use crate::store::{Store, StoreResult};
+
+/// Default offline threshold.
+pub const DEFAULT_OFFLINE_AFTER: Duration = Duration::seconds(300);
+/// How often the sweep runs.
+pub const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Marks hosts offline whose last heartbeat is older than `offline_after`; returns their ids.
+pub async fn sweep_offline(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    offline_after: Duration,
+) -> StoreResult<Vec<i64>> {
+    store
+        .mark_stale_hosts_offline(clock.now() - offline_after)
+        .await
+}
+
+/// Runs [`sweep_offline`] every [`SWEEP_INTERVAL`] while this process holds the lease, until
+/// `shutdown` resolves.
+pub async fn run_offline_sweeper(
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    lease: Lease,
+    offline_after: Duration,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let mut ticker = tokio::time::interval(SWEEP_INTERVAL);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            _ = ticker.tick() => {}
+        }
+        match lease.acquire().await {
+            Ok(true) => match sweep_offline(store.as_ref(), clock.as_ref(), offline_after).await {
+                Ok(ids) if !ids.is_empty() => tracing::info!(hosts = ?ids, "hosts went offline"),
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "offline sweep failed"),
+            },
+            Ok(false) => {}
+            Err(error) => tracing::warn!(%error, "could not take the offline-sweep lease"),
+        }
+    }
+}

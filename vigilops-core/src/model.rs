@@ -1,0 +1,398 @@
+//! Domain types shared by the store, the ingest path and the server. They carry no serde
+//! derives: the wire shapes live in [`crate::protocol`] and convert from these.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use std::fmt;
+use std::str::FromStr;
+
+/// What a user may do. Ordered: a higher role may do everything a lower one may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    /// Reads everything an operator sees.
+    Viewer,
+    /// Also acts on alerts and remediations.
+    Operator,
+    /// Also manages users, agent tokens and settings.
+    Admin,
+}
+
+impl Role {
+    /// The storage and wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Viewer => "viewer",
+            Self::Operator => "operator",
+            Self::Admin => "admin",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+/// A role name that is not one of `admin`, `operator`, `viewer`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown role `{0}`")]
+pub struct UnknownRole(pub String);
+
+impl FromStr for Role {
+    type Err = UnknownRole;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "viewer" => Ok(Self::Viewer),
+            "operator" => Ok(Self::Operator),
+            "admin" => Ok(Self::Admin),
+            other => Err(UnknownRole(other.to_owned())),
+        }
+    }
+}
+
+/// A person who logs in to the web UI or the CLI.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    /// PHC string: argon2id for new hashes, bcrypt (`$2b$…`) for users migrated from the original.
+    pub password_hash: String,
+    pub role: Role,
+    pub is_active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A user to create. The role is the one asked for; the store makes the very first user an admin.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub email: String,
+    pub name: String,
+    pub password_hash: String,
+    pub role: Role,
+}
+
+/// A bearer token agents authenticate with. Only its hash is stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentToken {
+    pub id: i64,
+    pub name: String,
+    pub token_hash: String,
+    /// `vop_` plus the first four hex characters, for display.
+    pub token_prefix: String,
+    pub is_active: bool,
+    pub created_by: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// Whether a host is reporting heartbeats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostStatus {
+    Online,
+    Offline,
+}
+
+impl HostStatus {
+    /// The storage and wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Online => "online",
+            Self::Offline => "offline",
+        }
+    }
+
+    /// Reads the stored spelling; anything unknown counts as offline.
+    pub fn parse(text: &str) -> Self {
+        if text == "online" {
+            Self::Online
+        } else {
+            Self::Offline
+        }
+    }
+}
+
+/// A monitored machine, created by its agent's `register`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Host {
+    pub id: i64,
+    /// The agent token that registered the host; only that token may write its data.
+    pub token_id: Option<i64>,
+    pub hostname: String,
+    pub display_name: Option<String>,
+    pub ip_address: Option<String>,
+    pub private_ip: Option<String>,
+    pub public_ip: Option<String>,
+    pub network_info: Option<Value>,
+    pub os: Option<String>,
+    pub os_version: Option<String>,
+    pub arch: Option<String>,
+    pub cpu_cores: Option<i64>,
+    pub memory_total_mb: Option<i64>,
+    pub agent_version: Option<String>,
+    pub status: HostStatus,
+    pub tags: Option<Value>,
+    pub group_name: Option<String>,
+    pub last_heartbeat: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The fields a `register` call may set on a host; `None` leaves the stored value alone.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HostRegistration {
+    pub hostname: String,
+    pub display_name: Option<String>,
+    pub ip_address: Option<String>,
+    pub private_ip: Option<String>,
+    pub public_ip: Option<String>,
+    pub network_info: Option<Value>,
+    pub os: Option<String>,
+    pub os_version: Option<String>,
+    pub arch: Option<String>,
+    pub cpu_cores: Option<i64>,
+    pub memory_total_mb: Option<i64>,
+    pub agent_version: Option<String>,
+    pub tags: Option<Value>,
+    pub group_name: Option<String>,
+    /// Recorded only when the host has no address yet (the request's peer address).
+    pub fallback_ip_address: Option<String>,
+}
+
+/// Which hosts to list.
+#[derive(Debug, Clone, Default)]
+pub struct HostFilter {
+    pub status: Option<HostStatus>,
+    pub group_name: Option<String>,
+    /// Case-insensitive substring of the hostname.
+    pub search: Option<String>,
+    pub page: Page,
+}
+
+/// A page of a list: 1-based page number and size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub page: u32,
+    pub page_size: u32,
+}
+
+impl Default for Page {
+    fn default() -> Self {
+        Self {
+            page: 1,
+            page_size: 20,
+        }
+    }
+}
+
+impl Page {
+    /// Rows to skip.
+    pub fn offset(self) -> i64 {
+        i64::from(self.page.saturating_sub(1)) * i64::from(self.page_size)
+    }
+
+    /// Rows to return.
+    pub fn limit(self) -> i64 {
+        i64::from(self.page_size)
+    }
+}
+
+/// The numeric values of one host sample, all optional as on the wire.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MetricValues {
+    pub cpu_percent: Option<f64>,
+    pub cpu_load_1: Option<f64>,
+    pub cpu_load_5: Option<f64>,
+    pub cpu_load_15: Option<f64>,
+    pub memory_used_mb: Option<f64>,
+    pub memory_percent: Option<f64>,
+    pub disk_used_mb: Option<f64>,
+    pub disk_total_mb: Option<f64>,
+    pub disk_percent: Option<f64>,
+    pub net_bytes_sent: Option<f64>,
+    pub net_bytes_recv: Option<f64>,
+    pub net_send_rate_kb: Option<f64>,
+    pub net_recv_rate_kb: Option<f64>,
+    pub net_packet_loss_rate: Option<f64>,
+}
+
+/// One host sample to store.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MetricSample {
+    pub host_id: i64,
+    pub recorded_at: DateTime<Utc>,
+    pub values: MetricValues,
+    /// Every non-null field of the report that is not a core value (disk partitions, agent
+    /// self-metrics), kept as a JSON object.
+    pub extra: Option<Value>,
+}
+
+/// A stored or aggregated sample, as charts read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricPoint {
+    /// 0 for an aggregated bucket.
+    pub id: i64,
+    pub host_id: i64,
+    pub recorded_at: DateTime<Utc>,
+    pub values: MetricValues,
+}
+
+/// The most recent sample of a host, as the host list and the alert rules read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LatestMetrics {
+    pub host_id: i64,
+    pub recorded_at: DateTime<Utc>,
+    pub values: MetricValues,
+    pub extra: Option<Value>,
+}
+
+/// The time resolution of a metric series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution {
+    Raw,
+    OneMinute,
+    FiveMinutes,
+    OneHour,
+    OneDay,
+}
+
+impl Resolution {
+    /// Bucket width in seconds; `None` for raw samples.
+    pub fn bucket_seconds(self) -> Option<i64> {
+        match self {
+            Self::Raw => None,
+            Self::OneMinute => Some(60),
+            Self::FiveMinutes => Some(300),
+            Self::OneHour => Some(3_600),
+            Self::OneDay => Some(86_400),
+        }
+    }
+
+    /// Parses the `interval` query value (`raw`, `1min`, `5min`, `1h`, `1d`).
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "raw" => Some(Self::Raw),
+            "1min" | "1m" => Some(Self::OneMinute),
+            "5min" | "5m" => Some(Self::FiveMinutes),
+            "1h" => Some(Self::OneHour),
+            "1d" => Some(Self::OneDay),
+            _ => None,
+        }
+    }
+}
+
+/// How to aggregate samples inside a bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Aggregate {
+    #[default]
+    Avg,
+    Max,
+}
+
+/// A service as registered by an agent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceRegistration {
+    pub host_id: i64,
+    pub name: String,
+    pub target: String,
+    pub check_type: String,
+    pub check_interval: i64,
+    pub timeout: i64,
+    pub category: String,
+}
+
+/// One service check result to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewServiceCheck {
+    pub service_id: i64,
+    pub status: String,
+    pub response_time_ms: Option<f64>,
+    pub status_code: Option<i64>,
+    pub error: Option<String>,
+    pub checked_at: DateTime<Utc>,
+}
+
+/// One database metric sample to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewDbMetric {
+    pub host_id: i64,
+    pub db_name: String,
+    pub db_type: String,
+    pub recorded_at: DateTime<Utc>,
+    pub connections_total: Option<f64>,
+    pub connections_active: Option<f64>,
+    pub connections_max: Option<f64>,
+    pub database_size_mb: Option<f64>,
+    pub slow_queries: Option<f64>,
+    pub tables_count: Option<f64>,
+    pub transactions_committed: Option<f64>,
+    pub transactions_rolled_back: Option<f64>,
+    pub qps: Option<f64>,
+    pub tablespace_used_pct: Option<f64>,
+    pub lock_waits: Option<f64>,
+    pub deadlocks: Option<f64>,
+    pub extra: Option<Value>,
+    /// `Some` replaces the stored list of slow statements (even when empty).
+    pub slow_queries_detail: Option<Value>,
+}
+
+/// One log line to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewLogEntry {
+    pub host_id: i64,
+    pub service: Option<String>,
+    pub source: Option<String>,
+    pub level: Option<String>,
+    pub message: String,
+    pub timestamp: DateTime<Utc>,
+}
+
+/// A stored log line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogEntry {
+    pub id: i64,
+    pub host_id: i64,
+    pub service: Option<String>,
+    pub source: Option<String>,
+    pub level: Option<String>,
+    pub message: String,
+    pub timestamp: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One audit-log row to write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAuditEntry {
+    pub user_id: Option<i64>,
+    pub action: String,
+    pub resource_type: String,
+    pub resource_id: Option<String>,
+    /// A JSON document as a string, as the original stored it.
+    pub detail: Option<String>,
+    pub ip_address: Option<String>,
+}
+
+/// A stored audit-log row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub user_id: Option<i64>,
+    pub action: String,
+    pub resource_type: String,
+    pub resource_id: Option<String>,
+    pub detail: Option<String>,
+    pub ip_address: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Which audit rows to list.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub user_id: Option<i64>,
+    pub action: Option<String>,
+    pub resource_type: Option<String>,
+    pub page: Page,
+}

@@ -1,0 +1,379 @@
+//! The agent → server protocol (`/api/v1/agent/*`), as the original agents 0.1.x/0.2.x speak it
+//! and as our agent speaks it with its documented extensions. Unknown keys are ignored everywhere;
+//! `null` means absent.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use super::lenient;
+
+/// `POST /api/v1/agent/register`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct RegisterRequest {
+    /// Host identity within the token.
+    pub hostname: String,
+    /// May be `""`; an empty address never overwrites a known one.
+    #[serde(default)]
+    pub ip_address: Option<String>,
+    #[serde(default)]
+    pub os: Option<String>,
+    #[serde(default)]
+    pub os_version: Option<String>,
+    #[serde(default)]
+    pub arch: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    pub cpu_cores: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    pub memory_total_mb: Option<i64>,
+    #[serde(default)]
+    pub agent_version: Option<String>,
+    /// An object `{"tag": true}`, not an array.
+    #[serde(default)]
+    pub tags: Option<Map<String, Value>>,
+    #[serde(default)]
+    pub group_name: Option<String>,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub private_ip: Option<String>,
+    #[serde(default)]
+    pub public_ip: Option<String>,
+    #[serde(default)]
+    pub network_info: Option<Value>,
+}
+
+/// Reply to `register`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RegisterResponse {
+    pub host_id: i64,
+    pub hostname: String,
+    pub status: String,
+    pub created: bool,
+}
+
+/// `POST /api/v1/agent/heartbeat`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct HeartbeatRequest {
+    #[serde(deserialize_with = "lenient::int")]
+    pub host_id: i64,
+}
+
+/// Reply to `heartbeat`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct HeartbeatResponse {
+    pub status: String,
+    pub server_time: DateTime<Utc>,
+    /// Seconds between heartbeats the server wants (our agent obeys, clamped to 10–300).
+    pub heartbeat_interval: u32,
+}
+
+/// One filesystem in `disk_partitions` (0.2.x, plus our inode extension).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DiskPartition {
+    #[serde(default)]
+    pub mountpoint: Option<String>,
+    #[serde(default)]
+    pub device: Option<String>,
+    #[serde(default)]
+    pub fstype: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    pub total_mb: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    pub used_mb: Option<i64>,
+    #[serde(default)]
+    pub percent: Option<f64>,
+    /// Extension: inode counts where the platform has them.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient::opt_int")]
+    pub inodes_total: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient::opt_int")]
+    pub inodes_used: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inodes_percent: Option<f64>,
+}
+
+/// `POST /api/v1/agent/metrics`: one host sample. Every field but `host_id` is optional.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MetricsReport {
+    #[serde(deserialize_with = "lenient::int")]
+    pub host_id: i64,
+    #[serde(default)]
+    pub cpu_percent: Option<f64>,
+    #[serde(default)]
+    pub cpu_load_1: Option<f64>,
+    #[serde(default)]
+    pub cpu_load_5: Option<f64>,
+    #[serde(default)]
+    pub cpu_load_15: Option<f64>,
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    pub memory_used_mb: Option<i64>,
+    #[serde(default)]
+    pub memory_percent: Option<f64>,
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    pub disk_used_mb: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    pub disk_total_mb: Option<i64>,
+    #[serde(default)]
+    pub disk_percent: Option<f64>,
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    pub net_bytes_sent: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    pub net_bytes_recv: Option<i64>,
+    #[serde(default)]
+    pub net_send_rate_kb: Option<f64>,
+    #[serde(default)]
+    pub net_recv_rate_kb: Option<f64>,
+    #[serde(default)]
+    pub net_packet_loss_rate: Option<f64>,
+    /// Collection time; the receive time when absent or more than 5 min in the future.
+    #[serde(default, deserialize_with = "lenient::opt_timestamp")]
+    pub timestamp: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub disk_partitions: Option<Vec<DiskPartition>>,
+    #[serde(default)]
+    pub agent_cpu_percent: Option<f64>,
+    #[serde(default)]
+    pub agent_memory_rss_mb: Option<f64>,
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    pub agent_thread_count: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    pub agent_uptime_seconds: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    pub agent_open_files: Option<i64>,
+}
+
+/// Reply to `metrics`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MetricsResponse {
+    pub status: String,
+    pub metric_id: i64,
+}
+
+/// `POST /api/v1/agent/services/register`. The required fields are checked by the ingest layer
+/// so a missing one gets the original's 400 text rather than a parse error.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct ServiceRegisterRequest {
+    #[serde(default)]
+    pub name: Option<String>,
+    /// URL for http, `host:port` for tcp.
+    #[serde(default, alias = "url")]
+    pub target: Option<String>,
+    /// `http` (default) or `tcp`.
+    #[serde(default, rename = "type")]
+    pub check_type: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    pub host_id: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    pub check_interval: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    pub timeout: Option<i64>,
+}
+
+/// Reply to `services/register`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ServiceRegisterResponse {
+    pub service_id: i64,
+    pub created: bool,
+}
+
+/// The outcome of one service check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckStatus {
+    Up,
+    Down,
+}
+
+impl CheckStatus {
+    /// The wire and storage spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Up => "up",
+            Self::Down => "down",
+        }
+    }
+}
+
+/// `POST /api/v1/agent/services`: one service check result.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ServiceCheckReport {
+    #[serde(deserialize_with = "lenient::int")]
+    pub service_id: i64,
+    pub status: CheckStatus,
+    #[serde(default)]
+    pub response_time_ms: Option<f64>,
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    pub status_code: Option<i64>,
+    /// At most 500 characters are kept; longer text is truncated, not rejected.
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_timestamp")]
+    pub checked_at: Option<DateTime<Utc>>,
+}
+
+/// Reply to `services`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ServiceCheckResponse {
+    pub status: String,
+    pub check_id: i64,
+}
+
+/// One slow statement in `slow_queries_detail`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SlowQuery {
+    #[serde(default)]
+    pub sql_id: Option<Value>,
+    #[serde(default)]
+    pub avg_seconds: Option<f64>,
+    #[serde(default)]
+    pub executions: Option<f64>,
+    #[serde(default)]
+    pub sql_text: Option<String>,
+}
+
+/// `POST /api/v1/agent/db-metrics`. `host_id` and `db_name` are checked by the ingest layer
+/// (400 `host_id and db_name required`); the numeric fields take any JSON number or null.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DbMetricsReport {
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    pub host_id: Option<i64>,
+    #[serde(default)]
+    pub db_name: Option<String>,
+    /// `postgres` (default), `mysql`, `oracle` or `redis`.
+    #[serde(default)]
+    pub db_type: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_timestamp")]
+    pub timestamp: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub connections_total: Option<f64>,
+    #[serde(default)]
+    pub connections_active: Option<f64>,
+    #[serde(default)]
+    pub connections_max: Option<f64>,
+    #[serde(default)]
+    pub database_size_mb: Option<f64>,
+    #[serde(default)]
+    pub slow_queries: Option<f64>,
+    #[serde(default)]
+    pub tables_count: Option<f64>,
+    #[serde(default)]
+    pub transactions_committed: Option<f64>,
+    #[serde(default)]
+    pub transactions_rolled_back: Option<f64>,
+    #[serde(default)]
+    pub qps: Option<f64>,
+    #[serde(default)]
+    pub tablespace_used_pct: Option<f64>,
+    #[serde(default)]
+    pub lock_waits: Option<f64>,
+    #[serde(default)]
+    pub deadlocks: Option<f64>,
+    /// Present (even as `[]`) means: replace the stored list.
+    #[serde(default)]
+    pub slow_queries_detail: Option<Vec<SlowQuery>>,
+    #[serde(default)]
+    pub extra: Option<Map<String, Value>>,
+}
+
+/// Reply to `db-metrics`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DbMetricsResponse {
+    pub status: String,
+    pub database_id: i64,
+    pub metric_id: i64,
+}
+
+/// One entry of `POST /api/v1/agent/logs`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LogEntryReport {
+    #[serde(deserialize_with = "lenient::int")]
+    pub host_id: i64,
+    pub message: String,
+    /// When the agent read the line.
+    #[serde(deserialize_with = "lenient::timestamp")]
+    pub timestamp: DateTime<Utc>,
+    #[serde(default)]
+    pub service: Option<String>,
+    #[serde(default)]
+    pub source: Option<String>,
+    /// `DEBUG`, `INFO`, `WARN`, `ERROR` or `FATAL`.
+    #[serde(default)]
+    pub level: Option<String>,
+}
+
+/// `POST /api/v1/agent/logs`: an all-or-nothing batch.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LogBatch {
+    pub logs: Vec<LogEntryReport>,
+}
+
+/// Reply to `logs`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LogBatchResponse {
+    pub received: usize,
+}
+
+/// `GET /api/v1/agent/db-targets` reply; we serve no server-managed targets yet.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct DbTargetsResponse {
+    pub items: Vec<Value>,
+}
+
+/// `GET /api/v1/agent-updates/list` reply; we never serve Python wheels.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct AgentUpdatesResponse {
+    pub versions: Vec<Value>,
+}
+
+/// The header our agent sends so retries of one record are stored once.
+pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+
+/// Whether `key` is an acceptable `Idempotency-Key`: 1–128 of `[A-Za-z0-9._:-]`.
+pub fn is_valid_idempotency_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.len() <= 128
+        && key
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b':' | b'-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn original_0_1_register_body_parses() {
+        let body = r#"{"hostname":"web-01","ip_address":"","os":"Linux","os_version":"6.8.0-45-generic","arch":"x86_64","cpu_cores":4,"memory_total_mb":7941.0,"agent_version":"0.1.0","tags":{"prod":true}}"#;
+        let parsed: RegisterRequest = serde_json::from_str(body).unwrap();
+        assert_eq!(parsed.hostname, "web-01");
+        assert_eq!(parsed.memory_total_mb, Some(7941));
+        assert_eq!(parsed.ip_address.as_deref(), Some(""));
+    }
+
+    #[test]
+    fn unknown_keys_are_ignored_and_nulls_are_absent() {
+        let parsed: MetricsReport =
+            serde_json::from_str(r#"{"host_id":3,"cpu_percent":null,"future_field":[1,2]}"#)
+                .unwrap();
+        assert_eq!(parsed.host_id, 3);
+        assert_eq!(parsed.cpu_percent, None);
+    }
+
+    #[test]
+    fn check_status_outside_up_down_is_refused() {
+        assert!(
+            serde_json::from_str::<ServiceCheckReport>(r#"{"service_id":1,"status":"degraded"}"#)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn idempotency_keys() {
+        assert!(is_valid_idempotency_key("0190f3c1-7b9e-7c3a-9d1e-2f4a5b6c7d8e"));
+        assert!(is_valid_idempotency_key("a.b_c:d-e"));
+        assert!(!is_valid_idempotency_key(""));
+        assert!(!is_valid_idempotency_key("has space"));
+        assert!(!is_valid_idempotency_key(&"k".repeat(129)));
+    }
+}

@@ -1,0 +1,293 @@
+//! Storage: narrow role traits, combined into [`Store`], with one backend per database.
+//!
+//! Architecture invariant: nothing outside this module writes SQL. Each backend owns its
+//! migrations (`migrations/<backend>/`, applied at start-up, never edited once landed) and its
+//! private row types. [`conformance`] holds the behaviours every backend must show; both
+//! backends run it.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use std::collections::HashMap;
+
+use crate::model::{
+    Aggregate, AgentToken, AuditEntry, AuditFilter, Host, HostFilter, HostRegistration,
+    LatestMetrics, LogEntry, MetricPoint, MetricSample, NewAuditEntry, NewDbMetric, NewLogEntry,
+    NewServiceCheck, NewUser, Resolution, ServiceRegistration, User,
+};
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod codec;
+#[cfg(any(test, feature = "test-support"))]
+pub mod conformance;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+#[cfg(all(feature = "test-support", feature = "sqlite", feature = "postgres"))]
+pub mod testing;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+
+/// What can go wrong in a store. Callers branch on `NotFound` and `Conflict`.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The named object does not exist.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A uniqueness rule would be broken.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// A stored value could not be read back.
+    #[error("corrupt stored value: {0}")]
+    Corrupt(String),
+    /// The database failed or could not be reached.
+    #[error("database error: {0}")]
+    Backend(Box<dyn std::error::Error + Send + Sync>),
+}
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(database_error) = &error
+            && database_error.is_unique_violation()
+        {
+            return Self::Conflict(database_error.message().to_owned());
+        }
+        Self::Backend(Box::new(error))
+    }
+}
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(error: sqlx::migrate::MigrateError) -> Self {
+        Self::Backend(Box::new(error))
+    }
+}
+
+/// Shorthand for store results.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Users and their credentials.
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Creates a user. If no user exists yet, the new user becomes an admin whatever role was
+    /// asked for; this is decided atomically so two first registrations cannot both win.
+    /// A duplicate email is a `Conflict`.
+    async fn create_user(&self, user: NewUser, now: DateTime<Utc>) -> StoreResult<User>;
+    /// The user with this email, compared case-insensitively.
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+    /// The user with this id.
+    async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>>;
+    /// How many users exist.
+    async fn count_users(&self) -> StoreResult<i64>;
+}
+
+/// Agent tokens.
+#[async_trait]
+pub trait AgentTokenStore: Send + Sync {
+    /// Stores a new active token (its hash only).
+    async fn create_agent_token(
+        &self,
+        name: &str,
+        token_hash: &str,
+        token_prefix: &str,
+        created_by: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<AgentToken>;
+    /// Every token, active or revoked, newest first.
+    async fn list_agent_tokens(&self) -> StoreResult<Vec<AgentToken>>;
+    /// Soft-revokes a token. `NotFound` for an unknown id.
+    async fn revoke_agent_token(&self, id: i64) -> StoreResult<()>;
+    /// The token with this hash, active or not.
+    async fn agent_token_by_hash(&self, token_hash: &str) -> StoreResult<Option<AgentToken>>;
+    /// Records that the token was used.
+    async fn touch_agent_token(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()>;
+}
+
+/// Hosts and their liveness.
+#[async_trait]
+pub trait HostStore: Send + Sync {
+    /// Creates the host for (`hostname`, token) or updates it with every non-null field; either
+    /// way it becomes online with a fresh heartbeat. Returns the host and whether it was created.
+    async fn register_host(
+        &self,
+        token_id: i64,
+        registration: HostRegistration,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(Host, bool)>;
+    /// Records a heartbeat: the host is online as of `now`. `NotFound` for an unknown id.
+    async fn record_heartbeat(&self, host_id: i64, now: DateTime<Utc>) -> StoreResult<()>;
+    /// One host.
+    async fn host(&self, id: i64) -> StoreResult<Option<Host>>;
+    /// A filtered page of hosts, ordered by id, and the total count of matches.
+    async fn list_hosts(&self, filter: &HostFilter) -> StoreResult<(Vec<Host>, i64)>;
+    /// Removes a host and everything it reported. `NotFound` for an unknown id.
+    async fn delete_host(&self, id: i64) -> StoreResult<()>;
+    /// Marks offline every online host whose last heartbeat is before `cutoff`; returns their ids.
+    async fn mark_stale_hosts_offline(&self, cutoff: DateTime<Utc>) -> StoreResult<Vec<i64>>;
+}
+
+/// Host metric samples.
+#[async_trait]
+pub trait MetricStore: Send + Sync {
+    /// Stores many samples in one transaction (group commit) and returns their ids in order.
+    /// Each host's latest snapshot moves to its newest sample, never back to an older one.
+    async fn insert_metrics(&self, samples: &[MetricSample]) -> StoreResult<Vec<i64>>;
+    /// The latest snapshot of each given host recorded at or after `since`.
+    async fn latest_metrics(
+        &self,
+        host_ids: &[i64],
+        since: DateTime<Utc>,
+    ) -> StoreResult<HashMap<i64, LatestMetrics>>;
+    /// Samples of a host in `[from, to]`, oldest first. Raw returns at most `limit` of the
+    /// newest samples; aggregated resolutions return one point per bucket (bucket start).
+    async fn metric_series(
+        &self,
+        host_id: i64,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        resolution: Resolution,
+        aggregate: Aggregate,
+        limit: i64,
+    ) -> StoreResult<Vec<MetricPoint>>;
+}
+
+/// Services and their checks as reported by agents.
+#[async_trait]
+pub trait ServiceStore: Send + Sync {
+    /// Creates the service for (`host_id`, `name`) or updates its target, type, interval and
+    /// timeout and reactivates it. Returns the id and whether it was created.
+    async fn register_service(
+        &self,
+        registration: ServiceRegistration,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(i64, bool)>;
+    /// The host a service belongs to.
+    async fn service_host(&self, service_id: i64) -> StoreResult<Option<i64>>;
+    /// Stores a check and, unless it is older than the last applied one, copies its status to
+    /// the service. Returns the check id.
+    async fn insert_service_check(&self, check: NewServiceCheck) -> StoreResult<i64>;
+}
+
+/// Monitored databases and their samples.
+#[async_trait]
+pub trait DbMetricStore: Send + Sync {
+    /// Finds or creates the database (`host_id`, `db_name`), marks it healthy, replaces its slow
+    /// statements when given, and stores the sample. Returns (database id, metric id).
+    async fn insert_db_metric(
+        &self,
+        metric: NewDbMetric,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(i64, i64)>;
+}
+
+/// Log lines.
+#[async_trait]
+pub trait LogStore: Send + Sync {
+    /// Stores a batch, all or nothing. Returns how many were stored.
+    async fn insert_logs(&self, entries: &[NewLogEntry], now: DateTime<Utc>) -> StoreResult<usize>;
+    /// The newest `limit` lines of a host, newest first.
+    async fn recent_logs(&self, host_id: i64, limit: i64) -> StoreResult<Vec<LogEntry>>;
+}
+
+/// The audit trail.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Appends one row.
+    async fn insert_audit(&self, entry: NewAuditEntry, now: DateTime<Utc>) -> StoreResult<i64>;
+    /// A filtered page, newest first, and the total count of matches.
+    async fn list_audit(&self, filter: &AuditFilter) -> StoreResult<(Vec<AuditEntry>, i64)>;
+}
+
+/// The state of an `Idempotency-Key` when a request arrives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyState {
+    /// First time seen; the caller now owns the key and must complete or release it.
+    Started,
+    /// Another request with this key is running.
+    InProgress,
+    /// Done before; replay this status and body.
+    Completed { status: u16, body: String },
+}
+
+/// Remembered replies of agent requests, keyed by (token, `Idempotency-Key`).
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Claims the key, or reports its state. A claim older than `stale_after` that never
+    /// completed is taken over (its request died).
+    async fn begin_idempotent(
+        &self,
+        token_id: i64,
+        key: &str,
+        now: DateTime<Utc>,
+        stale_after: Duration,
+    ) -> StoreResult<IdempotencyState>;
+    /// Stores the reply of a claimed key.
+    async fn complete_idempotent(
+        &self,
+        token_id: i64,
+        key: &str,
+        status: u16,
+        body: &str,
+    ) -> StoreResult<()>;
+    /// Gives up a claimed key so a retry may run (the request failed).
+    async fn release_idempotent(&self, token_id: i64, key: &str) -> StoreResult<()>;
+    /// Forgets keys created before `cutoff`; returns how many.
+    async fn purge_idempotency(&self, cutoff: DateTime<Utc>) -> StoreResult<u64>;
+}
+
+/// Sliding-window counters shared by every replica (login throttling).
+#[async_trait]
+pub trait ThrottleStore: Send + Sync {
+    /// Records one hit on `key` at `now` and returns the number of hits in `(now - window, now]`,
+    /// this one included.
+    async fn record_hit(&self, key: &str, now: DateTime<Utc>, window: Duration)
+    -> StoreResult<i64>;
+    /// Forgets the hits on `key` (after a successful login).
+    async fn clear_hits(&self, key: &str) -> StoreResult<()>;
+}
+
+/// Time-bound leases so a background job runs once per cluster.
+#[async_trait]
+pub trait LeaseStore: Send + Sync {
+    /// Takes or renews the lease `name` for `holder` until `now + ttl`. True when `holder`
+    /// holds it afterwards (it was free, expired, or already ours).
+    async fn try_acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> StoreResult<bool>;
+}
+
+/// Everything the server needs from storage.
+#[async_trait]
+pub trait Store:
+    UserStore
+    + AgentTokenStore
+    + HostStore
+    + MetricStore
+    + ServiceStore
+    + DbMetricStore
+    + LogStore
+    + AuditStore
+    + IdempotencyStore
+    + ThrottleStore
+    + LeaseStore
+    + std::fmt::Debug
+{
+    /// Round-trips to the database; for the health check.
+    async fn ping(&self) -> StoreResult<()>;
+    /// `sqlite` or `postgres`.
+    fn backend_name(&self) -> &'static str;
+}
+
+/// Opens the store a URL names: `postgres://…`/`postgresql://…`, or `sqlite://PATH` (created if
+/// missing), and applies its migrations.
+#[cfg(all(feature = "sqlite", feature = "postgres"))]
+pub async fn open(url: &str) -> StoreResult<std::sync::Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(std::sync::Arc::new(postgres::PostgresStore::connect(url).await?))
+    } else {
+        Ok(std::sync::Arc::new(sqlite::SqliteStore::connect(url).await?))
+    }
+}

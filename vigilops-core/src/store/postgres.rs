@@ -1,0 +1,991 @@
+//! The PostgreSQL backend: for clusters of several server replicas sharing one database.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use serde_json::Value;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{AssertSqlSafe, PgPool, Row};
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use super::codec::{newest_per_host, values_from_json, values_to_json};
+use super::{
+    AgentTokenStore, AuditStore, DbMetricStore, HostStore, IdempotencyState, IdempotencyStore,
+    LeaseStore, LogStore, MetricStore, ServiceStore, Store, StoreError, StoreResult,
+    ThrottleStore, UserStore,
+};
+use crate::model::{
+    Aggregate, AgentToken, AuditEntry, AuditFilter, Host, HostFilter, HostRegistration,
+    HostStatus, LatestMetrics, LogEntry, MetricPoint, MetricSample, MetricValues, NewAuditEntry, NewDbMetric,
+    NewLogEntry, NewServiceCheck, NewUser, Resolution, Role, ServiceRegistration, User,
+};
+
+/// Builds a statement from trusted fragments: only column lists and constants of this file are
+/// interpolated, never input, which travels as bind parameters.
+macro_rules! sql {
+    ($($arg:tt)*) => {
+        AssertSqlSafe(format!($($arg)*))
+    };
+}
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// A store on a PostgreSQL database.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to `url` and applies pending migrations.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let options = PgConnectOptions::from_str(url)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(32)
+            .min_connections(1)
+            .acquire_timeout(std::time::Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        Self::from_pool(pool).await
+    }
+
+    /// Uses an existing pool and applies pending migrations.
+    pub async fn from_pool(pool: PgPool) -> StoreResult<Self> {
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// The underlying pool, for tests and benchmarks that seed data directly.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+const USER_COLUMNS: &str = "id, email, name, password_hash, role, is_active, created_at, updated_at";
+
+fn user_from_row(row: &sqlx::postgres::PgRow) -> StoreResult<User> {
+    let role: String = row.try_get("role")?;
+    Ok(User {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        name: row.try_get("name")?,
+        password_hash: row.try_get("password_hash")?,
+        role: role
+            .parse::<Role>()
+            .map_err(|error| StoreError::Corrupt(error.to_string()))?,
+        is_active: row.try_get("is_active")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+const TOKEN_COLUMNS: &str =
+    "id, name, token_hash, token_prefix, is_active, created_by, created_at, last_used_at";
+
+fn token_from_row(row: &sqlx::postgres::PgRow) -> StoreResult<AgentToken> {
+    Ok(AgentToken {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        token_hash: row.try_get("token_hash")?,
+        token_prefix: row.try_get("token_prefix")?,
+        is_active: row.try_get("is_active")?,
+        created_by: row.try_get("created_by")?,
+        created_at: row.try_get("created_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+    })
+}
+
+const HOST_COLUMNS: &str = "id, token_id, hostname, display_name, ip_address, private_ip, public_ip, \
+     network_info, os, os_version, arch, cpu_cores, memory_total_mb, agent_version, status, tags, \
+     group_name, last_heartbeat, created_at, updated_at";
+
+fn host_from_row(row: &sqlx::postgres::PgRow) -> StoreResult<Host> {
+    let status: String = row.try_get("status")?;
+    Ok(Host {
+        id: row.try_get("id")?,
+        token_id: row.try_get("token_id")?,
+        hostname: row.try_get("hostname")?,
+        display_name: row.try_get("display_name")?,
+        ip_address: row.try_get("ip_address")?,
+        private_ip: row.try_get("private_ip")?,
+        public_ip: row.try_get("public_ip")?,
+        network_info: row.try_get("network_info")?,
+        os: row.try_get("os")?,
+        os_version: row.try_get("os_version")?,
+        arch: row.try_get("arch")?,
+        cpu_cores: row.try_get("cpu_cores")?,
+        memory_total_mb: row.try_get("memory_total_mb")?,
+        agent_version: row.try_get("agent_version")?,
+        status: HostStatus::parse(&status),
+        tags: row.try_get("tags")?,
+        group_name: row.try_get("group_name")?,
+        last_heartbeat: row.try_get("last_heartbeat")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn metric_values_from_row(row: &sqlx::postgres::PgRow) -> StoreResult<MetricValues> {
+    Ok(MetricValues {
+        cpu_percent: row.try_get("cpu_percent")?,
+        cpu_load_1: row.try_get("cpu_load_1")?,
+        cpu_load_5: row.try_get("cpu_load_5")?,
+        cpu_load_15: row.try_get("cpu_load_15")?,
+        memory_used_mb: row.try_get("memory_used_mb")?,
+        memory_percent: row.try_get("memory_percent")?,
+        disk_used_mb: row.try_get("disk_used_mb")?,
+        disk_total_mb: row.try_get("disk_total_mb")?,
+        disk_percent: row.try_get("disk_percent")?,
+        net_bytes_sent: row.try_get("net_bytes_sent")?,
+        net_bytes_recv: row.try_get("net_bytes_recv")?,
+        net_send_rate_kb: row.try_get("net_send_rate_kb")?,
+        net_recv_rate_kb: row.try_get("net_recv_rate_kb")?,
+        net_packet_loss_rate: row.try_get("net_packet_loss_rate")?,
+    })
+}
+
+/// The metric value columns, in [`super::codec::metric_fields`] order.
+const METRIC_VALUE_COLUMNS: [&str; 14] = [
+    "cpu_percent",
+    "cpu_load_1",
+    "cpu_load_5",
+    "cpu_load_15",
+    "memory_used_mb",
+    "memory_percent",
+    "disk_used_mb",
+    "disk_total_mb",
+    "disk_percent",
+    "net_bytes_sent",
+    "net_bytes_recv",
+    "net_send_rate_kb",
+    "net_recv_rate_kb",
+    "net_packet_loss_rate",
+];
+
+#[async_trait]
+impl UserStore for PostgresStore {
+    async fn create_user(&self, user: NewUser, now: DateTime<Utc>) -> StoreResult<User> {
+        let mut transaction = self.pool.begin().await?;
+        // Serialises concurrent first registrations so exactly one becomes the admin.
+        sqlx::query("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
+            .execute(&mut *transaction)
+            .await?;
+        let any_user: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users)")
+            .fetch_one(&mut *transaction)
+            .await?;
+        let role = if any_user { user.role } else { Role::Admin };
+        let row = sqlx::query(sql!(
+            "INSERT INTO users (email, name, password_hash, role, is_active, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, TRUE, $5, $5) RETURNING {USER_COLUMNS}"
+        ))
+        .bind(&user.email)
+        .bind(&user.name)
+        .bind(&user.password_hash)
+        .bind(role.as_str())
+        .bind(now)
+        .fetch_one(&mut *transaction)
+        .await?;
+        let created = user_from_row(&row)?;
+        transaction.commit().await?;
+        Ok(created)
+    }
+
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        let row = sqlx::query(sql!(
+            "SELECT {USER_COLUMNS} FROM users WHERE lower(email) = lower($1)"
+        ))
+        .bind(email)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>> {
+        let row = sqlx::query(sql!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn count_users(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT count(*) FROM users")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+}
+
+#[async_trait]
+impl AgentTokenStore for PostgresStore {
+    async fn create_agent_token(
+        &self,
+        name: &str,
+        token_hash: &str,
+        token_prefix: &str,
+        created_by: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<AgentToken> {
+        let row = sqlx::query(sql!(
+            "INSERT INTO agent_tokens (name, token_hash, token_prefix, is_active, created_by, created_at) \
+             VALUES ($1, $2, $3, TRUE, $4, $5) RETURNING {TOKEN_COLUMNS}"
+        ))
+        .bind(name)
+        .bind(token_hash)
+        .bind(token_prefix)
+        .bind(created_by)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        token_from_row(&row)
+    }
+
+    async fn list_agent_tokens(&self) -> StoreResult<Vec<AgentToken>> {
+        let rows = sqlx::query(sql!(
+            "SELECT {TOKEN_COLUMNS} FROM agent_tokens ORDER BY created_at DESC, id DESC"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(token_from_row).collect()
+    }
+
+    async fn revoke_agent_token(&self, id: i64) -> StoreResult<()> {
+        let result = sqlx::query("UPDATE agent_tokens SET is_active = FALSE WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::NotFound("agent token"));
+        }
+        Ok(())
+    }
+
+    async fn agent_token_by_hash(&self, token_hash: &str) -> StoreResult<Option<AgentToken>> {
+        let row = sqlx::query(sql!(
+            "SELECT {TOKEN_COLUMNS} FROM agent_tokens WHERE token_hash = $1"
+        ))
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(token_from_row).transpose()
+    }
+
+    async fn touch_agent_token(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("UPDATE agent_tokens SET last_used_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl HostStore for PostgresStore {
+    async fn register_host(
+        &self,
+        token_id: i64,
+        registration: HostRegistration,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(Host, bool)> {
+        // `xmax = 0` is true only for a freshly inserted row, which tells created from updated
+        // in the same statement.
+        let row = sqlx::query(sql!(
+            "INSERT INTO hosts (token_id, hostname, display_name, ip_address, private_ip, public_ip, \
+                network_info, os, os_version, arch, cpu_cores, memory_total_mb, agent_version, \
+                status, tags, group_name, last_heartbeat, created_at, updated_at) \
+             VALUES ($1, $2, $3, COALESCE($4, $16), $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+                'online', $14, $15, $17, $17, $17) \
+             ON CONFLICT (token_id, hostname) DO UPDATE SET \
+                display_name = COALESCE(EXCLUDED.display_name, hosts.display_name), \
+                ip_address = COALESCE($4, hosts.ip_address, $16), \
+                private_ip = COALESCE(EXCLUDED.private_ip, hosts.private_ip), \
+                public_ip = COALESCE(EXCLUDED.public_ip, hosts.public_ip), \
+                network_info = COALESCE(EXCLUDED.network_info, hosts.network_info), \
+                os = COALESCE(EXCLUDED.os, hosts.os), \
+                os_version = COALESCE(EXCLUDED.os_version, hosts.os_version), \
+                arch = COALESCE(EXCLUDED.arch, hosts.arch), \
+                cpu_cores = COALESCE(EXCLUDED.cpu_cores, hosts.cpu_cores), \
+                memory_total_mb = COALESCE(EXCLUDED.memory_total_mb, hosts.memory_total_mb), \
+                agent_version = COALESCE(EXCLUDED.agent_version, hosts.agent_version), \
+                tags = COALESCE(EXCLUDED.tags, hosts.tags), \
+                group_name = COALESCE(EXCLUDED.group_name, hosts.group_name), \
+                status = 'online', last_heartbeat = $17, updated_at = $17 \
+             RETURNING {HOST_COLUMNS}, (xmax = 0) AS created"
+        ))
+        .bind(token_id)
+        .bind(&registration.hostname)
+        .bind(&registration.display_name)
+        .bind(&registration.ip_address)
+        .bind(&registration.private_ip)
+        .bind(&registration.public_ip)
+        .bind(&registration.network_info)
+        .bind(&registration.os)
+        .bind(&registration.os_version)
+        .bind(&registration.arch)
+        .bind(registration.cpu_cores)
+        .bind(registration.memory_total_mb)
+        .bind(&registration.agent_version)
+        .bind(&registration.tags)
+        .bind(&registration.group_name)
+        .bind(&registration.fallback_ip_address)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        let created: bool = row.try_get("created")?;
+        Ok((host_from_row(&row)?, created))
+    }
+
+    async fn record_heartbeat(&self, host_id: i64, now: DateTime<Utc>) -> StoreResult<()> {
+        let result = sqlx::query(
+            "UPDATE hosts SET status = 'online', last_heartbeat = $2, updated_at = $2 WHERE id = $1",
+        )
+        .bind(host_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::NotFound("host"));
+        }
+        Ok(())
+    }
+
+    async fn host(&self, id: i64) -> StoreResult<Option<Host>> {
+        let row = sqlx::query(sql!("SELECT {HOST_COLUMNS} FROM hosts WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(host_from_row).transpose()
+    }
+
+    async fn list_hosts(&self, filter: &HostFilter) -> StoreResult<(Vec<Host>, i64)> {
+        const WHERE: &str = "WHERE ($1::text IS NULL OR status = $1) \
+             AND ($2::text IS NULL OR group_name = $2) \
+             AND ($3::text IS NULL OR strpos(lower(hostname), lower($3)) > 0)";
+        let status = filter.status.map(HostStatus::as_str);
+        let total: i64 = sqlx::query_scalar(sql!("SELECT count(*) FROM hosts {WHERE}"))
+            .bind(status)
+            .bind(&filter.group_name)
+            .bind(&filter.search)
+            .fetch_one(&self.pool)
+            .await?;
+        let rows = sqlx::query(sql!(
+            "SELECT {HOST_COLUMNS} FROM hosts {WHERE} ORDER BY id LIMIT $4 OFFSET $5"
+        ))
+        .bind(status)
+        .bind(&filter.group_name)
+        .bind(&filter.search)
+        .bind(filter.page.limit())
+        .bind(filter.page.offset())
+        .fetch_all(&self.pool)
+        .await?;
+        let hosts = rows.iter().map(host_from_row).collect::<StoreResult<_>>()?;
+        Ok((hosts, total))
+    }
+
+    async fn delete_host(&self, id: i64) -> StoreResult<()> {
+        let result = sqlx::query("DELETE FROM hosts WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::NotFound("host"));
+        }
+        Ok(())
+    }
+
+    async fn mark_stale_hosts_offline(&self, cutoff: DateTime<Utc>) -> StoreResult<Vec<i64>> {
+        Ok(sqlx::query_scalar(
+            "UPDATE hosts SET status = 'offline' \
+             WHERE status = 'online' AND (last_heartbeat IS NULL OR last_heartbeat < $1) \
+             RETURNING id",
+        )
+        .bind(cutoff)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
+
+#[async_trait]
+impl MetricStore for PostgresStore {
+    async fn insert_metrics(&self, samples: &[MetricSample]) -> StoreResult<Vec<i64>> {
+        if samples.is_empty() {
+            return Ok(Vec::new());
+        }
+        let count = i64::try_from(samples.len()).unwrap_or(i64::MAX);
+        let mut transaction = self.pool.begin().await?;
+        // Ids are allocated first so each caller gets its own id back, whatever order UNNEST
+        // inserts in.
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT nextval(pg_get_serial_sequence('host_metrics', 'id')) FROM generate_series(1, $1)",
+        )
+        .bind(count)
+        .fetch_all(&mut *transaction)
+        .await?;
+        let host_ids: Vec<i64> = samples.iter().map(|sample| sample.host_id).collect();
+        let times: Vec<DateTime<Utc>> = samples.iter().map(|sample| sample.recorded_at).collect();
+        let extras: Vec<Option<String>> = samples
+            .iter()
+            .map(|sample| sample.extra.as_ref().map(Value::to_string))
+            .collect();
+        let mut columns: Vec<Vec<Option<f64>>> = vec![Vec::with_capacity(samples.len()); 14];
+        for sample in samples {
+            for (column, (_, value)) in columns
+                .iter_mut()
+                .zip(super::codec::metric_fields(&sample.values))
+            {
+                column.push(value);
+            }
+        }
+        let value_params: Vec<String> = (0..14)
+            .map(|index| format!("${}::float8[]", index + 4))
+            .collect();
+        let sql = format!(
+            "INSERT INTO host_metrics (id, host_id, recorded_at, {columns}, extra) \
+             SELECT i, h, t, {values}, e::jsonb FROM UNNEST($1::int8[], $2::int8[], $3::timestamptz[], \
+             {params}, $18::text[]) AS u(i, h, t, {aliases}, e)",
+            columns = METRIC_VALUE_COLUMNS.join(", "),
+            values = (0..14).map(|index| format!("v{index}")).collect::<Vec<_>>().join(", "),
+            params = value_params.join(", "),
+            aliases = (0..14).map(|index| format!("v{index}")).collect::<Vec<_>>().join(", "),
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(&ids).bind(&host_ids).bind(&times);
+        for column in &columns {
+            query = query.bind(column);
+        }
+        query.bind(&extras).execute(&mut *transaction).await?;
+
+        let newest = newest_per_host(samples);
+        let latest_hosts: Vec<i64> = newest.iter().map(|&index| samples[index].host_id).collect();
+        let latest_ids: Vec<i64> = newest.iter().map(|&index| ids[index]).collect();
+        let latest_times: Vec<DateTime<Utc>> =
+            newest.iter().map(|&index| samples[index].recorded_at).collect();
+        let latest_values: Vec<String> = newest
+            .iter()
+            .map(|&index| values_to_json(&samples[index].values).to_string())
+            .collect();
+        let latest_extras: Vec<Option<String>> =
+            newest.iter().map(|&index| extras[index].clone()).collect();
+        sqlx::query(
+            "INSERT INTO host_latest_metrics (host_id, metric_id, recorded_at, values_json, extra) \
+             SELECT h, i, t, v::jsonb, e::jsonb \
+             FROM UNNEST($1::int8[], $2::int8[], $3::timestamptz[], $4::text[], $5::text[]) AS u(h, i, t, v, e) \
+             ORDER BY h \
+             ON CONFLICT (host_id) DO UPDATE SET metric_id = EXCLUDED.metric_id, \
+                recorded_at = EXCLUDED.recorded_at, values_json = EXCLUDED.values_json, \
+                extra = EXCLUDED.extra \
+             WHERE host_latest_metrics.recorded_at <= EXCLUDED.recorded_at",
+        )
+        .bind(&latest_hosts)
+        .bind(&latest_ids)
+        .bind(&latest_times)
+        .bind(&latest_values)
+        .bind(&latest_extras)
+        .execute(&mut *transaction)
+        .await?;
+        transaction.commit().await?;
+        Ok(ids)
+    }
+
+    async fn latest_metrics(
+        &self,
+        host_ids: &[i64],
+        since: DateTime<Utc>,
+    ) -> StoreResult<HashMap<i64, LatestMetrics>> {
+        let rows = sqlx::query(
+            "SELECT host_id, recorded_at, values_json, extra FROM host_latest_metrics \
+             WHERE host_id = ANY($1) AND recorded_at >= $2",
+        )
+        .bind(host_ids)
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut latest = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let host_id: i64 = row.try_get("host_id")?;
+            let values: Value = row.try_get("values_json")?;
+            latest.insert(
+                host_id,
+                LatestMetrics {
+                    host_id,
+                    recorded_at: row.try_get("recorded_at")?,
+                    values: values_from_json(&values),
+                    extra: row.try_get("extra")?,
+                },
+            );
+        }
+        Ok(latest)
+    }
+
+    async fn metric_series(
+        &self,
+        host_id: i64,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        resolution: Resolution,
+        aggregate: Aggregate,
+        limit: i64,
+    ) -> StoreResult<Vec<MetricPoint>> {
+        let columns = METRIC_VALUE_COLUMNS.join(", ");
+        let rows = match resolution.bucket_seconds() {
+            None => {
+                sqlx::query(sql!(
+                    "SELECT * FROM (SELECT id, host_id, recorded_at, {columns} FROM host_metrics \
+                     WHERE host_id = $1 AND recorded_at >= $2 AND recorded_at <= $3 \
+                     ORDER BY recorded_at DESC, id DESC LIMIT $4) newest \
+                     ORDER BY recorded_at, id"
+                ))
+                .bind(host_id)
+                .bind(from)
+                .bind(to)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+            }
+            Some(seconds) => {
+                let function = match aggregate {
+                    Aggregate::Avg => "avg",
+                    Aggregate::Max => "max",
+                };
+                let aggregated = METRIC_VALUE_COLUMNS
+                    .iter()
+                    .map(|column| format!("{function}({column}) AS {column}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                sqlx::query(sql!(
+                    "SELECT * FROM (SELECT 0::int8 AS id, $1::int8 AS host_id, \
+                        to_timestamp(floor(extract(epoch FROM recorded_at) / $4) * $4) AS recorded_at, \
+                        {aggregated} \
+                     FROM host_metrics WHERE host_id = $1 AND recorded_at >= $2 AND recorded_at <= $3 \
+                     GROUP BY 3 ORDER BY 3 DESC LIMIT $5) newest ORDER BY recorded_at"
+                ))
+                .bind(host_id)
+                .bind(from)
+                .bind(to)
+                .bind(seconds as f64)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        rows.iter()
+            .map(|row| {
+                Ok(MetricPoint {
+                    id: row.try_get("id")?,
+                    host_id: row.try_get("host_id")?,
+                    recorded_at: row.try_get("recorded_at")?,
+                    values: metric_values_from_row(row)?,
+                })
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl ServiceStore for PostgresStore {
+    async fn register_service(
+        &self,
+        registration: ServiceRegistration,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(i64, bool)> {
+        let row = sqlx::query(
+            "INSERT INTO services (host_id, name, type, target, check_interval, timeout, is_active, \
+                status, category, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, TRUE, 'unknown', $7, $8, $8) \
+             ON CONFLICT (host_id, name) DO UPDATE SET type = EXCLUDED.type, \
+                target = EXCLUDED.target, check_interval = EXCLUDED.check_interval, \
+                timeout = EXCLUDED.timeout, is_active = TRUE, updated_at = EXCLUDED.updated_at \
+             RETURNING id, (xmax = 0) AS created",
+        )
+        .bind(registration.host_id)
+        .bind(&registration.name)
+        .bind(&registration.check_type)
+        .bind(&registration.target)
+        .bind(registration.check_interval)
+        .bind(registration.timeout)
+        .bind(&registration.category)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((row.try_get("id")?, row.try_get("created")?))
+    }
+
+    async fn service_host(&self, service_id: i64) -> StoreResult<Option<i64>> {
+        let host: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT host_id FROM services WHERE id = $1")
+                .bind(service_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(host.flatten())
+    }
+
+    async fn insert_service_check(&self, check: NewServiceCheck) -> StoreResult<i64> {
+        let mut transaction = self.pool.begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO service_checks (service_id, status, response_time_ms, status_code, error, checked_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(check.service_id)
+        .bind(&check.status)
+        .bind(check.response_time_ms)
+        .bind(check.status_code)
+        .bind(&check.error)
+        .bind(check.checked_at)
+        .fetch_one(&mut *transaction)
+        .await?;
+        sqlx::query(
+            "UPDATE services SET status = $2, last_checked_at = $3, updated_at = $3 \
+             WHERE id = $1 AND (last_checked_at IS NULL OR last_checked_at <= $3)",
+        )
+        .bind(check.service_id)
+        .bind(&check.status)
+        .bind(check.checked_at)
+        .execute(&mut *transaction)
+        .await?;
+        transaction.commit().await?;
+        Ok(id)
+    }
+}
+
+#[async_trait]
+impl DbMetricStore for PostgresStore {
+    async fn insert_db_metric(
+        &self,
+        metric: NewDbMetric,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(i64, i64)> {
+        let mut transaction = self.pool.begin().await?;
+        let database_id: i64 = sqlx::query_scalar(
+            "INSERT INTO monitored_databases (host_id, name, db_type, status, slow_queries_detail, \
+                created_at, updated_at) \
+             VALUES ($1, $2, $3, 'healthy', $4, $5, $5) \
+             ON CONFLICT (host_id, name) DO UPDATE SET db_type = EXCLUDED.db_type, \
+                status = 'healthy', updated_at = EXCLUDED.updated_at, \
+                slow_queries_detail = CASE WHEN $6 THEN EXCLUDED.slow_queries_detail \
+                    ELSE monitored_databases.slow_queries_detail END \
+             RETURNING id",
+        )
+        .bind(metric.host_id)
+        .bind(&metric.db_name)
+        .bind(&metric.db_type)
+        .bind(&metric.slow_queries_detail)
+        .bind(now)
+        .bind(metric.slow_queries_detail.is_some())
+        .fetch_one(&mut *transaction)
+        .await?;
+        let metric_id: i64 = sqlx::query_scalar(
+            "INSERT INTO db_metrics (database_id, recorded_at, connections_total, connections_active, \
+                connections_max, database_size_mb, slow_queries, tables_count, \
+                transactions_committed, transactions_rolled_back, qps, tablespace_used_pct, \
+                lock_waits, deadlocks, extra) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
+        )
+        .bind(database_id)
+        .bind(metric.recorded_at)
+        .bind(metric.connections_total)
+        .bind(metric.connections_active)
+        .bind(metric.connections_max)
+        .bind(metric.database_size_mb)
+        .bind(metric.slow_queries)
+        .bind(metric.tables_count)
+        .bind(metric.transactions_committed)
+        .bind(metric.transactions_rolled_back)
+        .bind(metric.qps)
+        .bind(metric.tablespace_used_pct)
+        .bind(metric.lock_waits)
+        .bind(metric.deadlocks)
+        .bind(&metric.extra)
+        .fetch_one(&mut *transaction)
+        .await?;
+        transaction.commit().await?;
+        Ok((database_id, metric_id))
+    }
+}
+
+#[async_trait]
+impl LogStore for PostgresStore {
+    async fn insert_logs(&self, entries: &[NewLogEntry], now: DateTime<Utc>) -> StoreResult<usize> {
+        if entries.is_empty() {
+            return Ok(0);
+        }
+        let hosts: Vec<i64> = entries.iter().map(|entry| entry.host_id).collect();
+        let services: Vec<Option<String>> =
+            entries.iter().map(|entry| entry.service.clone()).collect();
+        let sources: Vec<Option<String>> =
+            entries.iter().map(|entry| entry.source.clone()).collect();
+        let levels: Vec<Option<String>> = entries.iter().map(|entry| entry.level.clone()).collect();
+        let messages: Vec<String> = entries.iter().map(|entry| entry.message.clone()).collect();
+        let times: Vec<DateTime<Utc>> = entries.iter().map(|entry| entry.timestamp).collect();
+        let result = sqlx::query(
+            "INSERT INTO log_entries (host_id, service, source, level, message, timestamp, created_at) \
+             SELECT h, s, src, l, m, t, $7 FROM UNNEST($1::int8[], $2::text[], $3::text[], $4::text[], \
+                $5::text[], $6::timestamptz[]) AS u(h, s, src, l, m, t)",
+        )
+        .bind(&hosts)
+        .bind(&services)
+        .bind(&sources)
+        .bind(&levels)
+        .bind(&messages)
+        .bind(&times)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(usize::try_from(result.rows_affected()).unwrap_or(usize::MAX))
+    }
+
+    async fn recent_logs(&self, host_id: i64, limit: i64) -> StoreResult<Vec<LogEntry>> {
+        let rows = sqlx::query(
+            "SELECT id, host_id, service, source, level, message, timestamp, created_at \
+             FROM log_entries WHERE host_id = $1 ORDER BY timestamp DESC, id DESC LIMIT $2",
+        )
+        .bind(host_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(LogEntry {
+                    id: row.try_get("id")?,
+                    host_id: row.try_get("host_id")?,
+                    service: row.try_get("service")?,
+                    source: row.try_get("source")?,
+                    level: row.try_get("level")?,
+                    message: row.try_get("message")?,
+                    timestamp: row.try_get("timestamp")?,
+                    created_at: row.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl AuditStore for PostgresStore {
+    async fn insert_audit(&self, entry: NewAuditEntry, now: DateTime<Utc>) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO audit_logs (user_id, action, resource_type, resource_id, detail, ip_address, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(entry.user_id)
+        .bind(&entry.action)
+        .bind(&entry.resource_type)
+        .bind(&entry.resource_id)
+        .bind(&entry.detail)
+        .bind(&entry.ip_address)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    async fn list_audit(&self, filter: &AuditFilter) -> StoreResult<(Vec<AuditEntry>, i64)> {
+        const WHERE: &str = "WHERE ($1::int8 IS NULL OR user_id = $1) \
+             AND ($2::text IS NULL OR action = $2) AND ($3::text IS NULL OR resource_type = $3)";
+        let total: i64 = sqlx::query_scalar(sql!("SELECT count(*) FROM audit_logs {WHERE}"))
+            .bind(filter.user_id)
+            .bind(&filter.action)
+            .bind(&filter.resource_type)
+            .fetch_one(&self.pool)
+            .await?;
+        let rows = sqlx::query(sql!(
+            "SELECT id, user_id, action, resource_type, resource_id, detail, ip_address, created_at \
+             FROM audit_logs {WHERE} ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5"
+        ))
+        .bind(filter.user_id)
+        .bind(&filter.action)
+        .bind(&filter.resource_type)
+        .bind(filter.page.limit())
+        .bind(filter.page.offset())
+        .fetch_all(&self.pool)
+        .await?;
+        let entries = rows
+            .iter()
+            .map(|row| {
+                Ok(AuditEntry {
+                    id: row.try_get("id")?,
+                    user_id: row.try_get("user_id")?,
+                    action: row.try_get("action")?,
+                    resource_type: row.try_get("resource_type")?,
+                    resource_id: row.try_get("resource_id")?,
+                    detail: row.try_get("detail")?,
+                    ip_address: row.try_get("ip_address")?,
+                    created_at: row.try_get("created_at")?,
+                })
+            })
+            .collect::<StoreResult<_>>()?;
+        Ok((entries, total))
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for PostgresStore {
+    async fn begin_idempotent(
+        &self,
+        token_id: i64,
+        key: &str,
+        now: DateTime<Utc>,
+        stale_after: Duration,
+    ) -> StoreResult<IdempotencyState> {
+        let inserted = sqlx::query(
+            "INSERT INTO idempotency_keys (token_id, key, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (token_id, key) DO NOTHING",
+        )
+        .bind(token_id)
+        .bind(key)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        if inserted.rows_affected() == 1 {
+            return Ok(IdempotencyState::Started);
+        }
+        let row = sqlx::query(
+            "SELECT status_code, body, created_at FROM idempotency_keys WHERE token_id = $1 AND key = $2",
+        )
+        .bind(token_id)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            // Released between our insert and select: let the caller retry as a new request.
+            return Ok(IdempotencyState::InProgress);
+        };
+        let status: Option<i32> = row.try_get("status_code")?;
+        if let Some(status) = status {
+            let body: Option<String> = row.try_get("body")?;
+            return Ok(IdempotencyState::Completed {
+                status: u16::try_from(status).unwrap_or(500),
+                body: body.unwrap_or_default(),
+            });
+        }
+        let claimed_at: DateTime<Utc> = row.try_get("created_at")?;
+        if claimed_at < now - stale_after {
+            let taken = sqlx::query(
+                "UPDATE idempotency_keys SET created_at = $3 \
+                 WHERE token_id = $1 AND key = $2 AND status_code IS NULL AND created_at = $4",
+            )
+            .bind(token_id)
+            .bind(key)
+            .bind(now)
+            .bind(claimed_at)
+            .execute(&self.pool)
+            .await?;
+            if taken.rows_affected() == 1 {
+                return Ok(IdempotencyState::Started);
+            }
+        }
+        Ok(IdempotencyState::InProgress)
+    }
+
+    async fn complete_idempotent(
+        &self,
+        token_id: i64,
+        key: &str,
+        status: u16,
+        body: &str,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE idempotency_keys SET status_code = $3, body = $4 WHERE token_id = $1 AND key = $2",
+        )
+        .bind(token_id)
+        .bind(key)
+        .bind(i32::from(status))
+        .bind(body)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn release_idempotent(&self, token_id: i64, key: &str) -> StoreResult<()> {
+        sqlx::query(
+            "DELETE FROM idempotency_keys WHERE token_id = $1 AND key = $2 AND status_code IS NULL",
+        )
+        .bind(token_id)
+        .bind(key)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn purge_idempotency(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
+        let result = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+            .bind(cutoff)
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected())
+    }
+}
+
+#[async_trait]
+impl ThrottleStore for PostgresStore {
+    async fn record_hit(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        window: Duration,
+    ) -> StoreResult<i64> {
+        let start = now - window;
+        let mut transaction = self.pool.begin().await?;
+        sqlx::query("DELETE FROM throttle_hits WHERE key = $1 AND hit_at <= $2")
+            .bind(key)
+            .bind(start)
+            .execute(&mut *transaction)
+            .await?;
+        sqlx::query("INSERT INTO throttle_hits (key, hit_at) VALUES ($1, $2)")
+            .bind(key)
+            .bind(now)
+            .execute(&mut *transaction)
+            .await?;
+        let hits: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM throttle_hits WHERE key = $1 AND hit_at > $2 AND hit_at <= $3",
+        )
+        .bind(key)
+        .bind(start)
+        .bind(now)
+        .fetch_one(&mut *transaction)
+        .await?;
+        transaction.commit().await?;
+        Ok(hits)
+    }
+
+    async fn clear_hits(&self, key: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM throttle_hits WHERE key = $1")
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl LeaseStore for PostgresStore {
+    async fn try_acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at \
+             WHERE leases.holder = EXCLUDED.holder OR leases.expires_at < $4",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(now + ttl)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    fn backend_name(&self) -> &'static str {
+        "postgres"
+    }
+}

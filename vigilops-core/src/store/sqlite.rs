@@ -1,0 +1,977 @@
+//! The SQLite backend: the embedded default, one file in the data directory, in WAL mode.
+//!
+//! Timestamps are stored as INTEGER microseconds since the Unix epoch (UTC), which keeps range
+//! scans on indexes and time bucketing plain integer arithmetic. JSON is stored as TEXT.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use serde_json::Value;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{AssertSqlSafe, Row, SqlitePool};
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use super::codec::{metric_fields, newest_per_host, values_from_json, values_to_json};
+use super::{
+    AgentTokenStore, AuditStore, DbMetricStore, HostStore, IdempotencyState, IdempotencyStore,
+    LeaseStore, LogStore, MetricStore, ServiceStore, Store, StoreError, StoreResult,
+    ThrottleStore, UserStore,
+};
+use crate::model::{
+    Aggregate, AgentToken, AuditEntry, AuditFilter, Host, HostFilter, HostRegistration,
+    HostStatus, LatestMetrics, LogEntry, MetricPoint, MetricSample, MetricValues, NewAuditEntry, NewDbMetric,
+    NewLogEntry, NewServiceCheck, NewUser, Resolution, Role, ServiceRegistration, User,
+};
+
+/// Builds a statement from trusted fragments: only column lists and constants of this file are
+/// interpolated, never input, which travels as bind parameters.
+macro_rules! sql {
+    ($($arg:tt)*) => {
+        AssertSqlSafe(format!($($arg)*))
+    };
+}
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// A store on an SQLite file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database `url` names (`sqlite://PATH` or a bare path) and
+    /// applies pending migrations.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let url = if url.starts_with("sqlite:") {
+            url.to_owned()
+        } else {
+            format!("sqlite://{url}")
+        };
+        let options = SqliteConnectOptions::from_str(&url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(std::time::Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// The underlying pool, for tests and benchmarks that seed data directly.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+/// A timestamp as stored: microseconds since the epoch.
+fn micros(at: DateTime<Utc>) -> i64 {
+    at.timestamp_micros()
+}
+
+fn from_micros(value: i64) -> StoreResult<DateTime<Utc>> {
+    DateTime::from_timestamp_micros(value)
+        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {value} out of range")))
+}
+
+fn opt_from_micros(value: Option<i64>) -> StoreResult<Option<DateTime<Utc>>> {
+    value.map(from_micros).transpose()
+}
+
+fn json_text(value: Option<&Value>) -> Option<String> {
+    value.map(Value::to_string)
+}
+
+fn json_column(row: &SqliteRow, column: &str) -> StoreResult<Option<Value>> {
+    let text: Option<String> = row.try_get(column)?;
+    text.map(|text| {
+        serde_json::from_str(&text)
+            .map_err(|error| StoreError::Corrupt(format!("column `{column}`: {error}")))
+    })
+    .transpose()
+}
+
+const USER_COLUMNS: &str = "id, email, name, password_hash, role, is_active, created_at, updated_at";
+
+fn user_from_row(row: &SqliteRow) -> StoreResult<User> {
+    let role: String = row.try_get("role")?;
+    Ok(User {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        name: row.try_get("name")?,
+        password_hash: row.try_get("password_hash")?,
+        role: role
+            .parse::<Role>()
+            .map_err(|error| StoreError::Corrupt(error.to_string()))?,
+        is_active: row.try_get("is_active")?,
+        created_at: from_micros(row.try_get("created_at")?)?,
+        updated_at: from_micros(row.try_get("updated_at")?)?,
+    })
+}
+
+const TOKEN_COLUMNS: &str =
+    "id, name, token_hash, token_prefix, is_active, created_by, created_at, last_used_at";
+
+fn token_from_row(row: &SqliteRow) -> StoreResult<AgentToken> {
+    Ok(AgentToken {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        token_hash: row.try_get("token_hash")?,
+        token_prefix: row.try_get("token_prefix")?,
+        is_active: row.try_get("is_active")?,
+        created_by: row.try_get("created_by")?,
+        created_at: from_micros(row.try_get("created_at")?)?,
+        last_used_at: opt_from_micros(row.try_get("last_used_at")?)?,
+    })
+}
+
+const HOST_COLUMNS: &str = "id, token_id, hostname, display_name, ip_address, private_ip, public_ip, \
+     network_info, os, os_version, arch, cpu_cores, memory_total_mb, agent_version, status, tags, \
+     group_name, last_heartbeat, created_at, updated_at";
+
+fn host_from_row(row: &SqliteRow) -> StoreResult<Host> {
+    let status: String = row.try_get("status")?;
+    Ok(Host {
+        id: row.try_get("id")?,
+        token_id: row.try_get("token_id")?,
+        hostname: row.try_get("hostname")?,
+        display_name: row.try_get("display_name")?,
+        ip_address: row.try_get("ip_address")?,
+        private_ip: row.try_get("private_ip")?,
+        public_ip: row.try_get("public_ip")?,
+        network_info: json_column(row, "network_info")?,
+        os: row.try_get("os")?,
+        os_version: row.try_get("os_version")?,
+        arch: row.try_get("arch")?,
+        cpu_cores: row.try_get("cpu_cores")?,
+        memory_total_mb: row.try_get("memory_total_mb")?,
+        agent_version: row.try_get("agent_version")?,
+        status: HostStatus::parse(&status),
+        tags: json_column(row, "tags")?,
+        group_name: row.try_get("group_name")?,
+        last_heartbeat: opt_from_micros(row.try_get("last_heartbeat")?)?,
+        created_at: from_micros(row.try_get("created_at")?)?,
+        updated_at: from_micros(row.try_get("updated_at")?)?,
+    })
+}
+
+fn metric_values_from_row(row: &SqliteRow) -> StoreResult<MetricValues> {
+    Ok(MetricValues {
+        cpu_percent: row.try_get("cpu_percent")?,
+        cpu_load_1: row.try_get("cpu_load_1")?,
+        cpu_load_5: row.try_get("cpu_load_5")?,
+        cpu_load_15: row.try_get("cpu_load_15")?,
+        memory_used_mb: row.try_get("memory_used_mb")?,
+        memory_percent: row.try_get("memory_percent")?,
+        disk_used_mb: row.try_get("disk_used_mb")?,
+        disk_total_mb: row.try_get("disk_total_mb")?,
+        disk_percent: row.try_get("disk_percent")?,
+        net_bytes_sent: row.try_get("net_bytes_sent")?,
+        net_bytes_recv: row.try_get("net_bytes_recv")?,
+        net_send_rate_kb: row.try_get("net_send_rate_kb")?,
+        net_recv_rate_kb: row.try_get("net_recv_rate_kb")?,
+        net_packet_loss_rate: row.try_get("net_packet_loss_rate")?,
+    })
+}
+
+const METRIC_VALUE_COLUMNS: &str = "cpu_percent, cpu_load_1, cpu_load_5, cpu_load_15, \
+     memory_used_mb, memory_percent, disk_used_mb, disk_total_mb, disk_percent, net_bytes_sent, \
+     net_bytes_recv, net_send_rate_kb, net_recv_rate_kb, net_packet_loss_rate";
+
+#[async_trait]
+impl UserStore for SqliteStore {
+    async fn create_user(&self, user: NewUser, now: DateTime<Utc>) -> StoreResult<User> {
+        // One statement: SQLite runs it under its single writer lock, so the first-user check
+        // and the insert cannot interleave with another registration.
+        let row = sqlx::query(sql!(
+            "INSERT INTO users (email, name, password_hash, role, is_active, created_at, updated_at) \
+             SELECT $1, $2, $3, CASE WHEN EXISTS (SELECT 1 FROM users) THEN $4 ELSE 'admin' END, \
+                1, $5, $5 \
+             RETURNING {USER_COLUMNS}"
+        ))
+        .bind(&user.email)
+        .bind(&user.name)
+        .bind(&user.password_hash)
+        .bind(user.role.as_str())
+        .bind(micros(now))
+        .fetch_one(&self.pool)
+        .await?;
+        user_from_row(&row)
+    }
+
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        let row = sqlx::query(sql!(
+            "SELECT {USER_COLUMNS} FROM users WHERE email = $1 COLLATE NOCASE"
+        ))
+        .bind(email)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>> {
+        let row = sqlx::query(sql!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn count_users(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT count(*) FROM users")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+}
+
+#[async_trait]
+impl AgentTokenStore for SqliteStore {
+    async fn create_agent_token(
+        &self,
+        name: &str,
+        token_hash: &str,
+        token_prefix: &str,
+        created_by: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<AgentToken> {
+        let row = sqlx::query(sql!(
+            "INSERT INTO agent_tokens (name, token_hash, token_prefix, is_active, created_by, created_at) \
+             VALUES ($1, $2, $3, 1, $4, $5) RETURNING {TOKEN_COLUMNS}"
+        ))
+        .bind(name)
+        .bind(token_hash)
+        .bind(token_prefix)
+        .bind(created_by)
+        .bind(micros(now))
+        .fetch_one(&self.pool)
+        .await?;
+        token_from_row(&row)
+    }
+
+    async fn list_agent_tokens(&self) -> StoreResult<Vec<AgentToken>> {
+        let rows = sqlx::query(sql!(
+            "SELECT {TOKEN_COLUMNS} FROM agent_tokens ORDER BY created_at DESC, id DESC"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(token_from_row).collect()
+    }
+
+    async fn revoke_agent_token(&self, id: i64) -> StoreResult<()> {
+        let result = sqlx::query("UPDATE agent_tokens SET is_active = 0 WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::NotFound("agent token"));
+        }
+        Ok(())
+    }
+
+    async fn agent_token_by_hash(&self, token_hash: &str) -> StoreResult<Option<AgentToken>> {
+        let row = sqlx::query(sql!(
+            "SELECT {TOKEN_COLUMNS} FROM agent_tokens WHERE token_hash = $1"
+        ))
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(token_from_row).transpose()
+    }
+
+    async fn touch_agent_token(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("UPDATE agent_tokens SET last_used_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(micros(at))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl HostStore for SqliteStore {
+    async fn register_host(
+        &self,
+        token_id: i64,
+        registration: HostRegistration,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(Host, bool)> {
+        let existed: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM hosts WHERE token_id = $1 AND hostname = $2)",
+        )
+        .bind(token_id)
+        .bind(&registration.hostname)
+        .fetch_one(&self.pool)
+        .await?;
+        let row = sqlx::query(sql!(
+            "INSERT INTO hosts (token_id, hostname, display_name, ip_address, private_ip, public_ip, \
+                network_info, os, os_version, arch, cpu_cores, memory_total_mb, agent_version, \
+                status, tags, group_name, last_heartbeat, created_at, updated_at) \
+             VALUES ($1, $2, $3, COALESCE($4, $16), $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+                'online', $14, $15, $17, $17, $17) \
+             ON CONFLICT (token_id, hostname) DO UPDATE SET \
+                display_name = COALESCE(excluded.display_name, hosts.display_name), \
+                ip_address = COALESCE($4, hosts.ip_address, $16), \
+                private_ip = COALESCE(excluded.private_ip, hosts.private_ip), \
+                public_ip = COALESCE(excluded.public_ip, hosts.public_ip), \
+                network_info = COALESCE(excluded.network_info, hosts.network_info), \
+                os = COALESCE(excluded.os, hosts.os), \
+                os_version = COALESCE(excluded.os_version, hosts.os_version), \
+                arch = COALESCE(excluded.arch, hosts.arch), \
+                cpu_cores = COALESCE(excluded.cpu_cores, hosts.cpu_cores), \
+                memory_total_mb = COALESCE(excluded.memory_total_mb, hosts.memory_total_mb), \
+                agent_version = COALESCE(excluded.agent_version, hosts.agent_version), \
+                tags = COALESCE(excluded.tags, hosts.tags), \
+                group_name = COALESCE(excluded.group_name, hosts.group_name), \
+                status = 'online', last_heartbeat = $17, updated_at = $17 \
+             RETURNING {HOST_COLUMNS}"
+        ))
+        .bind(token_id)
+        .bind(&registration.hostname)
+        .bind(&registration.display_name)
+        .bind(&registration.ip_address)
+        .bind(&registration.private_ip)
+        .bind(&registration.public_ip)
+        .bind(json_text(registration.network_info.as_ref()))
+        .bind(&registration.os)
+        .bind(&registration.os_version)
+        .bind(&registration.arch)
+        .bind(registration.cpu_cores)
+        .bind(registration.memory_total_mb)
+        .bind(&registration.agent_version)
+        .bind(json_text(registration.tags.as_ref()))
+        .bind(&registration.group_name)
+        .bind(&registration.fallback_ip_address)
+        .bind(micros(now))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((host_from_row(&row)?, !existed))
+    }
+
+    async fn record_heartbeat(&self, host_id: i64, now: DateTime<Utc>) -> StoreResult<()> {
+        let result = sqlx::query(
+            "UPDATE hosts SET status = 'online', last_heartbeat = $2, updated_at = $2 WHERE id = $1",
+        )
+        .bind(host_id)
+        .bind(micros(now))
+        .execute(&self.pool)
+        .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::NotFound("host"));
+        }
+        Ok(())
+    }
+
+    async fn host(&self, id: i64) -> StoreResult<Option<Host>> {
+        let row = sqlx::query(sql!("SELECT {HOST_COLUMNS} FROM hosts WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(host_from_row).transpose()
+    }
+
+    async fn list_hosts(&self, filter: &HostFilter) -> StoreResult<(Vec<Host>, i64)> {
+        const WHERE: &str = "WHERE ($1 IS NULL OR status = $1) \
+             AND ($2 IS NULL OR group_name = $2) \
+             AND ($3 IS NULL OR instr(lower(hostname), lower($3)) > 0)";
+        let status = filter.status.map(HostStatus::as_str);
+        let total: i64 = sqlx::query_scalar(sql!("SELECT count(*) FROM hosts {WHERE}"))
+            .bind(status)
+            .bind(&filter.group_name)
+            .bind(&filter.search)
+            .fetch_one(&self.pool)
+            .await?;
+        let rows = sqlx::query(sql!(
+            "SELECT {HOST_COLUMNS} FROM hosts {WHERE} ORDER BY id LIMIT $4 OFFSET $5"
+        ))
+        .bind(status)
+        .bind(&filter.group_name)
+        .bind(&filter.search)
+        .bind(filter.page.limit())
+        .bind(filter.page.offset())
+        .fetch_all(&self.pool)
+        .await?;
+        let hosts = rows.iter().map(host_from_row).collect::<StoreResult<_>>()?;
+        Ok((hosts, total))
+    }
+
+    async fn delete_host(&self, id: i64) -> StoreResult<()> {
+        let result = sqlx::query("DELETE FROM hosts WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::NotFound("host"));
+        }
+        Ok(())
+    }
+
+    async fn mark_stale_hosts_offline(&self, cutoff: DateTime<Utc>) -> StoreResult<Vec<i64>> {
+        Ok(sqlx::query_scalar(
+            "UPDATE hosts SET status = 'offline' \
+             WHERE status = 'online' AND (last_heartbeat IS NULL OR last_heartbeat < $1) \
+             RETURNING id",
+        )
+        .bind(micros(cutoff))
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
+
+#[async_trait]
+impl MetricStore for SqliteStore {
+    async fn insert_metrics(&self, samples: &[MetricSample]) -> StoreResult<Vec<i64>> {
+        if samples.is_empty() {
+            return Ok(Vec::new());
+        }
+        let insert = format!(
+            "INSERT INTO host_metrics (host_id, recorded_at, {METRIC_VALUE_COLUMNS}, extra) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+             RETURNING id"
+        );
+        let mut transaction = self.pool.begin().await?;
+        let mut ids = Vec::with_capacity(samples.len());
+        for sample in samples {
+            let mut query = sqlx::query_scalar::<_, i64>(AssertSqlSafe(insert.as_str()))
+                .bind(sample.host_id)
+                .bind(micros(sample.recorded_at));
+            for (_, value) in metric_fields(&sample.values) {
+                query = query.bind(value);
+            }
+            let id = query
+                .bind(json_text(sample.extra.as_ref()))
+                .fetch_one(&mut *transaction)
+                .await?;
+            ids.push(id);
+        }
+        for index in newest_per_host(samples) {
+            let sample = &samples[index];
+            sqlx::query(
+                "INSERT INTO host_latest_metrics (host_id, metric_id, recorded_at, values_json, extra) \
+                 VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (host_id) DO UPDATE SET metric_id = excluded.metric_id, \
+                    recorded_at = excluded.recorded_at, values_json = excluded.values_json, \
+                    extra = excluded.extra \
+                 WHERE host_latest_metrics.recorded_at <= excluded.recorded_at",
+            )
+            .bind(sample.host_id)
+            .bind(ids[index])
+            .bind(micros(sample.recorded_at))
+            .bind(values_to_json(&sample.values).to_string())
+            .bind(json_text(sample.extra.as_ref()))
+            .execute(&mut *transaction)
+            .await?;
+        }
+        transaction.commit().await?;
+        Ok(ids)
+    }
+
+    async fn latest_metrics(
+        &self,
+        host_ids: &[i64],
+        since: DateTime<Utc>,
+    ) -> StoreResult<HashMap<i64, LatestMetrics>> {
+        let mut latest = HashMap::with_capacity(host_ids.len());
+        if host_ids.is_empty() {
+            return Ok(latest);
+        }
+        // json_each turns the id list into a table, so one statement serves any page size.
+        let ids = Value::from(host_ids.to_vec()).to_string();
+        let rows = sqlx::query(
+            "SELECT host_id, recorded_at, values_json, extra FROM host_latest_metrics \
+             WHERE host_id IN (SELECT value FROM json_each($1)) AND recorded_at >= $2",
+        )
+        .bind(ids)
+        .bind(micros(since))
+        .fetch_all(&self.pool)
+        .await?;
+        for row in rows {
+            let host_id: i64 = row.try_get("host_id")?;
+            let values = json_column(&row, "values_json")?.unwrap_or(Value::Null);
+            latest.insert(
+                host_id,
+                LatestMetrics {
+                    host_id,
+                    recorded_at: from_micros(row.try_get("recorded_at")?)?,
+                    values: values_from_json(&values),
+                    extra: json_column(&row, "extra")?,
+                },
+            );
+        }
+        Ok(latest)
+    }
+
+    async fn metric_series(
+        &self,
+        host_id: i64,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        resolution: Resolution,
+        aggregate: Aggregate,
+        limit: i64,
+    ) -> StoreResult<Vec<MetricPoint>> {
+        let rows = match resolution.bucket_seconds() {
+            None => {
+                sqlx::query(sql!(
+                    "SELECT * FROM (SELECT id, host_id, recorded_at, {METRIC_VALUE_COLUMNS} \
+                     FROM host_metrics WHERE host_id = $1 AND recorded_at >= $2 AND recorded_at <= $3 \
+                     ORDER BY recorded_at DESC, id DESC LIMIT $4) ORDER BY recorded_at, id"
+                ))
+                .bind(host_id)
+                .bind(micros(from))
+                .bind(micros(to))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+            }
+            Some(seconds) => {
+                let function = match aggregate {
+                    Aggregate::Avg => "avg",
+                    Aggregate::Max => "max",
+                };
+                let aggregated = METRIC_VALUE_COLUMNS
+                    .split(", ")
+                    .map(|column| format!("{function}({}) AS {}", column.trim(), column.trim()))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                sqlx::query(sql!(
+                    "SELECT * FROM (SELECT 0 AS id, host_id, (recorded_at / $4) * $4 AS recorded_at, \
+                        {aggregated} \
+                     FROM host_metrics WHERE host_id = $1 AND recorded_at >= $2 AND recorded_at <= $3 \
+                     GROUP BY recorded_at / $4 ORDER BY 3 DESC LIMIT $5) ORDER BY recorded_at"
+                ))
+                .bind(host_id)
+                .bind(micros(from))
+                .bind(micros(to))
+                .bind(seconds * 1_000_000)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        rows.iter()
+            .map(|row| {
+                Ok(MetricPoint {
+                    id: row.try_get("id")?,
+                    host_id: row.try_get("host_id")?,
+                    recorded_at: from_micros(row.try_get("recorded_at")?)?,
+                    values: metric_values_from_row(row)?,
+                })
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl ServiceStore for SqliteStore {
+    async fn register_service(
+        &self,
+        registration: ServiceRegistration,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(i64, bool)> {
+        let existed: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM services WHERE host_id = $1 AND name = $2)",
+        )
+        .bind(registration.host_id)
+        .bind(&registration.name)
+        .fetch_one(&self.pool)
+        .await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO services (host_id, name, type, target, check_interval, timeout, is_active, \
+                status, category, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 1, 'unknown', $7, $8, $8) \
+             ON CONFLICT (host_id, name) DO UPDATE SET type = excluded.type, \
+                target = excluded.target, check_interval = excluded.check_interval, \
+                timeout = excluded.timeout, is_active = 1, updated_at = excluded.updated_at \
+             RETURNING id",
+        )
+        .bind(registration.host_id)
+        .bind(&registration.name)
+        .bind(&registration.check_type)
+        .bind(&registration.target)
+        .bind(registration.check_interval)
+        .bind(registration.timeout)
+        .bind(&registration.category)
+        .bind(micros(now))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((id, !existed))
+    }
+
+    async fn service_host(&self, service_id: i64) -> StoreResult<Option<i64>> {
+        let host: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT host_id FROM services WHERE id = $1")
+                .bind(service_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(host.flatten())
+    }
+
+    async fn insert_service_check(&self, check: NewServiceCheck) -> StoreResult<i64> {
+        let mut transaction = self.pool.begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO service_checks (service_id, status, response_time_ms, status_code, error, checked_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(check.service_id)
+        .bind(&check.status)
+        .bind(check.response_time_ms)
+        .bind(check.status_code)
+        .bind(&check.error)
+        .bind(micros(check.checked_at))
+        .fetch_one(&mut *transaction)
+        .await?;
+        sqlx::query(
+            "UPDATE services SET status = $2, last_checked_at = $3, updated_at = $3 \
+             WHERE id = $1 AND (last_checked_at IS NULL OR last_checked_at <= $3)",
+        )
+        .bind(check.service_id)
+        .bind(&check.status)
+        .bind(micros(check.checked_at))
+        .execute(&mut *transaction)
+        .await?;
+        transaction.commit().await?;
+        Ok(id)
+    }
+}
+
+#[async_trait]
+impl DbMetricStore for SqliteStore {
+    async fn insert_db_metric(
+        &self,
+        metric: NewDbMetric,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(i64, i64)> {
+        let mut transaction = self.pool.begin().await?;
+        let database_id: i64 = sqlx::query_scalar(
+            "INSERT INTO monitored_databases (host_id, name, db_type, status, slow_queries_detail, \
+                created_at, updated_at) \
+             VALUES ($1, $2, $3, 'healthy', $4, $5, $5) \
+             ON CONFLICT (host_id, name) DO UPDATE SET db_type = excluded.db_type, \
+                status = 'healthy', updated_at = excluded.updated_at, \
+                slow_queries_detail = CASE WHEN $6 THEN excluded.slow_queries_detail \
+                    ELSE monitored_databases.slow_queries_detail END \
+             RETURNING id",
+        )
+        .bind(metric.host_id)
+        .bind(&metric.db_name)
+        .bind(&metric.db_type)
+        .bind(json_text(metric.slow_queries_detail.as_ref()))
+        .bind(micros(now))
+        .bind(metric.slow_queries_detail.is_some())
+        .fetch_one(&mut *transaction)
+        .await?;
+        let metric_id: i64 = sqlx::query_scalar(
+            "INSERT INTO db_metrics (database_id, recorded_at, connections_total, connections_active, \
+                connections_max, database_size_mb, slow_queries, tables_count, \
+                transactions_committed, transactions_rolled_back, qps, tablespace_used_pct, \
+                lock_waits, deadlocks, extra) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
+        )
+        .bind(database_id)
+        .bind(micros(metric.recorded_at))
+        .bind(metric.connections_total)
+        .bind(metric.connections_active)
+        .bind(metric.connections_max)
+        .bind(metric.database_size_mb)
+        .bind(metric.slow_queries)
+        .bind(metric.tables_count)
+        .bind(metric.transactions_committed)
+        .bind(metric.transactions_rolled_back)
+        .bind(metric.qps)
+        .bind(metric.tablespace_used_pct)
+        .bind(metric.lock_waits)
+        .bind(metric.deadlocks)
+        .bind(json_text(metric.extra.as_ref()))
+        .fetch_one(&mut *transaction)
+        .await?;
+        transaction.commit().await?;
+        Ok((database_id, metric_id))
+    }
+}
+
+#[async_trait]
+impl LogStore for SqliteStore {
+    async fn insert_logs(&self, entries: &[NewLogEntry], now: DateTime<Utc>) -> StoreResult<usize> {
+        let mut transaction = self.pool.begin().await?;
+        for entry in entries {
+            sqlx::query(
+                "INSERT INTO log_entries (host_id, service, source, level, message, timestamp, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(entry.host_id)
+            .bind(&entry.service)
+            .bind(&entry.source)
+            .bind(&entry.level)
+            .bind(&entry.message)
+            .bind(micros(entry.timestamp))
+            .bind(micros(now))
+            .execute(&mut *transaction)
+            .await?;
+        }
+        transaction.commit().await?;
+        Ok(entries.len())
+    }
+
+    async fn recent_logs(&self, host_id: i64, limit: i64) -> StoreResult<Vec<LogEntry>> {
+        let rows = sqlx::query(
+            "SELECT id, host_id, service, source, level, message, timestamp, created_at \
+             FROM log_entries WHERE host_id = $1 ORDER BY timestamp DESC, id DESC LIMIT $2",
+        )
+        .bind(host_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(LogEntry {
+                    id: row.try_get("id")?,
+                    host_id: row.try_get("host_id")?,
+                    service: row.try_get("service")?,
+                    source: row.try_get("source")?,
+                    level: row.try_get("level")?,
+                    message: row.try_get("message")?,
+                    timestamp: from_micros(row.try_get("timestamp")?)?,
+                    created_at: from_micros(row.try_get("created_at")?)?,
+                })
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl AuditStore for SqliteStore {
+    async fn insert_audit(&self, entry: NewAuditEntry, now: DateTime<Utc>) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO audit_logs (user_id, action, resource_type, resource_id, detail, ip_address, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(entry.user_id)
+        .bind(&entry.action)
+        .bind(&entry.resource_type)
+        .bind(&entry.resource_id)
+        .bind(&entry.detail)
+        .bind(&entry.ip_address)
+        .bind(micros(now))
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    async fn list_audit(&self, filter: &AuditFilter) -> StoreResult<(Vec<AuditEntry>, i64)> {
+        const WHERE: &str = "WHERE ($1 IS NULL OR user_id = $1) \
+             AND ($2 IS NULL OR action = $2) AND ($3 IS NULL OR resource_type = $3)";
+        let total: i64 = sqlx::query_scalar(sql!("SELECT count(*) FROM audit_logs {WHERE}"))
+            .bind(filter.user_id)
+            .bind(&filter.action)
+            .bind(&filter.resource_type)
+            .fetch_one(&self.pool)
+            .await?;
+        let rows = sqlx::query(sql!(
+            "SELECT id, user_id, action, resource_type, resource_id, detail, ip_address, created_at \
+             FROM audit_logs {WHERE} ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5"
+        ))
+        .bind(filter.user_id)
+        .bind(&filter.action)
+        .bind(&filter.resource_type)
+        .bind(filter.page.limit())
+        .bind(filter.page.offset())
+        .fetch_all(&self.pool)
+        .await?;
+        let entries = rows
+            .iter()
+            .map(|row| {
+                Ok(AuditEntry {
+                    id: row.try_get("id")?,
+                    user_id: row.try_get("user_id")?,
+                    action: row.try_get("action")?,
+                    resource_type: row.try_get("resource_type")?,
+                    resource_id: row.try_get("resource_id")?,
+                    detail: row.try_get("detail")?,
+                    ip_address: row.try_get("ip_address")?,
+                    created_at: from_micros(row.try_get("created_at")?)?,
+                })
+            })
+            .collect::<StoreResult<_>>()?;
+        Ok((entries, total))
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for SqliteStore {
+    async fn begin_idempotent(
+        &self,
+        token_id: i64,
+        key: &str,
+        now: DateTime<Utc>,
+        stale_after: Duration,
+    ) -> StoreResult<IdempotencyState> {
+        let inserted = sqlx::query(
+            "INSERT INTO idempotency_keys (token_id, key, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (token_id, key) DO NOTHING",
+        )
+        .bind(token_id)
+        .bind(key)
+        .bind(micros(now))
+        .execute(&self.pool)
+        .await?;
+        if inserted.rows_affected() == 1 {
+            return Ok(IdempotencyState::Started);
+        }
+        let row = sqlx::query(
+            "SELECT status_code, body, created_at FROM idempotency_keys WHERE token_id = $1 AND key = $2",
+        )
+        .bind(token_id)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(IdempotencyState::InProgress);
+        };
+        let status: Option<i64> = row.try_get("status_code")?;
+        if let Some(status) = status {
+            let body: Option<String> = row.try_get("body")?;
+            return Ok(IdempotencyState::Completed {
+                status: u16::try_from(status).unwrap_or(500),
+                body: body.unwrap_or_default(),
+            });
+        }
+        let claimed_at: i64 = row.try_get("created_at")?;
+        if claimed_at < micros(now - stale_after) {
+            let taken = sqlx::query(
+                "UPDATE idempotency_keys SET created_at = $3 \
+                 WHERE token_id = $1 AND key = $2 AND status_code IS NULL AND created_at = $4",
+            )
+            .bind(token_id)
+            .bind(key)
+            .bind(micros(now))
+            .bind(claimed_at)
+            .execute(&self.pool)
+            .await?;
+            if taken.rows_affected() == 1 {
+                return Ok(IdempotencyState::Started);
+            }
+        }
+        Ok(IdempotencyState::InProgress)
+    }
+
+    async fn complete_idempotent(
+        &self,
+        token_id: i64,
+        key: &str,
+        status: u16,
+        body: &str,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE idempotency_keys SET status_code = $3, body = $4 WHERE token_id = $1 AND key = $2",
+        )
+        .bind(token_id)
+        .bind(key)
+        .bind(i64::from(status))
+        .bind(body)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn release_idempotent(&self, token_id: i64, key: &str) -> StoreResult<()> {
+        sqlx::query(
+            "DELETE FROM idempotency_keys WHERE token_id = $1 AND key = $2 AND status_code IS NULL",
+        )
+        .bind(token_id)
+        .bind(key)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn purge_idempotency(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
+        let result = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+            .bind(micros(cutoff))
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected())
+    }
+}
+
+#[async_trait]
+impl ThrottleStore for SqliteStore {
+    async fn record_hit(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        window: Duration,
+    ) -> StoreResult<i64> {
+        let start = micros(now - window);
+        let mut transaction = self.pool.begin().await?;
+        sqlx::query("DELETE FROM throttle_hits WHERE key = $1 AND hit_at <= $2")
+            .bind(key)
+            .bind(start)
+            .execute(&mut *transaction)
+            .await?;
+        sqlx::query("INSERT INTO throttle_hits (key, hit_at) VALUES ($1, $2)")
+            .bind(key)
+            .bind(micros(now))
+            .execute(&mut *transaction)
+            .await?;
+        let hits: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM throttle_hits WHERE key = $1 AND hit_at > $2 AND hit_at <= $3",
+        )
+        .bind(key)
+        .bind(start)
+        .bind(micros(now))
+        .fetch_one(&mut *transaction)
+        .await?;
+        transaction.commit().await?;
+        Ok(hits)
+    }
+
+    async fn clear_hits(&self, key: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM throttle_hits WHERE key = $1")
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl LeaseStore for SqliteStore {
+    async fn try_acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+             WHERE leases.holder = excluded.holder OR leases.expires_at < $4",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(micros(now + ttl))
+        .bind(micros(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    fn backend_name(&self) -> &'static str {
+        "sqlite"
+    }
+}

@@ -1,0 +1,3 @@
+//! Integration tests of vigilops-core: the store conformance story on both backends.
+
+mod store;
