@@ -75,6 +75,8 @@ pub struct ServerConfig {
     pub cors_origins: Vec<String>,
     /// Seconds without heartbeat before a host is offline.
     pub heartbeat_timeout_seconds: i64,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`, comma separated).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// A configuration value is unusable.
@@ -104,7 +106,11 @@ fn parse<T: std::str::FromStr>(
 where
     T::Err: fmt::Display,
 {
-    match env.get(name).map(|value| value.trim()).filter(|value| !value.is_empty()) {
+    match env
+        .get(name)
+        .map(|value| value.trim())
+        .filter(|value| !value.is_empty())
+    {
         None => Ok(default),
         Some(value) => value.parse().map_err(|error: T::Err| ConfigError::Invalid {
             name: name.to_owned(),
@@ -114,8 +120,12 @@ where
 }
 
 fn flag(env: &HashMap<String, String>, name: &str) -> bool {
-    env.get(name)
-        .is_some_and(|value| matches!(value.trim().to_lowercase().as_str(), "1" | "true" | "yes" | "on"))
+    env.get(name).is_some_and(|value| {
+        matches!(
+            value.trim().to_lowercase().as_str(),
+            "1" | "true" | "yes" | "on"
+        )
+    })
 }
 
 fn non_empty(env: &HashMap<String, String>, name: &str) -> Option<String> {
@@ -128,18 +138,23 @@ impl ServerConfig {
     /// Reads the configuration from environment variables (pass `std::env::vars().collect()`).
     pub fn from_env(env: &HashMap<String, String>) -> Result<Self, ConfigError> {
         let listen = non_empty(env, "VIGILOPS_LISTEN").unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
-        let listen = listen.parse().map_err(|error: std::net::AddrParseError| ConfigError::Invalid {
-            name: "VIGILOPS_LISTEN".to_owned(),
-            reason: error.to_string(),
-        })?;
-        let data_dir = non_empty(env, "VIGILOPS_DATA_DIR").map_or_else(|| PathBuf::from("data"), PathBuf::from);
+        let listen =
+            listen
+                .parse()
+                .map_err(|error: std::net::AddrParseError| ConfigError::Invalid {
+                    name: "VIGILOPS_LISTEN".to_owned(),
+                    reason: error.to_string(),
+                })?;
+        let data_dir = non_empty(env, "VIGILOPS_DATA_DIR")
+            .map_or_else(|| PathBuf::from("data"), PathBuf::from);
         let database_url = non_empty(env, "DATABASE_URL").or_else(|| {
             // The original's discrete variables, used only when POSTGRES_HOST is given.
             non_empty(env, "POSTGRES_HOST").map(|host| {
                 format!(
                     "postgres://{}:{}@{}:{}/{}",
                     non_empty(env, "POSTGRES_USER").unwrap_or_else(|| "vigilops".to_owned()),
-                    non_empty(env, "POSTGRES_PASSWORD").unwrap_or_else(|| "vigilops_dev_password".to_owned()),
+                    non_empty(env, "POSTGRES_PASSWORD")
+                        .unwrap_or_else(|| "vigilops_dev_password".to_owned()),
                     host,
                     non_empty(env, "POSTGRES_PORT").unwrap_or_else(|| "5432".to_owned()),
                     non_empty(env, "POSTGRES_DB").unwrap_or_else(|| "vigilops".to_owned()),
@@ -157,7 +172,8 @@ impl ServerConfig {
                 )
             })
         });
-        let production = non_empty(env, "ENVIRONMENT").is_some_and(|value| value.eq_ignore_ascii_case("production"));
+        let production = non_empty(env, "ENVIRONMENT")
+            .is_some_and(|value| value.eq_ignore_ascii_case("production"));
         let jwt_secret = non_empty(env, "JWT_SECRET_KEY");
         if production
             && jwt_secret
@@ -166,7 +182,9 @@ impl ServerConfig {
         {
             return Err(ConfigError::WeakSecretInProduction);
         }
-        let jwt_secret = jwt_secret.filter(|secret| secret != DEFAULT_JWT_SECRET).map(Secret);
+        let jwt_secret = jwt_secret
+            .filter(|secret| secret != DEFAULT_JWT_SECRET)
+            .map(Secret);
         Ok(Self {
             listen,
             data_dir,
@@ -188,6 +206,24 @@ impl ServerConfig {
                 })
                 .unwrap_or_default(),
             heartbeat_timeout_seconds: parse(env, "VIGILOPS_HEARTBEAT_TIMEOUT", 300)?,
+            trusted_proxies: non_empty(env, "TRUSTED_PROXIES")
+                .map(|proxies| {
+                    proxies
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|proxy| !proxy.is_empty())
+                        .map(|proxy| {
+                            proxy.parse().map_err(|error: std::net::AddrParseError| {
+                                ConfigError::Invalid {
+                                    name: "TRUSTED_PROXIES".to_owned(),
+                                    reason: format!("`{proxy}`: {error}"),
+                                }
+                            })
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .transpose()?
+                .unwrap_or_default(),
         })
     }
 
@@ -271,7 +307,13 @@ mod tests {
             ));
         }
         let strong = "0123456789abcdef0123456789abcdef";
-        assert!(ServerConfig::from_env(&env(&[("ENVIRONMENT", "production"), ("JWT_SECRET_KEY", strong)])).is_ok());
+        assert!(
+            ServerConfig::from_env(&env(&[
+                ("ENVIRONMENT", "production"),
+                ("JWT_SECRET_KEY", strong)
+            ]))
+            .is_ok()
+        );
     }
 
     #[test]
@@ -282,7 +324,10 @@ mod tests {
             ("JWT_SECRET_KEY", "supersecretsupersecretsupersecret"),
         ]))
         .unwrap();
-        assert_eq!(config.effective_database_url(), "postgres://vigilops:hunter2@db:5432/vigilops");
+        assert_eq!(
+            config.effective_database_url(),
+            "postgres://vigilops:hunter2@db:5432/vigilops"
+        );
         let debug = format!("{config:?}");
         assert!(!debug.contains("hunter2"), "{debug}");
         assert!(!debug.contains("supersecret"), "{debug}");
@@ -291,7 +336,8 @@ mod tests {
     #[test]
     fn generated_secret_is_kept() {
         let dir = std::env::temp_dir().join(format!("vigilops-secret-{}", uuid::Uuid::new_v4()));
-        let config = ServerConfig::from_env(&env(&[("VIGILOPS_DATA_DIR", dir.to_str().unwrap())])).unwrap();
+        let config =
+            ServerConfig::from_env(&env(&[("VIGILOPS_DATA_DIR", dir.to_str().unwrap())])).unwrap();
         let first = config.resolve_jwt_secret().unwrap();
         let second = config.resolve_jwt_secret().unwrap();
         assert_eq!(first, second);
@@ -301,7 +347,12 @@ mod tests {
 
     #[test]
     fn bad_numbers_name_the_variable() {
-        let error = ServerConfig::from_env(&env(&[("JWT_ACCESS_TOKEN_EXPIRE_MINUTES", "soon")])).unwrap_err();
-        assert!(error.to_string().contains("JWT_ACCESS_TOKEN_EXPIRE_MINUTES"));
+        let error = ServerConfig::from_env(&env(&[("JWT_ACCESS_TOKEN_EXPIRE_MINUTES", "soon")]))
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("JWT_ACCESS_TOKEN_EXPIRE_MINUTES")
+        );
     }
 }

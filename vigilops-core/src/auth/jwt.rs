@@ -147,11 +147,20 @@ mod tests {
     fn tokens_verify_until_they_expire() {
         let now = Utc.with_ymd_and_hms(2026, 11, 27, 0, 0, 0).unwrap();
         let pair = config().issue_pair(42, now);
-        assert_eq!(config().verify(&pair.access_token, TokenKind::Access, now), Some(42));
+        assert_eq!(
+            config().verify(&pair.access_token, TokenKind::Access, now),
+            Some(42)
+        );
         let later = now + Duration::minutes(119);
-        assert_eq!(config().verify(&pair.access_token, TokenKind::Access, later), Some(42));
+        assert_eq!(
+            config().verify(&pair.access_token, TokenKind::Access, later),
+            Some(42)
+        );
         let expired = now + Duration::minutes(120);
-        assert_eq!(config().verify(&pair.access_token, TokenKind::Access, expired), None);
+        assert_eq!(
+            config().verify(&pair.access_token, TokenKind::Access, expired),
+            None
+        );
         assert_eq!(
             config().verify(&pair.refresh_token, TokenKind::Refresh, expired),
             Some(42)
@@ -162,15 +171,26 @@ mod tests {
     fn kinds_are_not_interchangeable() {
         let now = Utc.with_ymd_and_hms(2026, 11, 27, 0, 0, 0).unwrap();
         let pair = config().issue_pair(1, now);
-        assert_eq!(config().verify(&pair.access_token, TokenKind::Refresh, now), None);
-        assert_eq!(config().verify(&pair.refresh_token, TokenKind::Access, now), None);
+        assert_eq!(
+            config().verify(&pair.access_token, TokenKind::Refresh, now),
+            None
+        );
+        assert_eq!(
+            config().verify(&pair.refresh_token, TokenKind::Access, now),
+            None
+        );
     }
 
     #[test]
     fn other_secrets_and_garbage_are_refused() {
         let now = Utc.with_ymd_and_hms(2026, 11, 27, 0, 0, 0).unwrap();
-        let other = JwtConfig::new("another-secret", "HS256", Duration::hours(1), Duration::days(1))
-            .unwrap();
+        let other = JwtConfig::new(
+            "another-secret",
+            "HS256",
+            Duration::hours(1),
+            Duration::days(1),
+        )
+        .unwrap();
         let token = other.issue(1, TokenKind::Access, now);
         assert_eq!(config().verify(&token, TokenKind::Access, now), None);
         assert_eq!(config().verify("not.a.jwt", TokenKind::Access, now), None);

@@ -1,9 +1,9 @@
 //! Password hashing: argon2id for every new hash; bcrypt (`$2a$`/`$2b$`/`$2y$`) hashes carried
 //! over from the original still verify.
 
+use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::Argon2;
 
 /// Hashing failed (the random source or the parameters broke).
 #[derive(Debug, thiserror::Error)]

@@ -229,7 +229,8 @@ impl AuthService {
         self.throttle(&email_key, self.throttle.login_per_email)
             .await?;
         let user = self.store.user_by_email(&email).await?;
-        let Some(user) = user.filter(|user| password::verify_password(password, &user.password_hash))
+        let Some(user) =
+            user.filter(|user| password::verify_password(password, &user.password_hash))
         else {
             return Err(AuthError::InvalidCredentials);
         };
@@ -271,7 +272,12 @@ impl AuthService {
             .ok_or(AuthError::UserInactive)
     }
 
-    async fn audit(&self, user: &User, action: &str, client_ip: Option<&str>) -> Result<(), AuthError> {
+    async fn audit(
+        &self,
+        user: &User,
+        action: &str,
+        client_ip: Option<&str>,
+    ) -> Result<(), AuthError> {
         self.store
             .insert_audit(
                 NewAuditEntry {
@@ -295,8 +301,19 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(normalize_email(" Ops@Example.COM ").unwrap(), "ops@example.com");
-        for bad in ["", "plain", "@example.com", "a@b", "a b@example.com", "a@@b.com", "a@.com"] {
+        assert_eq!(
+            normalize_email(" Ops@Example.COM ").unwrap(),
+            "ops@example.com"
+        );
+        for bad in [
+            "",
+            "plain",
+            "@example.com",
+            "a@b",
+            "a b@example.com",
+            "a@@b.com",
+            "a@.com",
+        ] {
             assert!(normalize_email(bad).is_err(), "{bad}");
         }
     }

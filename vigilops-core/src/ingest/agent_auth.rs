@@ -24,7 +24,9 @@ pub(crate) struct AgentCaches {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl AgentCaches {
@@ -44,7 +46,11 @@ impl AgentCaches {
         tokens.insert(hash, (token, now));
     }
 
-    pub(crate) fn host_owner(&self, host_id: i64, now: DateTime<Utc>) -> Option<Option<Option<i64>>> {
+    pub(crate) fn host_owner(
+        &self,
+        host_id: i64,
+        now: DateTime<Utc>,
+    ) -> Option<Option<Option<i64>>> {
         let hosts = lock(&self.hosts);
         hosts
             .get(&host_id)
@@ -52,7 +58,12 @@ impl AgentCaches {
             .map(|(owner, _)| *owner)
     }
 
-    pub(crate) fn put_host_owner(&self, host_id: i64, owner: Option<Option<i64>>, now: DateTime<Utc>) {
+    pub(crate) fn put_host_owner(
+        &self,
+        host_id: i64,
+        owner: Option<Option<i64>>,
+        now: DateTime<Utc>,
+    ) {
         let mut hosts = lock(&self.hosts);
         if hosts.len() > 100_000 {
             hosts.retain(|_, (_, at)| now - *at < CACHE_TTL);

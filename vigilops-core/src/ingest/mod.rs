@@ -140,9 +140,15 @@ impl Ingestor {
     }
 
     /// Authenticates the `Authorization` header value (`None` when absent).
-    pub async fn authenticate(&self, authorization: Option<&str>) -> Result<AgentIdentity, IngestError> {
+    pub async fn authenticate(
+        &self,
+        authorization: Option<&str>,
+    ) -> Result<AgentIdentity, IngestError> {
         let header = authorization.ok_or(IngestError::NotAuthenticated)?;
-        let (scheme, token) = header.trim().split_once(' ').ok_or(IngestError::NotAuthenticated)?;
+        let (scheme, token) = header
+            .trim()
+            .split_once(' ')
+            .ok_or(IngestError::NotAuthenticated)?;
         if !scheme.eq_ignore_ascii_case("bearer") {
             return Err(IngestError::NotAuthenticated);
         }
@@ -174,7 +180,11 @@ impl Ingestor {
     }
 
     /// Checks that `host_id` exists and belongs to the agent's token.
-    pub async fn check_host(&self, identity: AgentIdentity, host_id: i64) -> Result<(), IngestError> {
+    pub async fn check_host(
+        &self,
+        identity: AgentIdentity,
+        host_id: i64,
+    ) -> Result<(), IngestError> {
         let now = self.clock.now();
         let owner = match self.caches.host_owner(host_id, now) {
             Some(owner) => owner,
@@ -493,7 +503,12 @@ impl Ingestor {
         }
         match self
             .store
-            .begin_idempotent(identity.token_id, key, self.clock.now(), IDEMPOTENCY_STALE_AFTER)
+            .begin_idempotent(
+                identity.token_id,
+                key,
+                self.clock.now(),
+                IDEMPOTENCY_STALE_AFTER,
+            )
             .await?
         {
             IdempotencyState::Completed { status, body } => Ok(StoredReply { status, body }),

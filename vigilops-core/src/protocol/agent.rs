@@ -85,9 +85,17 @@ pub struct DiskPartition {
     #[serde(default)]
     pub percent: Option<f64>,
     /// Extension: inode counts where the platform has them.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient::opt_int")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_int"
+    )]
     pub inodes_total: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient::opt_int")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_int"
+    )]
     pub inodes_used: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inodes_percent: Option<f64>,
@@ -370,7 +378,9 @@ mod tests {
 
     #[test]
     fn idempotency_keys() {
-        assert!(is_valid_idempotency_key("0190f3c1-7b9e-7c3a-9d1e-2f4a5b6c7d8e"));
+        assert!(is_valid_idempotency_key(
+            "0190f3c1-7b9e-7c3a-9d1e-2f4a5b6c7d8e"
+        ));
         assert!(is_valid_idempotency_key("a.b_c:d-e"));
         assert!(!is_valid_idempotency_key(""));
         assert!(!is_valid_idempotency_key("has space"));

@@ -2,8 +2,8 @@
 //! `1052.0`, and ISO 8601 timestamps with or without an offset (read as UTC without one).
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
 use std::fmt;
 
 /// Parses an RFC 3339 / ISO 8601 date-time with 0–9 fraction digits, `Z` or `±HH:MM`, or no
@@ -48,7 +48,9 @@ impl Visitor<'_> for IntVisitor {
             #[allow(clippy::cast_possible_truncation)] // Checked above: integral and in range.
             Ok(value as i64)
         } else {
-            Err(E::custom("expected an integer, got a number with a fraction"))
+            Err(E::custom(
+                "expected an integer, got a number with a fraction",
+            ))
         }
     }
 }
@@ -98,13 +100,19 @@ mod tests {
             "2026-11-27T01:30:49.968038+00:00",
             Some("2026-11-27T01:30:49.968038+00:00"),
         );
-        check("2026-11-27T01:30:49+00:00", Some("2026-11-27T01:30:49+00:00"));
+        check(
+            "2026-11-27T01:30:49+00:00",
+            Some("2026-11-27T01:30:49+00:00"),
+        );
         check("2026-11-27T01:30:49Z", Some("2026-11-27T01:30:49+00:00"));
         check(
             "2026-11-27T03:30:49.123456789+02:00",
             Some("2026-11-27T01:30:49.123456789+00:00"),
         );
-        check("2026-11-27T01:30:49.5", Some("2026-11-27T01:30:49.500+00:00"));
+        check(
+            "2026-11-27T01:30:49.5",
+            Some("2026-11-27T01:30:49.500+00:00"),
+        );
         check("2026-11-27 01:30:49", Some("2026-11-27T01:30:49+00:00"));
         check("yesterday", None);
         check("2026-13-01T00:00:00Z", None);

@@ -46,47 +46,117 @@ fn new_user(email: &str, role: Role) -> NewUser {
 
 async fn users(store: &dyn Store) {
     assert_eq!(store.count_users().await.unwrap(), 0);
-    let first = store.create_user(new_user("first@example.com", Role::Viewer), t0()).await.unwrap();
+    let first = store
+        .create_user(new_user("first@example.com", Role::Viewer), t0())
+        .await
+        .unwrap();
     assert_eq!(first.role, Role::Admin, "the first user becomes admin");
     assert!(first.is_active);
     assert_eq!(first.created_at, t0());
-    let second = store.create_user(new_user("second@example.com", Role::Viewer), t0()).await.unwrap();
+    let second = store
+        .create_user(new_user("second@example.com", Role::Viewer), t0())
+        .await
+        .unwrap();
     assert_eq!(second.role, Role::Viewer);
-    let operator = store.create_user(new_user("op@example.com", Role::Operator), t0()).await.unwrap();
+    let operator = store
+        .create_user(new_user("op@example.com", Role::Operator), t0())
+        .await
+        .unwrap();
     assert_eq!(operator.role, Role::Operator);
-    let duplicate = store.create_user(new_user("FIRST@example.com", Role::Viewer), t0()).await;
-    assert!(matches!(duplicate, Err(StoreError::Conflict(_))), "{duplicate:?}");
-    let found = store.user_by_email("First@Example.com").await.unwrap().expect("case-insensitive lookup");
+    let duplicate = store
+        .create_user(new_user("FIRST@example.com", Role::Viewer), t0())
+        .await;
+    assert!(
+        matches!(duplicate, Err(StoreError::Conflict(_))),
+        "{duplicate:?}"
+    );
+    let found = store
+        .user_by_email("First@Example.com")
+        .await
+        .unwrap()
+        .expect("case-insensitive lookup");
     assert_eq!(found.id, first.id);
-    assert_eq!(store.user_by_id(second.id).await.unwrap().map(|user| user.email), Some("second@example.com".to_owned()));
+    assert_eq!(
+        store
+            .user_by_id(second.id)
+            .await
+            .unwrap()
+            .map(|user| user.email),
+        Some("second@example.com".to_owned())
+    );
     assert!(store.user_by_id(999_999).await.unwrap().is_none());
-    assert!(store.user_by_email("nobody@example.com").await.unwrap().is_none());
+    assert!(
+        store
+            .user_by_email("nobody@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(store.count_users().await.unwrap(), 3);
 }
 
 async fn agent_tokens(store: &dyn Store) {
-    let admin = store.user_by_email("first@example.com").await.unwrap().map(|user| user.id);
-    let older = store.create_agent_token("older", "hash-older", "vop_0000", admin, t0()).await.unwrap();
+    let admin = store
+        .user_by_email("first@example.com")
+        .await
+        .unwrap()
+        .map(|user| user.id);
+    let older = store
+        .create_agent_token("older", "hash-older", "vop_0000", admin, t0())
+        .await
+        .unwrap();
     let newer = store
-        .create_agent_token("newer", "hash-newer", "vop_1111", admin, t0() + Duration::seconds(1))
+        .create_agent_token(
+            "newer",
+            "hash-newer",
+            "vop_1111",
+            admin,
+            t0() + Duration::seconds(1),
+        )
         .await
         .unwrap();
     assert!(older.is_active && newer.is_active);
     assert_eq!(older.created_by, admin);
-    let listed: Vec<i64> = store.list_agent_tokens().await.unwrap().iter().map(|token| token.id).collect();
+    let listed: Vec<i64> = store
+        .list_agent_tokens()
+        .await
+        .unwrap()
+        .iter()
+        .map(|token| token.id)
+        .collect();
     assert_eq!(listed, vec![newer.id, older.id], "newest first");
-    let by_hash = store.agent_token_by_hash("hash-older").await.unwrap().expect("lookup by hash");
+    let by_hash = store
+        .agent_token_by_hash("hash-older")
+        .await
+        .unwrap()
+        .expect("lookup by hash");
     assert_eq!(by_hash.id, older.id);
     assert!(by_hash.last_used_at.is_none());
-    store.touch_agent_token(older.id, t0() + Duration::minutes(1)).await.unwrap();
-    let touched = store.agent_token_by_hash("hash-older").await.unwrap().expect("still there");
+    store
+        .touch_agent_token(older.id, t0() + Duration::minutes(1))
+        .await
+        .unwrap();
+    let touched = store
+        .agent_token_by_hash("hash-older")
+        .await
+        .unwrap()
+        .expect("still there");
     assert_eq!(touched.last_used_at, Some(t0() + Duration::minutes(1)));
     store.revoke_agent_token(older.id).await.unwrap();
-    let revoked = store.agent_token_by_hash("hash-older").await.unwrap().expect("soft delete keeps the row");
+    let revoked = store
+        .agent_token_by_hash("hash-older")
+        .await
+        .unwrap()
+        .expect("soft delete keeps the row");
     assert!(!revoked.is_active);
-    assert!(matches!(store.revoke_agent_token(999_999).await, Err(StoreError::NotFound(_))));
     assert!(matches!(
-        store.create_agent_token("dup", "hash-newer", "vop_1111", admin, t0()).await,
+        store.revoke_agent_token(999_999).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store
+            .create_agent_token("dup", "hash-newer", "vop_1111", admin, t0())
+            .await,
         Err(StoreError::Conflict(_))
     ));
 }
@@ -104,7 +174,12 @@ fn registration(hostname: &str) -> HostRegistration {
 }
 
 async fn token_id(store: &dyn Store, hash: &str) -> i64 {
-    store.agent_token_by_hash(hash).await.unwrap().map(|token| token.id).expect("token exists")
+    store
+        .agent_token_by_hash(hash)
+        .await
+        .unwrap()
+        .map(|token| token.id)
+        .expect("token exists")
 }
 
 async fn hosts(store: &dyn Store) {
@@ -118,7 +193,11 @@ async fn hosts(store: &dyn Store) {
     assert_eq!(host.token_id, Some(token));
     assert_eq!(host.status, HostStatus::Online);
     assert_eq!(host.last_heartbeat, Some(t0()));
-    assert_eq!(host.ip_address.as_deref(), Some("10.0.0.5"), "peer address used when none is known");
+    assert_eq!(
+        host.ip_address.as_deref(),
+        Some("10.0.0.5"),
+        "peer address used when none is known"
+    );
     assert_eq!(host.tags, Some(json!({"prod": true})));
 
     // A repeat updates non-null fields only and keeps the id.
@@ -130,19 +209,34 @@ async fn hosts(store: &dyn Store) {
     let (same, created) = store.register_host(token, again, later).await.unwrap();
     assert!(!created);
     assert_eq!(same.id, host.id);
-    assert_eq!(same.os.as_deref(), Some("Linux"), "null fields keep their value");
+    assert_eq!(
+        same.os.as_deref(),
+        Some("Linux"),
+        "null fields keep their value"
+    );
     assert_eq!(same.agent_version.as_deref(), Some("0.2.5"));
-    assert_eq!(same.ip_address.as_deref(), Some("10.0.0.5"), "the fallback never overwrites");
+    assert_eq!(
+        same.ip_address.as_deref(),
+        Some("10.0.0.5"),
+        "the fallback never overwrites"
+    );
     assert_eq!(same.last_heartbeat, Some(later));
     assert_eq!(same.created_at, t0());
 
     let mut explicit = registration("web-01");
     explicit.ip_address = Some("192.0.2.7".to_owned());
     let (same, _) = store.register_host(token, explicit, later).await.unwrap();
-    assert_eq!(same.ip_address.as_deref(), Some("192.0.2.7"), "a reported address overwrites");
+    assert_eq!(
+        same.ip_address.as_deref(),
+        Some("192.0.2.7"),
+        "a reported address overwrites"
+    );
 
     // The same hostname under another token is another host.
-    let (foreign, created) = store.register_host(other_token, registration("web-01"), t0()).await.unwrap();
+    let (foreign, created) = store
+        .register_host(other_token, registration("web-01"), t0())
+        .await
+        .unwrap();
     assert!(created);
     assert_ne!(foreign.id, host.id);
 
@@ -151,26 +245,71 @@ async fn hosts(store: &dyn Store) {
     let (db_host, _) = store.register_host(token, db, t0()).await.unwrap();
 
     store.record_heartbeat(db_host.id, later).await.unwrap();
-    assert_eq!(store.host(db_host.id).await.unwrap().and_then(|host| host.last_heartbeat), Some(later));
-    assert!(matches!(store.record_heartbeat(999_999, later).await, Err(StoreError::NotFound(_))));
+    assert_eq!(
+        store
+            .host(db_host.id)
+            .await
+            .unwrap()
+            .and_then(|host| host.last_heartbeat),
+        Some(later)
+    );
+    assert!(matches!(
+        store.record_heartbeat(999_999, later).await,
+        Err(StoreError::NotFound(_))
+    ));
 
     // Liveness: hosts whose last heartbeat is before the cutoff go offline, once.
-    let offline = store.mark_stale_hosts_offline(t0() + Duration::minutes(1)).await.unwrap();
+    let offline = store
+        .mark_stale_hosts_offline(t0() + Duration::minutes(1))
+        .await
+        .unwrap();
     assert_eq!(offline, vec![foreign.id]);
-    assert!(store.mark_stale_hosts_offline(t0() + Duration::minutes(1)).await.unwrap().is_empty());
+    assert!(
+        store
+            .mark_stale_hosts_offline(t0() + Duration::minutes(1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let list = |filter: HostFilter| async move { store.list_hosts(&filter).await.unwrap() };
     let (all, total) = list(HostFilter::default()).await;
     assert_eq!(total, 3);
-    assert_eq!(all.iter().map(|host| host.id).collect::<Vec<_>>(), vec![host.id, foreign.id, db_host.id]);
-    let (online, total) = list(HostFilter { status: Some(HostStatus::Online), ..HostFilter::default() }).await;
+    assert_eq!(
+        all.iter().map(|host| host.id).collect::<Vec<_>>(),
+        vec![host.id, foreign.id, db_host.id]
+    );
+    let (online, total) = list(HostFilter {
+        status: Some(HostStatus::Online),
+        ..HostFilter::default()
+    })
+    .await;
     assert_eq!(total, 2);
     assert!(online.iter().all(|host| host.status == HostStatus::Online));
-    let (found, _) = list(HostFilter { search: Some("db-pri".to_owned()), ..HostFilter::default() }).await;
-    assert_eq!(found.iter().map(|host| host.id).collect::<Vec<_>>(), vec![db_host.id], "case-insensitive search");
-    let (grouped, _) = list(HostFilter { group_name: Some("databases".to_owned()), ..HostFilter::default() }).await;
+    let (found, _) = list(HostFilter {
+        search: Some("db-pri".to_owned()),
+        ..HostFilter::default()
+    })
+    .await;
+    assert_eq!(
+        found.iter().map(|host| host.id).collect::<Vec<_>>(),
+        vec![db_host.id],
+        "case-insensitive search"
+    );
+    let (grouped, _) = list(HostFilter {
+        group_name: Some("databases".to_owned()),
+        ..HostFilter::default()
+    })
+    .await;
     assert_eq!(grouped.len(), 1);
-    let (page, total) = list(HostFilter { page: Page { page: 2, page_size: 2 }, ..HostFilter::default() }).await;
+    let (page, total) = list(HostFilter {
+        page: Page {
+            page: 2,
+            page_size: 2,
+        },
+        ..HostFilter::default()
+    })
+    .await;
     assert_eq!((page.len(), total), (1, 3));
     assert_eq!(page[0].id, db_host.id);
 }
@@ -190,8 +329,18 @@ fn sample(host_id: i64, at: DateTime<Utc>, cpu: f64) -> MetricSample {
 }
 
 async fn host_named(store: &dyn Store, hostname: &str) -> i64 {
-    let filter = HostFilter { search: Some(hostname.to_owned()), ..HostFilter::default() };
-    store.list_hosts(&filter).await.unwrap().0.first().map(|host| host.id).expect("host exists")
+    let filter = HostFilter {
+        search: Some(hostname.to_owned()),
+        ..HostFilter::default()
+    };
+    store
+        .list_hosts(&filter)
+        .await
+        .unwrap()
+        .0
+        .first()
+        .map(|host| host.id)
+        .expect("host exists")
 }
 
 async fn metrics(store: &dyn Store) {
@@ -201,7 +350,13 @@ async fn metrics(store: &dyn Store) {
     // A batch spanning two hosts returns one id per sample, in order.
     let other = store.list_hosts(&HostFilter::default()).await.unwrap().0[0].id;
     let batch: Vec<MetricSample> = (0..10)
-        .map(|minute| sample(web, t0() + Duration::minutes(minute), f64::from(u8::try_from(minute).unwrap_or(0)) * 10.0))
+        .map(|minute| {
+            sample(
+                web,
+                t0() + Duration::minutes(minute),
+                f64::from(u8::try_from(minute).unwrap_or(0)) * 10.0,
+            )
+        })
         .chain([sample(other, t0(), 1.0)])
         .collect();
     let ids = store.insert_metrics(&batch).await.unwrap();
@@ -221,25 +376,54 @@ async fn metrics(store: &dyn Store) {
     assert!(latest.contains_key(&other));
 
     // A replayed older sample is stored but does not move the snapshot back.
-    store.insert_metrics(&[sample(web, t0() - Duration::hours(1), 5.0)]).await.unwrap();
+    store
+        .insert_metrics(&[sample(web, t0() - Duration::hours(1), 5.0)])
+        .await
+        .unwrap();
     let latest = store.latest_metrics(&[web], t0()).await.unwrap();
-    assert_eq!(latest.get(&web).map(|snapshot| snapshot.values.cpu_percent), Some(Some(90.0)));
+    assert_eq!(
+        latest.get(&web).map(|snapshot| snapshot.values.cpu_percent),
+        Some(Some(90.0))
+    );
     // Snapshots older than `since` are not returned.
-    assert!(store.latest_metrics(&[web], t0() + Duration::hours(1)).await.unwrap().is_empty());
+    assert!(
+        store
+            .latest_metrics(&[web], t0() + Duration::hours(1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(store.latest_metrics(&[], t0()).await.unwrap().is_empty());
 
     // Raw: at most `limit` samples, the newest ones, oldest first.
     let raw = store
-        .metric_series(web, t0() - Duration::hours(2), t0() + Duration::hours(1), Resolution::Raw, Aggregate::Avg, 3)
+        .metric_series(
+            web,
+            t0() - Duration::hours(2),
+            t0() + Duration::hours(1),
+            Resolution::Raw,
+            Aggregate::Avg,
+            3,
+        )
         .await
         .unwrap();
-    let minutes: Vec<i64> = raw.iter().map(|point| (point.recorded_at - t0()).num_minutes()).collect();
+    let minutes: Vec<i64> = raw
+        .iter()
+        .map(|point| (point.recorded_at - t0()).num_minutes())
+        .collect();
     assert_eq!(minutes, vec![7, 8, 9]);
     assert!(raw.iter().all(|point| point.id > 0 && point.host_id == web));
 
     // 5-minute buckets: [0,5) and [5,10) minutes.
     let buckets = store
-        .metric_series(web, t0(), t0() + Duration::hours(1), Resolution::FiveMinutes, Aggregate::Avg, 500)
+        .metric_series(
+            web,
+            t0(),
+            t0() + Duration::hours(1),
+            Resolution::FiveMinutes,
+            Aggregate::Avg,
+            500,
+        )
         .await
         .unwrap();
     assert_eq!(buckets.len(), 2);
@@ -250,18 +434,45 @@ async fn metrics(store: &dyn Store) {
     assert_eq!(buckets[0].id, 0);
     assert_eq!(buckets[0].values.disk_percent, None);
     let peaks = store
-        .metric_series(web, t0(), t0() + Duration::hours(1), Resolution::FiveMinutes, Aggregate::Max, 500)
+        .metric_series(
+            web,
+            t0(),
+            t0() + Duration::hours(1),
+            Resolution::FiveMinutes,
+            Aggregate::Max,
+            500,
+        )
         .await
         .unwrap();
     assert_eq!(peaks[1].values.cpu_percent, Some(90.0));
     // The bucket limit keeps the newest buckets.
     let newest = store
-        .metric_series(web, t0(), t0() + Duration::hours(1), Resolution::OneMinute, Aggregate::Avg, 2)
+        .metric_series(
+            web,
+            t0(),
+            t0() + Duration::hours(1),
+            Resolution::OneMinute,
+            Aggregate::Avg,
+            2,
+        )
         .await
         .unwrap();
-    assert_eq!(newest.iter().map(|point| point.values.cpu_percent).collect::<Vec<_>>(), vec![Some(80.0), Some(90.0)]);
+    assert_eq!(
+        newest
+            .iter()
+            .map(|point| point.values.cpu_percent)
+            .collect::<Vec<_>>(),
+        vec![Some(80.0), Some(90.0)]
+    );
     let hourly = store
-        .metric_series(web, t0(), t0() + Duration::hours(1), Resolution::OneHour, Aggregate::Avg, 500)
+        .metric_series(
+            web,
+            t0(),
+            t0() + Duration::hours(1),
+            Resolution::OneHour,
+            Aggregate::Avg,
+            500,
+        )
         .await
         .unwrap();
     assert_eq!(hourly.len(), 1);
@@ -280,13 +491,25 @@ async fn services(store: &dyn Store) {
         timeout: 10,
         category: "middleware".to_owned(),
     };
-    let (id, created) = store.register_service(service(web, "localhost:5432"), t0()).await.unwrap();
+    let (id, created) = store
+        .register_service(service(web, "localhost:5432"), t0())
+        .await
+        .unwrap();
     assert!(created);
-    let (same, created) = store.register_service(service(web, "127.0.0.1:5432"), t0()).await.unwrap();
+    let (same, created) = store
+        .register_service(service(web, "127.0.0.1:5432"), t0())
+        .await
+        .unwrap();
     assert_eq!((same, created), (id, false));
-    let (elsewhere, created) = store.register_service(service(other, "localhost:5432"), t0()).await.unwrap();
+    let (elsewhere, created) = store
+        .register_service(service(other, "localhost:5432"), t0())
+        .await
+        .unwrap();
     assert!(created);
-    assert_ne!(elsewhere, id, "equal services of different hosts stay apart");
+    assert_ne!(
+        elsewhere, id,
+        "equal services of different hosts stay apart"
+    );
     assert_eq!(store.service_host(id).await.unwrap(), Some(web));
     assert_eq!(store.service_host(999_999).await.unwrap(), None);
 
@@ -298,12 +521,18 @@ async fn services(store: &dyn Store) {
         error: None,
         checked_at: at,
     };
-    let first = store.insert_service_check(check("down", t0() + Duration::minutes(2))).await.unwrap();
+    let first = store
+        .insert_service_check(check("down", t0() + Duration::minutes(2)))
+        .await
+        .unwrap();
     let replay = store.insert_service_check(check("up", t0())).await.unwrap();
     assert_ne!(first, replay);
     // The older (replayed) check is stored but did not flip the status back to up: a newer
     // "up" check is needed.
-    let newer = store.insert_service_check(check("up", t0() + Duration::minutes(3))).await.unwrap();
+    let newer = store
+        .insert_service_check(check("up", t0() + Duration::minutes(3)))
+        .await
+        .unwrap();
     assert!(newer > 0);
 }
 
@@ -329,7 +558,10 @@ async fn db_metrics(store: &dyn Store) {
         extra: Some(json!({"cache_hit_ratio": 0.99})),
         slow_queries_detail: detail,
     };
-    let (database, first) = store.insert_db_metric(metric(Some(json!([{"sql_text": "select 1"}]))), t0()).await.unwrap();
+    let (database, first) = store
+        .insert_db_metric(metric(Some(json!([{"sql_text": "select 1"}]))), t0())
+        .await
+        .unwrap();
     let (same, second) = store.insert_db_metric(metric(None), t0()).await.unwrap();
     assert_eq!(database, same, "found by (host, name)");
     assert_ne!(first, second);
@@ -347,12 +579,21 @@ async fn logs(store: &dyn Store) {
     };
     assert_eq!(store.insert_logs(&[], t0()).await.unwrap(), 0);
     let stored = store
-        .insert_logs(&[entry(web, "first", 0), entry(web, "second", 1), entry(web, "多字节 ✓", 2)], t0())
+        .insert_logs(
+            &[
+                entry(web, "first", 0),
+                entry(web, "second", 1),
+                entry(web, "多字节 ✓", 2),
+            ],
+            t0(),
+        )
         .await
         .unwrap();
     assert_eq!(stored, 3);
     // All or nothing: an entry for a host that does not exist fails the whole batch.
-    let failed = store.insert_logs(&[entry(web, "lost?", 3), entry(999_999, "bad", 4)], t0()).await;
+    let failed = store
+        .insert_logs(&[entry(web, "lost?", 3), entry(999_999, "bad", 4)], t0())
+        .await;
     assert!(failed.is_err());
     let recent = store.recent_logs(web, 10).await.unwrap();
     let messages: Vec<&str> = recent.iter().map(|entry| entry.message.as_str()).collect();
@@ -361,7 +602,11 @@ async fn logs(store: &dyn Store) {
 }
 
 async fn audit(store: &dyn Store) {
-    let admin = store.user_by_email("first@example.com").await.unwrap().map(|user| user.id);
+    let admin = store
+        .user_by_email("first@example.com")
+        .await
+        .unwrap()
+        .map(|user| user.id);
     for (offset, action) in [(0, "login"), (1, "create_agent_token"), (2, "login")] {
         store
             .insert_audit(
@@ -380,19 +625,35 @@ async fn audit(store: &dyn Store) {
     }
     let (all, total) = store.list_audit(&AuditFilter::default()).await.unwrap();
     assert_eq!(total, 3);
-    assert_eq!(all[0].created_at, t0() + Duration::seconds(2), "newest first");
+    assert_eq!(
+        all[0].created_at,
+        t0() + Duration::seconds(2),
+        "newest first"
+    );
     let (logins, total) = store
-        .list_audit(&AuditFilter { action: Some("login".to_owned()), ..AuditFilter::default() })
+        .list_audit(&AuditFilter {
+            action: Some("login".to_owned()),
+            ..AuditFilter::default()
+        })
         .await
         .unwrap();
     assert_eq!((logins.len(), total), (2, 2));
     let (page, total) = store
-        .list_audit(&AuditFilter { page: Page { page: 2, page_size: 2 }, ..AuditFilter::default() })
+        .list_audit(&AuditFilter {
+            page: Page {
+                page: 2,
+                page_size: 2,
+            },
+            ..AuditFilter::default()
+        })
         .await
         .unwrap();
     assert_eq!((page.len(), total), (1, 3));
     let (none, total) = store
-        .list_audit(&AuditFilter { user_id: Some(999_999), ..AuditFilter::default() })
+        .list_audit(&AuditFilter {
+            user_id: Some(999_999),
+            ..AuditFilter::default()
+        })
         .await
         .unwrap();
     assert!(none.is_empty() && total == 0);
@@ -400,57 +661,190 @@ async fn audit(store: &dyn Store) {
 
 async fn idempotency(store: &dyn Store) {
     let stale = Duration::seconds(60);
-    assert_eq!(store.begin_idempotent(1, "key-a", t0(), stale).await.unwrap(), IdempotencyState::Started);
-    assert_eq!(store.begin_idempotent(1, "key-a", t0(), stale).await.unwrap(), IdempotencyState::InProgress);
-    // Keys are per token.
-    assert_eq!(store.begin_idempotent(2, "key-a", t0(), stale).await.unwrap(), IdempotencyState::Started);
-    store.complete_idempotent(1, "key-a", 201, r#"{"metric_id":7}"#).await.unwrap();
     assert_eq!(
-        store.begin_idempotent(1, "key-a", t0(), stale).await.unwrap(),
-        IdempotencyState::Completed { status: 201, body: r#"{"metric_id":7}"#.to_owned() }
+        store
+            .begin_idempotent(1, "key-a", t0(), stale)
+            .await
+            .unwrap(),
+        IdempotencyState::Started
+    );
+    assert_eq!(
+        store
+            .begin_idempotent(1, "key-a", t0(), stale)
+            .await
+            .unwrap(),
+        IdempotencyState::InProgress
+    );
+    // Keys are per token.
+    assert_eq!(
+        store
+            .begin_idempotent(2, "key-a", t0(), stale)
+            .await
+            .unwrap(),
+        IdempotencyState::Started
+    );
+    store
+        .complete_idempotent(1, "key-a", 201, r#"{"metric_id":7}"#)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .begin_idempotent(1, "key-a", t0(), stale)
+            .await
+            .unwrap(),
+        IdempotencyState::Completed {
+            status: 201,
+            body: r#"{"metric_id":7}"#.to_owned()
+        }
     );
     // A released key may run again.
     store.release_idempotent(2, "key-a").await.unwrap();
-    assert_eq!(store.begin_idempotent(2, "key-a", t0(), stale).await.unwrap(), IdempotencyState::Started);
+    assert_eq!(
+        store
+            .begin_idempotent(2, "key-a", t0(), stale)
+            .await
+            .unwrap(),
+        IdempotencyState::Started
+    );
     // A claim that never completed is taken over once stale.
-    assert_eq!(store.begin_idempotent(3, "key-b", t0(), stale).await.unwrap(), IdempotencyState::Started);
+    assert_eq!(
+        store
+            .begin_idempotent(3, "key-b", t0(), stale)
+            .await
+            .unwrap(),
+        IdempotencyState::Started
+    );
     let later = t0() + Duration::seconds(61);
-    assert_eq!(store.begin_idempotent(3, "key-b", later, stale).await.unwrap(), IdempotencyState::Started);
-    assert_eq!(store.begin_idempotent(3, "key-b", later, stale).await.unwrap(), IdempotencyState::InProgress);
+    assert_eq!(
+        store
+            .begin_idempotent(3, "key-b", later, stale)
+            .await
+            .unwrap(),
+        IdempotencyState::Started
+    );
+    assert_eq!(
+        store
+            .begin_idempotent(3, "key-b", later, stale)
+            .await
+            .unwrap(),
+        IdempotencyState::InProgress
+    );
     // Completed keys are never released.
     store.release_idempotent(1, "key-a").await.unwrap();
-    assert!(matches!(store.begin_idempotent(1, "key-a", t0(), stale).await.unwrap(), IdempotencyState::Completed { .. }));
-    assert_eq!(store.purge_idempotency(t0() + Duration::seconds(1)).await.unwrap(), 2);
-    assert_eq!(store.begin_idempotent(1, "key-a", t0(), stale).await.unwrap(), IdempotencyState::Started);
+    assert!(matches!(
+        store
+            .begin_idempotent(1, "key-a", t0(), stale)
+            .await
+            .unwrap(),
+        IdempotencyState::Completed { .. }
+    ));
+    assert_eq!(
+        store
+            .purge_idempotency(t0() + Duration::seconds(1))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .begin_idempotent(1, "key-a", t0(), stale)
+            .await
+            .unwrap(),
+        IdempotencyState::Started
+    );
 }
 
 async fn throttle(store: &dyn Store) {
     let window = Duration::seconds(300);
     for expected in 1..=3 {
-        assert_eq!(store.record_hit("login:ip:1", t0() + Duration::seconds(expected), window).await.unwrap(), expected);
+        assert_eq!(
+            store
+                .record_hit("login:ip:1", t0() + Duration::seconds(expected), window)
+                .await
+                .unwrap(),
+            expected
+        );
     }
-    assert_eq!(store.record_hit("login:ip:2", t0(), window).await.unwrap(), 1, "keys are separate");
+    assert_eq!(
+        store.record_hit("login:ip:2", t0(), window).await.unwrap(),
+        1,
+        "keys are separate"
+    );
     // Hits older than the window fall out.
-    assert_eq!(store.record_hit("login:ip:1", t0() + Duration::seconds(302), window).await.unwrap(), 2);
+    assert_eq!(
+        store
+            .record_hit("login:ip:1", t0() + Duration::seconds(302), window)
+            .await
+            .unwrap(),
+        2
+    );
     store.clear_hits("login:ip:1").await.unwrap();
-    assert_eq!(store.record_hit("login:ip:1", t0() + Duration::seconds(303), window).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .record_hit("login:ip:1", t0() + Duration::seconds(303), window)
+            .await
+            .unwrap(),
+        1
+    );
 }
 
 async fn leases(store: &dyn Store) {
     let ttl = Duration::seconds(30);
-    assert!(store.try_acquire_lease("offline-sweep", "a", t0(), ttl).await.unwrap());
-    assert!(!store.try_acquire_lease("offline-sweep", "b", t0() + Duration::seconds(10), ttl).await.unwrap());
-    assert!(store.try_acquire_lease("offline-sweep", "a", t0() + Duration::seconds(20), ttl).await.unwrap(), "renewal");
-    assert!(!store.try_acquire_lease("offline-sweep", "b", t0() + Duration::seconds(45), ttl).await.unwrap());
-    assert!(store.try_acquire_lease("offline-sweep", "b", t0() + Duration::seconds(51), ttl).await.unwrap(), "expired");
-    assert!(store.try_acquire_lease("retention", "a", t0(), ttl).await.unwrap(), "leases are per name");
+    assert!(
+        store
+            .try_acquire_lease("offline-sweep", "a", t0(), ttl)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .try_acquire_lease("offline-sweep", "b", t0() + Duration::seconds(10), ttl)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .try_acquire_lease("offline-sweep", "a", t0() + Duration::seconds(20), ttl)
+            .await
+            .unwrap(),
+        "renewal"
+    );
+    assert!(
+        !store
+            .try_acquire_lease("offline-sweep", "b", t0() + Duration::seconds(45), ttl)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .try_acquire_lease("offline-sweep", "b", t0() + Duration::seconds(51), ttl)
+            .await
+            .unwrap(),
+        "expired"
+    );
+    assert!(
+        store
+            .try_acquire_lease("retention", "a", t0(), ttl)
+            .await
+            .unwrap(),
+        "leases are per name"
+    );
 }
 
 async fn host_deletion_cascades(store: &dyn Store) {
     let web = host_named(store, "db-primary").await;
     store.delete_host(web).await.unwrap();
     assert!(store.host(web).await.unwrap().is_none());
-    assert!(store.latest_metrics(&[web], t0() - Duration::days(1)).await.unwrap().is_empty());
+    assert!(
+        store
+            .latest_metrics(&[web], t0() - Duration::days(1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(store.recent_logs(web, 10).await.unwrap().is_empty());
-    assert!(matches!(store.delete_host(web).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        store.delete_host(web).await,
+        Err(StoreError::NotFound(_))
+    ));
 }

@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
 
 use crate::model::{
-    Aggregate, AgentToken, AuditEntry, AuditFilter, Host, HostFilter, HostRegistration,
+    AgentToken, Aggregate, AuditEntry, AuditFilter, Host, HostFilter, HostRegistration,
     LatestMetrics, LogEntry, MetricPoint, MetricSample, NewAuditEntry, NewDbMetric, NewLogEntry,
     NewServiceCheck, NewUser, Resolution, ServiceRegistration, User,
 };
@@ -21,10 +21,10 @@ mod codec;
 pub mod conformance;
 #[cfg(feature = "postgres")]
 pub mod postgres;
-#[cfg(all(feature = "test-support", feature = "sqlite", feature = "postgres"))]
-pub mod testing;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+#[cfg(all(feature = "test-support", feature = "sqlite", feature = "postgres"))]
+pub mod testing;
 
 /// What can go wrong in a store. Callers branch on `NotFound` and `Conflict`.
 #[derive(Debug, thiserror::Error)]
@@ -286,8 +286,12 @@ pub trait Store:
 #[cfg(all(feature = "sqlite", feature = "postgres"))]
 pub async fn open(url: &str) -> StoreResult<std::sync::Arc<dyn Store>> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(std::sync::Arc::new(postgres::PostgresStore::connect(url).await?))
+        Ok(std::sync::Arc::new(
+            postgres::PostgresStore::connect(url).await?,
+        ))
     } else {
-        Ok(std::sync::Arc::new(sqlite::SqliteStore::connect(url).await?))
+        Ok(std::sync::Arc::new(
+            sqlite::SqliteStore::connect(url).await?,
+        ))
     }
 }

@@ -11,12 +11,12 @@ use std::str::FromStr;
 use super::codec::{newest_per_host, values_from_json, values_to_json};
 use super::{
     AgentTokenStore, AuditStore, DbMetricStore, HostStore, IdempotencyState, IdempotencyStore,
-    LeaseStore, LogStore, MetricStore, ServiceStore, Store, StoreError, StoreResult,
-    ThrottleStore, UserStore,
+    LeaseStore, LogStore, MetricStore, ServiceStore, Store, StoreError, StoreResult, ThrottleStore,
+    UserStore,
 };
 use crate::model::{
-    Aggregate, AgentToken, AuditEntry, AuditFilter, Host, HostFilter, HostRegistration,
-    HostStatus, LatestMetrics, LogEntry, MetricPoint, MetricSample, MetricValues, NewAuditEntry, NewDbMetric,
+    AgentToken, Aggregate, AuditEntry, AuditFilter, Host, HostFilter, HostRegistration, HostStatus,
+    LatestMetrics, LogEntry, MetricPoint, MetricSample, MetricValues, NewAuditEntry, NewDbMetric,
     NewLogEntry, NewServiceCheck, NewUser, Resolution, Role, ServiceRegistration, User,
 };
 
@@ -61,7 +61,8 @@ impl PostgresStore {
     }
 }
 
-const USER_COLUMNS: &str = "id, email, name, password_hash, role, is_active, created_at, updated_at";
+const USER_COLUMNS: &str =
+    "id, email, name, password_hash, role, is_active, created_at, updated_at";
 
 fn user_from_row(row: &sqlx::postgres::PgRow) -> StoreResult<User> {
     let role: String = row.try_get("role")?;
@@ -444,11 +445,20 @@ impl MetricStore for PostgresStore {
              SELECT i, h, t, {values}, e::jsonb FROM UNNEST($1::int8[], $2::int8[], $3::timestamptz[], \
              {params}, $18::text[]) AS u(i, h, t, {aliases}, e)",
             columns = METRIC_VALUE_COLUMNS.join(", "),
-            values = (0..14).map(|index| format!("v{index}")).collect::<Vec<_>>().join(", "),
+            values = (0..14)
+                .map(|index| format!("v{index}"))
+                .collect::<Vec<_>>()
+                .join(", "),
             params = value_params.join(", "),
-            aliases = (0..14).map(|index| format!("v{index}")).collect::<Vec<_>>().join(", "),
+            aliases = (0..14)
+                .map(|index| format!("v{index}"))
+                .collect::<Vec<_>>()
+                .join(", "),
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(&ids).bind(&host_ids).bind(&times);
+        let mut query = sqlx::query(AssertSqlSafe(sql))
+            .bind(&ids)
+            .bind(&host_ids)
+            .bind(&times);
         for column in &columns {
             query = query.bind(column);
         }
@@ -457,8 +467,10 @@ impl MetricStore for PostgresStore {
         let newest = newest_per_host(samples);
         let latest_hosts: Vec<i64> = newest.iter().map(|&index| samples[index].host_id).collect();
         let latest_ids: Vec<i64> = newest.iter().map(|&index| ids[index]).collect();
-        let latest_times: Vec<DateTime<Utc>> =
-            newest.iter().map(|&index| samples[index].recorded_at).collect();
+        let latest_times: Vec<DateTime<Utc>> = newest
+            .iter()
+            .map(|&index| samples[index].recorded_at)
+            .collect();
         let latest_values: Vec<String> = newest
             .iter()
             .map(|&index| values_to_json(&samples[index].values).to_string())

@@ -16,12 +16,12 @@ use std::str::FromStr;
 use super::codec::{metric_fields, newest_per_host, values_from_json, values_to_json};
 use super::{
     AgentTokenStore, AuditStore, DbMetricStore, HostStore, IdempotencyState, IdempotencyStore,
-    LeaseStore, LogStore, MetricStore, ServiceStore, Store, StoreError, StoreResult,
-    ThrottleStore, UserStore,
+    LeaseStore, LogStore, MetricStore, ServiceStore, Store, StoreError, StoreResult, ThrottleStore,
+    UserStore,
 };
 use crate::model::{
-    Aggregate, AgentToken, AuditEntry, AuditFilter, Host, HostFilter, HostRegistration,
-    HostStatus, LatestMetrics, LogEntry, MetricPoint, MetricSample, MetricValues, NewAuditEntry, NewDbMetric,
+    AgentToken, Aggregate, AuditEntry, AuditFilter, Host, HostFilter, HostRegistration, HostStatus,
+    LatestMetrics, LogEntry, MetricPoint, MetricSample, MetricValues, NewAuditEntry, NewDbMetric,
     NewLogEntry, NewServiceCheck, NewUser, Resolution, Role, ServiceRegistration, User,
 };
 
@@ -97,7 +97,8 @@ fn json_column(row: &SqliteRow, column: &str) -> StoreResult<Option<Value>> {
     .transpose()
 }
 
-const USER_COLUMNS: &str = "id, email, name, password_hash, role, is_active, created_at, updated_at";
+const USER_COLUMNS: &str =
+    "id, email, name, password_hash, role, is_active, created_at, updated_at";
 
 fn user_from_row(row: &SqliteRow) -> StoreResult<User> {
     let role: String = row.try_get("role")?;

@@ -51,9 +51,16 @@ impl TempPostgres {
     /// Closes the pool and drops the database.
     pub async fn drop_database(self) {
         self.store.pool().close().await;
-        if let Ok(admin) = PgPoolOptions::new().max_connections(1).connect(&postgres_admin_url()).await {
+        if let Ok(admin) = PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&postgres_admin_url())
+            .await
+        {
             let _ = admin
-                .execute(AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name)))
+                .execute(AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                    self.name
+                )))
                 .await;
             admin.close().await;
         }
@@ -76,7 +83,9 @@ pub async fn fresh_postgres() -> Option<TempPostgres> {
                 std::env::var("CI").as_deref() != Ok("true"),
                 "PostgreSQL at {admin_url} is unreachable under CI=true: {error}"
             );
-            eprintln!("SKIPPING PostgreSQL test: {admin_url} unreachable ({error}); CI=true makes this a failure");
+            eprintln!(
+                "SKIPPING PostgreSQL test: {admin_url} unreachable ({error}); CI=true makes this a failure"
+            );
             return None;
         }
     };
@@ -86,8 +95,12 @@ pub async fn fresh_postgres() -> Option<TempPostgres> {
         .await
         .expect("create test database");
     admin.close().await;
-    let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(base, _)| base);
+    let base = admin_url
+        .rsplit_once('/')
+        .map_or(admin_url.as_str(), |(base, _)| base);
     let url = format!("{base}/{name}");
-    let store = PostgresStore::connect(&url).await.expect("open postgres store");
+    let store = PostgresStore::connect(&url)
+        .await
+        .expect("open postgres store");
     Some(TempPostgres { store, url, name })
 }

@@ -1,0 +1,136 @@
+//! The one error type of every handler, rendered as `{"detail": …}` with the status the
+//! original server used. Internal errors are logged with their cause and answered generically.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use vigilops_core::auth::AuthError;
+use vigilops_core::ingest::IngestError;
+use vigilops_core::store::StoreError;
+
+/// An error answer.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    detail: Value,
+    bearer_challenge: bool,
+}
+
+impl ApiError {
+    /// An error with a plain-text detail.
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            detail: Value::String(detail.into()),
+            bearer_challenge: false,
+        }
+    }
+
+    /// 401 with `WWW-Authenticate: Bearer`.
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self {
+            bearer_challenge: true,
+            ..Self::new(StatusCode::UNAUTHORIZED, detail)
+        }
+    }
+
+    /// 404 `"<Thing> not found"`.
+    pub fn not_found(thing: &str) -> Self {
+        let mut chars = thing.chars();
+        let capitalised: String = chars
+            .next()
+            .map(|first| first.to_uppercase().chain(chars).collect())
+            .unwrap_or_default();
+        Self::new(StatusCode::NOT_FOUND, format!("{capitalised} not found"))
+    }
+
+    /// 422 in FastAPI's shape: `{"detail":[{"loc":[…],"msg":…,"type":…}]}`.
+    pub fn validation(loc: &[&str], message: impl Into<String>, kind: &str) -> Self {
+        Self {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            detail: json!([{ "loc": loc, "msg": message.into(), "type": kind }]),
+            bearer_challenge: false,
+        }
+    }
+
+    /// 500 with a generic message; the cause goes to the log only.
+    pub fn internal(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
+    }
+
+    /// The status code.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response =
+            (self.status, axum::Json(json!({ "detail": self.detail }))).into_response();
+        if self.bearer_challenge {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound(thing) => Self::not_found(thing),
+            StoreError::Conflict(_) => {
+                Self::new(StatusCode::CONFLICT, "Conflict with existing data")
+            }
+            other => Self::internal(&other),
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        let message = error.to_string();
+        match error {
+            AuthError::InvalidCredentials
+            | AuthError::InvalidToken
+            | AuthError::InvalidRefreshToken
+            | AuthError::UserNotFound
+            | AuthError::UserInactive => Self::unauthorized(message),
+            AuthError::AccountDisabled | AuthError::RegistrationDisabled => {
+                Self::new(StatusCode::FORBIDDEN, message)
+            }
+            AuthError::EmailTaken => Self::new(StatusCode::CONFLICT, message),
+            AuthError::TooManyAttempts => Self::new(StatusCode::TOO_MANY_REQUESTS, message),
+            AuthError::Invalid { field, message } => {
+                Self::validation(&["body", field], message, "value_error")
+            }
+            AuthError::Hash(error) => Self::internal(&error),
+            AuthError::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<IngestError> for ApiError {
+    fn from(error: IngestError) -> Self {
+        let message = error.to_string();
+        match error {
+            IngestError::NotAuthenticated
+            | IngestError::HostNotOwned(_)
+            | IngestError::ServiceNotOwned(_) => Self::new(StatusCode::FORBIDDEN, message),
+            IngestError::InvalidToken => Self::unauthorized(message),
+            IngestError::BadRequest(_) | IngestError::InvalidIdempotencyKey => {
+                Self::new(StatusCode::BAD_REQUEST, message)
+            }
+            IngestError::Invalid { field, message } => {
+                Self::validation(&["body", field], message, "value_error")
+            }
+            IngestError::TooLarge => Self::new(StatusCode::PAYLOAD_TOO_LARGE, message),
+            IngestError::IdempotencyInProgress => Self::new(StatusCode::CONFLICT, message),
+            IngestError::Store(error) => error.into(),
+            IngestError::Batch(error) => Self::internal(&error),
+        }
+    }
+}

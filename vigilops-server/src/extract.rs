@@ -1,0 +1,258 @@
+//! Extractors whose rejections share the API's error shape: JSON bodies, query strings and
+//! paths (422 in FastAPI's shape), the current user with a minimum role, agent tokens, and the
+//! client address.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use std::marker::PhantomData;
+use std::net::SocketAddr;
+use vigilops_core::ingest::AgentIdentity;
+use vigilops_core::model::{Role, User};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A JSON body. Syntax errors, wrong types and missing fields are 422 with the field's path;
+/// an oversized body is 413.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ApiJson<T>(pub T);
+
+fn path_of(path: &serde_path_to_error::Path) -> Vec<String> {
+    path.iter()
+        .filter_map(|segment| match segment {
+            serde_path_to_error::Segment::Seq { index } => Some(index.to_string()),
+            serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+            serde_path_to_error::Segment::Enum { variant } => Some(variant.clone()),
+            serde_path_to_error::Segment::Unknown => None,
+        })
+        .collect()
+}
+
+/// Parses `bytes` as JSON into `T`, with a FastAPI-shaped 422 on failure.
+pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let parsed = serde_path_to_error::deserialize::<_, T>(&mut deserializer);
+    // Trailing data after the JSON value is a syntax error too.
+    let parsed = match (parsed, deserializer.end()) {
+        (Ok(_), Err(_)) => {
+            return Err(ApiError::validation(
+                &["body"],
+                "JSON decode error",
+                "json_invalid",
+            ));
+        }
+        (parsed, _) => parsed,
+    };
+    match parsed {
+        Ok(value) => Ok(value),
+        Err(error) => {
+            let inner = error.inner();
+            if inner.is_syntax() || inner.is_eof() {
+                return Err(ApiError::validation(
+                    &["body"],
+                    "JSON decode error",
+                    "json_invalid",
+                ));
+            }
+            let mut loc = vec!["body".to_owned()];
+            loc.extend(path_of(error.path()));
+            let loc_refs: Vec<&str> = loc.iter().map(String::as_str).collect();
+            let kind = if inner.to_string().starts_with("missing field") {
+                "missing"
+            } else {
+                "type_error"
+            };
+            Err(ApiError::validation(&loc_refs, inner.to_string(), kind))
+        }
+    }
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes =
+            Bytes::from_request(request, state)
+                .await
+                .map_err(|rejection: BytesRejection| {
+                    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large")
+                    } else {
+                        ApiError::new(StatusCode::BAD_REQUEST, "Could not read the request body")
+                    }
+                })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// A query string; malformed or out-of-type parameters are 422.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        serde_urlencoded::from_str(query)
+            .map(ApiQuery)
+            .map_err(|error| ApiError::validation(&["query"], error.to_string(), "type_error"))
+    }
+}
+
+/// Path parameters; a non-numeric id is 422.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| ApiPath(value))
+            .map_err(|rejection| {
+                ApiError::validation(&["path"], rejection.body_text(), "type_error")
+            })
+    }
+}
+
+/// The minimum role a route requires.
+pub(crate) trait RoleBound: Send + Sync + 'static {
+    /// The lowest role let through.
+    const MIN: Role;
+}
+
+/// Any logged-in user.
+#[derive(Debug)]
+pub(crate) struct ViewerRole;
+/// Admins only.
+#[derive(Debug)]
+pub(crate) struct AdminRole;
+
+impl RoleBound for ViewerRole {
+    const MIN: Role = Role::Viewer;
+}
+impl RoleBound for AdminRole {
+    const MIN: Role = Role::Admin;
+}
+
+/// The logged-in user, with at least role `R`. The one place user auth is enforced:
+/// no header → 403, bad/expired token → 401, inactive user → 401, role too low → 403.
+#[derive(Debug)]
+pub(crate) struct CurrentUser<R: RoleBound> {
+    pub(crate) user: User,
+    role: PhantomData<R>,
+}
+
+/// A logged-in user of any role.
+pub(crate) type Viewer = CurrentUser<ViewerRole>;
+/// An admin.
+pub(crate) type Admin = CurrentUser<AdminRole>;
+
+/// The bearer token of an `Authorization` header, or `None` without one.
+fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
+    let Some(value) = parts.headers.get(axum::http::header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::unauthorized("Invalid token"))?;
+    match value.trim().split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => Ok(Some(token.trim())),
+        _ => Ok(None),
+    }
+}
+
+impl<S, R> FromRequestParts<S> for CurrentUser<R>
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+    R: RoleBound,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let token = bearer(parts)?
+            .ok_or_else(|| ApiError::new(StatusCode::FORBIDDEN, "Not authenticated"))?;
+        let user = state.auth.authenticate(token).await?;
+        if user.role < R::MIN {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "Insufficient permissions",
+            ));
+        }
+        Ok(Self {
+            user,
+            role: PhantomData,
+        })
+    }
+}
+
+/// An agent authenticated by its token (`Authorization: Bearer vop_…`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Agent(pub AgentIdentity);
+
+impl<S> FromRequestParts<S> for Agent
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .map(|value| value.to_str().unwrap_or(""));
+        Ok(Self(state.ingest.authenticate(header).await?))
+    }
+}
+
+/// The client's address: the peer, or the `X-Forwarded-For` entry a trusted proxy added.
+#[derive(Debug, Clone)]
+pub(crate) struct ClientIp(pub Option<String>);
+
+impl<S> FromRequestParts<S> for ClientIp
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(address)| address.ip());
+        let Some(peer) = peer else {
+            return Ok(Self(None));
+        };
+        let trusted = &state.config.trusted_proxies;
+        if trusted.contains(&peer)
+            && let Some(forwarded) = parts
+                .headers
+                .get("x-forwarded-for")
+                .and_then(|value| value.to_str().ok())
+        {
+            // The rightmost address not added by one of our proxies is the client.
+            let client = forwarded
+                .split(',')
+                .map(str::trim)
+                .filter_map(|entry| entry.parse::<std::net::IpAddr>().ok())
+                .rev()
+                .find(|address| !trusted.contains(address));
+            if let Some(client) = client {
+                return Ok(Self(Some(client.to_string())));
+            }
+        }
+        Ok(Self(Some(peer.to_string())))
+    }
+}

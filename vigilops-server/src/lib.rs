@@ -1,0 +1,225 @@
+//! The VigilOps HTTP server: REST, the agent protocol, OpenAPI docs and the embedded web UI
+//! over `vigilops-core`. Handlers only translate HTTP to one core call and back.
+//!
+//! - [`router`] builds the whole `axum::Router` for a state (tests drive it with `oneshot`).
+//! - [`App::start`] opens the store and Redis and starts the core services.
+//! - [`serve`] runs the server and its once-per-cluster background jobs until shutdown.
+
+mod error;
+mod extract;
+mod openapi;
+mod routes;
+mod state;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use chrono::Duration;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tower_http::decompression::RequestDecompressionLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+use vigilops_core::auth::{AuthService, JwtConfig};
+use vigilops_core::clock::{Clock, SystemClock};
+use vigilops_core::config::{ConfigError, ServerConfig};
+use vigilops_core::host::HostService;
+use vigilops_core::ingest::{BatchConfig, IngestConfig, Ingestor};
+use vigilops_core::lease::{Lease, process_holder_id};
+use vigilops_core::store::{self, Store, StoreError};
+
+pub use error::ApiError;
+pub use state::AppState;
+
+/// Largest accepted request body, after gzip decompression.
+pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The database could not be opened or migrated.
+    #[error("failed to open the database: {0}")]
+    Store(#[from] StoreError),
+    /// Redis could not be reached.
+    #[error("failed to connect to Redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    /// The listening socket failed.
+    #[error("failed to serve: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The whole router: API routes, OpenAPI JSON at `/api/openapi.json`, Swagger UI at
+/// `/api/docs`, and the web UI for every other path.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = OpenApiRouter::with_openapi(openapi::base())
+        .merge(routes::health::router())
+        .merge(routes::auth::router())
+        .merge(routes::agent_tokens::router())
+        .merge(routes::hosts::router())
+        .merge(routes::agent::router())
+        .merge(routes::audit::router())
+        .split_for_parts();
+    api.merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
+        .fallback(routes::spa::fallback)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(RequestDecompressionLayer::new().gzip(true))
+        .with_state(state)
+}
+
+/// A started application: its state and what background jobs need.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub state: AppState,
+}
+
+impl App {
+    /// Opens the store (SQLite in the data directory, or `DATABASE_URL`), connects Redis when
+    /// configured, and starts the core services.
+    pub async fn start(config: ServerConfig) -> Result<Self, StartError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| ConfigError::Io {
+            path: config.data_dir.clone(),
+            source,
+        })?;
+        let store = store::open(&config.effective_database_url()).await?;
+        let redis = match &config.redis_url {
+            None => None,
+            Some(url) => {
+                let client = redis::Client::open(url.0.as_str())?;
+                Some(redis::aio::ConnectionManager::new(client).await?)
+            }
+        };
+        Ok(Self::with_store(
+            config,
+            store,
+            Arc::new(SystemClock),
+            redis,
+        )?)
+    }
+
+    /// Builds the application over an already opened store (tests and benchmarks).
+    pub fn with_store(
+        config: ServerConfig,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        redis: Option<redis::aio::ConnectionManager>,
+    ) -> Result<Self, ConfigError> {
+        let secret = config.resolve_jwt_secret()?;
+        let jwt = JwtConfig::new(
+            secret.0.into_bytes(),
+            &config.jwt_algorithm,
+            Duration::minutes(config.access_token_minutes),
+            Duration::days(config.refresh_token_days),
+        )
+        .map_err(|error| ConfigError::Invalid {
+            name: "JWT_ALGORITHM".to_owned(),
+            reason: error.to_string(),
+        })?;
+        let writers = if store.backend_name() == "postgres" {
+            4
+        } else {
+            1
+        };
+        let ingest = Ingestor::start(
+            Arc::clone(&store),
+            Arc::clone(&clock),
+            IngestConfig {
+                heartbeat_interval: 60,
+                batch: BatchConfig {
+                    writers,
+                    ..BatchConfig::default()
+                },
+            },
+        );
+        let state = AppState {
+            auth: AuthService::new(
+                Arc::clone(&store),
+                Arc::clone(&clock),
+                jwt,
+                config.allow_registration,
+            ),
+            hosts: HostService::new(Arc::clone(&store), Arc::clone(&clock)),
+            ingest,
+            store,
+            clock,
+            config: Arc::new(config),
+            redis,
+        };
+        Ok(Self { state })
+    }
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, running the background jobs (offline
+/// sweep, idempotency-key purge) under cluster-wide leases.
+pub async fn serve(
+    app: App,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    let state = app.state.clone();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let holder = process_holder_id();
+    let wait = |mut receiver: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = receiver.wait_for(|stop| *stop).await;
+    };
+    let sweeper = tokio::spawn(vigilops_core::liveness::run_offline_sweeper(
+        Arc::clone(&state.store),
+        Arc::clone(&state.clock),
+        Lease::new(
+            Arc::clone(&state.store),
+            Arc::clone(&state.clock),
+            "offline-sweep",
+            holder.clone(),
+            Duration::seconds(45),
+        ),
+        Duration::seconds(state.config.heartbeat_timeout_seconds),
+        wait(stopped.clone()),
+    ));
+    let purger = tokio::spawn(purge_idempotency_keys(state.clone(), holder, wait(stopped)));
+    let result = axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
+    let _ = stop.send(true);
+    let _ = sweeper.await;
+    let _ = purger.await;
+    result.map_err(StartError::Io)
+}
+
+/// Forgets idempotency keys older than 24 h, hourly, once per cluster.
+async fn purge_idempotency_keys(
+    state: AppState,
+    holder: String,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let lease = Lease::new(
+        Arc::clone(&state.store),
+        Arc::clone(&state.clock),
+        "idempotency-purge",
+        holder,
+        Duration::minutes(50),
+    );
+    let mut ticker = tokio::time::interval(std::time::Duration::from_secs(3_600));
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            _ = ticker.tick() => {}
+        }
+        if matches!(lease.acquire().await, Ok(true)) {
+            match state
+                .store
+                .purge_idempotency(state.clock.now() - Duration::hours(24))
+                .await
+            {
+                Ok(purged) if purged > 0 => tracing::info!(purged, "purged old idempotency keys"),
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "idempotency purge failed"),
+            }
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! The base OpenAPI document; each route adds its own path through `utoipa-axum`.
+
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "VigilOps API",
+        description = "REST API of VigilOps: agent ingestion, hosts, auth and administration. \
+                       Errors are `{\"detail\": …}`; validation errors follow FastAPI's shape.",
+        license(name = "Apache-2.0")
+    ),
+    modifiers(&Security),
+    tags(
+        (name = "health", description = "Liveness of the server and its backends"),
+        (name = "auth", description = "Users: register, login, refresh"),
+        (name = "agent", description = "The agent protocol (agent token)"),
+        (name = "agent-tokens", description = "Agent token administration (admin)"),
+        (name = "hosts", description = "Monitored hosts and their metrics"),
+        (name = "audit", description = "Audit trail (admin)")
+    )
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        components.add_security_scheme(
+            "agent_token",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// The document the routes are added to.
+pub(crate) fn base() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}

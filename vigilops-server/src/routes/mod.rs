@@ -1,0 +1,10 @@
+//! One module per resource, each returning an `OpenApiRouter<AppState>` whose handlers carry
+//! their OpenAPI description.
+
+pub(crate) mod agent;
+pub(crate) mod agent_tokens;
+pub(crate) mod audit;
+pub(crate) mod auth;
+pub(crate) mod health;
+pub(crate) mod hosts;
+pub(crate) mod spa;

@@ -1,0 +1,22 @@
+//! What every handler can reach: the store, the clock and the core services.
+
+use std::sync::Arc;
+use vigilops_core::auth::AuthService;
+use vigilops_core::clock::Clock;
+use vigilops_core::config::ServerConfig;
+use vigilops_core::host::HostService;
+use vigilops_core::ingest::Ingestor;
+use vigilops_core::store::Store;
+
+/// The shared application state.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub config: Arc<ServerConfig>,
+    pub auth: AuthService,
+    pub ingest: Ingestor,
+    pub hosts: HostService,
+    /// `None` when no Redis is configured.
+    pub redis: Option<redis::aio::ConnectionManager>,
+}
