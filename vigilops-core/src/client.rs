@@ -258,11 +258,23 @@ impl ApiClient {
 }
 
 /// A client of the agent protocol, authenticated by an agent token.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AgentClient {
     base_url: String,
     http: reqwest::Client,
     token: String,
+    gzip: bool,
+}
+
+impl std::fmt::Debug for AgentClient {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("AgentClient")
+            .field("base_url", &self.base_url)
+            .field("token", &"<redacted>")
+            .field("gzip", &self.gzip)
+            .finish()
+    }
 }
 
 impl AgentClient {
@@ -272,7 +284,63 @@ impl AgentClient {
             base_url: base_url.trim_end_matches('/').to_owned(),
             http: http_client(Duration::from_secs(30)),
             token: token.to_owned(),
+            gzip: false,
         }
+    }
+
+    /// Sends `user_agent` (our agent: `vigilops-agent/<version>`) with every request.
+    pub fn with_user_agent(mut self, user_agent: &str) -> Self {
+        self.http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .user_agent(user_agent.to_owned())
+            .build()
+            .unwrap_or(self.http);
+        self
+    }
+
+    /// Compresses request bodies with gzip (`Content-Encoding: gzip`).
+    pub fn with_gzip(mut self, enabled: bool) -> Self {
+        self.gzip = enabled;
+        self
+    }
+
+    fn post_request<B: Serialize>(
+        &self,
+        path: &str,
+        body: &B,
+        idempotency_key: Option<&str>,
+    ) -> Result<(RequestBuilder, String), ClientError> {
+        let url = format!("{}/api/v1/agent/{path}", self.base_url);
+        let json = serde_json::to_vec(body).map_err(|error| ClientError::Decode {
+            url: url.clone(),
+            reason: error.to_string(),
+        })?;
+        let mut request = self
+            .http
+            .post(&url)
+            .bearer_auth(&self.token)
+            .header(reqwest::header::CONTENT_TYPE, "application/json");
+        request = if self.gzip {
+            let mut encoder =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            std::io::Write::write_all(&mut encoder, &json)
+                .and_then(|()| encoder.finish())
+                .map(|compressed| {
+                    request
+                        .header(reqwest::header::CONTENT_ENCODING, "gzip")
+                        .body(compressed)
+                })
+                .map_err(|error| ClientError::Decode {
+                    url: url.clone(),
+                    reason: error.to_string(),
+                })?
+        } else {
+            request.body(json)
+        };
+        if let Some(key) = idempotency_key {
+            request = request.header(IDEMPOTENCY_KEY_HEADER, key);
+        }
+        Ok((request, url))
     }
 
     async fn post<B: Serialize, T: DeserializeOwned>(
@@ -281,12 +349,27 @@ impl AgentClient {
         body: &B,
         idempotency_key: Option<&str>,
     ) -> Result<T, ClientError> {
-        let url = format!("{}/api/v1/agent/{path}", self.base_url);
-        let mut request = self.http.post(&url).bearer_auth(&self.token).json(body);
-        if let Some(key) = idempotency_key {
-            request = request.header(IDEMPOTENCY_KEY_HEADER, key);
-        }
+        let (request, url) = self.post_request(path, body, idempotency_key)?;
         send(request, &url).await
+    }
+
+    /// Posts any JSON body to `/api/v1/agent/{path}` and returns the status of a 2xx reply
+    /// without reading it (a spool replays records of every kind this way); errors carry the
+    /// status and detail as usual.
+    pub async fn post_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        idempotency_key: Option<&str>,
+    ) -> Result<u16, ClientError> {
+        let (request, url) = self.post_request(path, body, idempotency_key)?;
+        send::<serde_json::Value>(request, &url)
+            .await
+            .map(|_| 200)
+            .or_else(|error| match error {
+                ClientError::Decode { .. } => Ok(200),
+                other => Err(other),
+            })
     }
 
     /// `register`.

@@ -13,12 +13,15 @@ pub(crate) const CACHE_TTL: Duration = Duration::seconds(5);
 /// How often `last_used_at` is written per token at most.
 pub(crate) const TOUCH_INTERVAL: Duration = Duration::seconds(60);
 
+/// A cached value and when it was fetched.
+type Cached<T> = (T, DateTime<Utc>);
+
 #[derive(Debug, Default)]
 pub(crate) struct AgentCaches {
     /// token hash → (token if active, fetched at).
-    tokens: Mutex<HashMap<String, (Option<AgentToken>, DateTime<Utc>)>>,
+    tokens: Mutex<HashMap<String, Cached<Option<AgentToken>>>>,
     /// host id → (owning token id, fetched at); `None` owner for an unknown host.
-    hosts: Mutex<HashMap<i64, (Option<Option<i64>>, DateTime<Utc>)>>,
+    hosts: Mutex<HashMap<i64, Cached<Option<Option<i64>>>>>,
     /// token id → last `last_used_at` write.
     touched: Mutex<HashMap<i64, DateTime<Utc>>>,
 }

@@ -50,12 +50,12 @@ pub struct MetricBatcher {
 impl MetricBatcher {
     /// Starts the writer tasks on the current runtime. They stop once every handle is dropped
     /// and the queue is drained, so a graceful shutdown loses nothing accepted.
-    pub fn start(store: Arc<dyn Store>, config: BatchConfig) -> Self {
+    pub fn start(store: &Arc<dyn Store>, config: BatchConfig) -> Self {
         let (sender, receiver) = mpsc::channel::<Job>(config.queue.max(1));
         let receiver = Arc::new(Mutex::new(receiver));
         for _ in 0..config.writers.max(1) {
             let receiver = Arc::clone(&receiver);
-            let store = Arc::clone(&store);
+            let store = Arc::clone(store);
             tokio::spawn(async move {
                 loop {
                     let batch = {

@@ -129,7 +129,7 @@ fn non_empty(text: Option<String>) -> Option<String> {
 impl Ingestor {
     /// Starts the service (and its metric writers) on the current runtime.
     pub fn start(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: IngestConfig) -> Self {
-        let batcher = MetricBatcher::start(Arc::clone(&store), config.batch);
+        let batcher = MetricBatcher::start(&store, config.batch);
         Self {
             store,
             clock,
@@ -299,7 +299,7 @@ impl Ingestor {
         report: MetricsReport,
     ) -> Result<MetricsResponse, IngestError> {
         self.check_host(identity, report.host_id).await?;
-        let sample = metric_sample(report, |sent| self.data_time(sent));
+        let sample = metric_sample(&report, |sent| self.data_time(sent));
         let metric_id = self.batcher.submit(sample).await?;
         Ok(MetricsResponse {
             status: "ok".to_owned(),
@@ -546,7 +546,7 @@ pub fn normalize_level(level: &str) -> String {
 
 /// Converts a report into the sample to store (pure; `time` picks the recorded time).
 pub fn metric_sample(
-    report: MetricsReport,
+    report: &MetricsReport,
     time: impl FnOnce(Option<DateTime<Utc>>) -> DateTime<Utc>,
 ) -> MetricSample {
     #[allow(clippy::cast_precision_loss)] // Megabytes and byte counters fit f64's 53 bits.
@@ -558,7 +558,10 @@ pub fn metric_sample(
             serde_json::to_value(partitions).unwrap_or(Value::Null),
         );
     }
-    let numbers: [(&str, Option<f64>); 5] = [
+    let numbers: [(&str, Option<f64>); 8] = [
+        ("swap_used_mb", as_f64(report.swap_used_mb)),
+        ("swap_total_mb", as_f64(report.swap_total_mb)),
+        ("swap_percent", report.swap_percent),
         ("agent_cpu_percent", report.agent_cpu_percent),
         ("agent_memory_rss_mb", report.agent_memory_rss_mb),
         ("agent_thread_count", as_f64(report.agent_thread_count)),
@@ -611,7 +614,7 @@ mod tests {
                 "disk_partitions":[{"mountpoint":"/","total_mb":10,"used_mb":5,"percent":50.0}]}"#,
         )
         .unwrap();
-        let sample = metric_sample(report, |sent| sent.unwrap_or_default());
+        let sample = metric_sample(&report, |sent| sent.unwrap_or_default());
         assert_eq!(sample.values.memory_used_mb, Some(1052.0));
         let extra = sample.extra.unwrap();
         assert_eq!(extra["agent_thread_count"], 2.0);

@@ -48,8 +48,13 @@ pub struct RegisterRequest {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RegisterResponse {
     pub host_id: i64,
+    /// Defaulted when absent: only `host_id` is essential to an agent (the original agent
+    /// failed on a missing `created`; ours must not).
+    #[serde(default)]
     pub hostname: String,
+    #[serde(default)]
     pub status: String,
+    #[serde(default)]
     pub created: bool,
 }
 
@@ -149,6 +154,23 @@ pub struct MetricsReport {
     pub agent_uptime_seconds: Option<i64>,
     #[serde(default, deserialize_with = "lenient::opt_int")]
     pub agent_open_files: Option<i64>,
+    /// Extension: swap usage.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_int"
+    )]
+    pub swap_used_mb: Option<i64>,
+    /// Extension: swap size.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_int"
+    )]
+    pub swap_total_mb: Option<i64>,
+    /// Extension: swap usage in percent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swap_percent: Option<f64>,
 }
 
 /// Reply to `metrics`.

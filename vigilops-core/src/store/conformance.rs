@@ -1,6 +1,9 @@
 //! Behaviours every store backend must show. Each backend's tests call [`run_all`] on a fresh,
 //! empty store; the same story runs on SQLite in every test run and on PostgreSQL in CI.
 
+// Test-support code: a failed expectation is a test failure, so panicking is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::json;
 

@@ -428,7 +428,8 @@ impl MetricStore for PostgresStore {
             .iter()
             .map(|sample| sample.extra.as_ref().map(Value::to_string))
             .collect();
-        let mut columns: Vec<Vec<Option<f64>>> = vec![Vec::with_capacity(samples.len()); 14];
+        let mut columns: Vec<Vec<Option<f64>>> =
+            (0..14).map(|_| Vec::with_capacity(samples.len())).collect();
         for sample in samples {
             for (column, (_, value)) in columns
                 .iter_mut()

@@ -2,6 +2,9 @@
 //! machine's server that is dropped afterwards. Under `CI=true` an unreachable PostgreSQL is a
 //! failure, never a silent skip.
 
+// Test-support code: a failed expectation is a test failure, so panicking is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{AssertSqlSafe, Executor};
 use std::path::PathBuf;

@@ -1,0 +1,13 @@
+//! Integration tests of the server through its router (`oneshot`) on SQLite and PostgreSQL,
+//! plus an end-to-end test of the real binary.
+
+// Helpers outside #[test] functions panic on failure by design.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod agent_protocol;
+mod auth;
+mod bad_input;
+mod binary;
+mod hosts;
+mod openapi;
+mod support;

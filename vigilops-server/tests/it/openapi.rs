@@ -1,0 +1,52 @@
+//! The OpenAPI document is served, complete, and its interactive page works offline.
+
+use axum::http::StatusCode;
+
+use crate::support::TestApp;
+
+#[tokio::test]
+async fn every_route_is_documented() {
+    let app = TestApp::sqlite(&[]).await;
+    let reply = app.call("GET", "/api/openapi.json", None, None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let paths = reply.body["paths"].as_object().unwrap();
+    for (path, method) in [
+        ("/health", "get"),
+        ("/api/v1/health", "get"),
+        ("/api/v1/auth/register", "post"),
+        ("/api/v1/auth/login", "post"),
+        ("/api/v1/auth/refresh", "post"),
+        ("/api/v1/auth/me", "get"),
+        ("/api/v1/agent-tokens", "get"),
+        ("/api/v1/agent-tokens", "post"),
+        ("/api/v1/agent-tokens/{id}", "delete"),
+        ("/api/v1/hosts", "get"),
+        ("/api/v1/hosts/{id}", "get"),
+        ("/api/v1/hosts/{id}", "delete"),
+        ("/api/v1/hosts/{id}/metrics", "get"),
+        ("/api/v1/agent/register", "post"),
+        ("/api/v1/agent/heartbeat", "post"),
+        ("/api/v1/agent/metrics", "post"),
+        ("/api/v1/agent/services/register", "post"),
+        ("/api/v1/agent/services", "post"),
+        ("/api/v1/agent/db-metrics", "post"),
+        ("/api/v1/agent/logs", "post"),
+        ("/api/v1/agent/db-targets", "get"),
+        ("/api/v1/agent-updates/list", "get"),
+        ("/api/v1/audit-logs", "get"),
+    ] {
+        assert!(
+            paths.get(path).and_then(|item| item.get(method)).is_some(),
+            "{method} {path} missing from the OpenAPI document"
+        );
+    }
+    assert!(reply.body["components"]["schemas"]["MetricsReport"].is_object());
+    let docs = app.call("GET", "/api/docs/", None, None).await;
+    assert_eq!(docs.status, StatusCode::OK);
+    let html = docs.body.as_str().unwrap();
+    assert!(
+        html.contains("swagger") && !html.contains("cdn"),
+        "the docs page is self-hosted"
+    );
+    app.finish().await;
+}
