@@ -1,0 +1,16 @@
+//! The VigilOps host agent: a small always-on process that collects host metrics and reports them
+//! to the VigilOps server over HTTP, speaking the agent protocol (`shared/protocol/agent-protocol.md`)
+//! and reading the original agent's YAML config file unchanged.
+//!
+//! Layout:
+//! - [`config`]: the YAML config file (original keys plus our extension keys).
+//! - [`collector`]: one module per metric collector and the pure reading → report conversion.
+//! - [`host_info`]: the registration body (identity, platform, local addresses).
+//! - [`spool`]: the bounded on-disk queue that keeps reports while the server is unreachable.
+//! - [`reporter`]: registration, heartbeat, the collection loop and in-order delivery.
+
+pub mod collector;
+pub mod config;
+pub mod host_info;
+pub mod reporter;
+pub mod spool;

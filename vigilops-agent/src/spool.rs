@@ -1,0 +1,680 @@
+//! A bounded, append-only on-disk queue of reports waiting to be delivered, so that a server that
+//! is down or unreachable costs no data (defect 1 of the original agent).
+//!
+//! Every report is appended here first and sent from here in order; a record leaves the spool only
+//! when the server accepted it, or when it can never be accepted (a 4xx other than the retryable
+//! ones), or when a limit forces it out. Each record keeps its collection time and its
+//! `Idempotency-Key`, so a replay after a restart is stored once by the server.
+//!
+//! Layout of `spool.dir`:
+//! - `segment-<20-digit sequence>.jsonl`: one [`SpoolRecord`] as compact JSON per line, appended
+//!   to the newest segment, which is replaced by a new one beyond a size limit (and at each start);
+//! - `cursor`: `<segment sequence> <byte offset>` of the oldest record not yet delivered, written
+//!   atomically (write then rename) after each delivery.
+//!
+//! Limits: when the spool would grow past `max_bytes`, whole oldest segments are deleted (each
+//! segment is at most an eighth of the limit, so at most that much goes at once); records older
+//! than `max_age` are dropped when they reach the head. Both are counted in [`Spool::dropped`].
+//! A line that cannot be parsed (a torn write after a crash) is skipped and counted too.
+//!
+//! When the directory cannot be used, [`Spool::in_memory`] keeps the same behaviour without
+//! surviving a restart.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The kind of report a record holds, which names the endpoint it goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RecordKind {
+    /// A host metrics sample for `POST /api/v1/agent/metrics`.
+    Metrics,
+}
+
+/// One report waiting for delivery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpoolRecord {
+    /// What the body is.
+    pub kind: RecordKind,
+    /// The `Idempotency-Key` sent with every attempt.
+    pub key: String,
+    /// When the record was collected; limits its age.
+    pub created_at: DateTime<Utc>,
+    /// The request body as collected (the host id is filled in when it is sent).
+    pub body: serde_json::Value,
+}
+
+/// Size and age limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpoolLimits {
+    /// Bytes the pending records may take.
+    pub max_bytes: u64,
+    /// Age beyond which a record is dropped rather than sent.
+    pub max_age: Duration,
+}
+
+/// What a spool operation can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum SpoolError {
+    /// A file of the spool could not be read or written (for example: the disk is full).
+    #[error("spool i/o on `{}` failed: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A record could not be encoded.
+    #[error("failed to encode a spool record: {0}")]
+    Encode(#[from] serde_json::Error),
+    /// A single record is larger than the whole spool may be.
+    #[error("a record of {size} bytes exceeds the spool limit of {limit} bytes")]
+    TooLarge { size: u64, limit: u64 },
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> SpoolError + '_ {
+    move |source| SpoolError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// The queue of pending reports.
+#[derive(Debug)]
+pub struct Spool {
+    backend: Backend,
+    limits: SpoolLimits,
+    dropped: u64,
+    /// The record returned by the last [`Spool::peek`] and its size, until it is acknowledged.
+    peeked: Option<(SpoolRecord, u64)>,
+}
+
+#[derive(Debug)]
+enum Backend {
+    Disk(DiskSpool),
+    Memory(MemorySpool),
+}
+
+#[derive(Debug, Default)]
+struct MemorySpool {
+    records: VecDeque<(SpoolRecord, u64)>,
+    bytes: u64,
+}
+
+#[derive(Debug)]
+struct DiskSpool {
+    dir: PathBuf,
+    segment_max: u64,
+    /// Sequence → size in bytes of each segment still on disk.
+    segments: BTreeMap<u64, u64>,
+    /// The oldest undelivered record: segment sequence and byte offset.
+    head: (u64, u64),
+    /// The segment open for appending.
+    writer: Option<(u64, File)>,
+}
+
+const SEGMENT_PREFIX: &str = "segment-";
+const SEGMENT_SUFFIX: &str = ".jsonl";
+
+fn segment_path(dir: &Path, sequence: u64) -> PathBuf {
+    dir.join(format!("{SEGMENT_PREFIX}{sequence:020}{SEGMENT_SUFFIX}"))
+}
+
+/// Counts the complete and partial lines of `path` from `offset`.
+fn count_lines(path: &Path, offset: u64) -> u64 {
+    let Ok(mut file) = File::open(path) else {
+        return 0;
+    };
+    if file.seek(SeekFrom::Start(offset)).is_err() {
+        return 0;
+    }
+    let mut bytes = Vec::new();
+    if file.read_to_end(&mut bytes).is_err() {
+        return 0;
+    }
+    let newlines = bytes.iter().filter(|byte| **byte == b'\n').count();
+    let partial = usize::from(bytes.last().is_some_and(|byte| *byte != b'\n'));
+    u64::try_from(newlines + partial).unwrap_or(u64::MAX)
+}
+
+impl DiskSpool {
+    fn open(dir: &Path, max_bytes: u64) -> Result<Self, SpoolError> {
+        std::fs::create_dir_all(dir).map_err(io_error(dir))?;
+        let mut segments = BTreeMap::new();
+        for entry in std::fs::read_dir(dir).map_err(io_error(dir))? {
+            let entry = entry.map_err(io_error(dir))?;
+            let name = entry.file_name();
+            let Some(sequence) = name
+                .to_str()
+                .and_then(|name| name.strip_prefix(SEGMENT_PREFIX))
+                .and_then(|name| name.strip_suffix(SEGMENT_SUFFIX))
+                .and_then(|sequence| sequence.parse::<u64>().ok())
+            else {
+                continue;
+            };
+            let size = entry.metadata().map_err(io_error(&entry.path()))?.len();
+            segments.insert(sequence, size);
+        }
+        let cursor = std::fs::read_to_string(dir.join("cursor"))
+            .ok()
+            .and_then(|text| {
+                let mut fields = text.split_ascii_whitespace();
+                Some((fields.next()?.parse().ok()?, fields.next()?.parse().ok()?))
+            });
+        let mut spool = Self {
+            dir: dir.to_owned(),
+            segment_max: (max_bytes / 8).clamp(4096, 16 * 1024 * 1024),
+            segments,
+            head: (0, 0),
+            writer: None,
+        };
+        // Segments before the cursor were delivered. A cursor past its segment's end means that
+        // segment was finished; a cursor naming a segment that is gone resumes at the next one.
+        let first = spool.segments.keys().next().copied().unwrap_or(0);
+        spool.head = match cursor {
+            Some((sequence, offset))
+                if spool
+                    .segments
+                    .get(&sequence)
+                    .is_some_and(|size| offset > *size) =>
+            {
+                (sequence + 1, 0)
+            }
+            Some(cursor) => cursor,
+            None => (first, 0),
+        };
+        let delivered: Vec<u64> = spool
+            .segments
+            .range(..spool.head.0)
+            .map(|(sequence, _)| *sequence)
+            .collect();
+        for sequence in delivered {
+            spool.remove_segment(sequence)?;
+        }
+        if !spool.segments.contains_key(&spool.head.0) {
+            let next = spool.segments.keys().next().copied();
+            spool.head = (next.unwrap_or(spool.head.0), 0);
+        }
+        Ok(spool)
+    }
+
+    fn pending_bytes(&self) -> u64 {
+        let total: u64 = self.segments.values().sum();
+        total.saturating_sub(self.head.1)
+    }
+
+    fn remove_segment(&mut self, sequence: u64) -> Result<(), SpoolError> {
+        if self
+            .writer
+            .as_ref()
+            .is_some_and(|(open, _)| *open == sequence)
+        {
+            self.writer = None;
+        }
+        let path = segment_path(&self.dir, sequence);
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => return Err(io_error(&path)(error)),
+        }
+        self.segments.remove(&sequence);
+        Ok(())
+    }
+
+    fn save_cursor(&self) -> Result<(), SpoolError> {
+        let path = self.dir.join("cursor");
+        let temporary = self.dir.join("cursor.tmp");
+        std::fs::write(&temporary, format!("{} {}\n", self.head.0, self.head.1))
+            .map_err(io_error(&temporary))?;
+        std::fs::rename(&temporary, &path).map_err(io_error(&path))
+    }
+
+    /// Deletes the oldest segment; returns how many records it still held.
+    fn drop_oldest_segment(&mut self) -> Result<u64, SpoolError> {
+        let Some(oldest) = self.segments.keys().next().copied() else {
+            return Ok(0);
+        };
+        let offset = if self.head.0 == oldest {
+            self.head.1
+        } else {
+            0
+        };
+        let lost = count_lines(&segment_path(&self.dir, oldest), offset);
+        self.remove_segment(oldest)?;
+        let next = self.segments.keys().next().copied().unwrap_or(oldest + 1);
+        self.head = (next, 0);
+        self.save_cursor()?;
+        Ok(lost)
+    }
+
+    fn append(&mut self, line: &[u8]) -> Result<(), SpoolError> {
+        let needs_new_segment = match &self.writer {
+            None => true,
+            Some((sequence, _)) => {
+                self.segments.get(sequence).copied().unwrap_or(0) >= self.segment_max
+            }
+        };
+        if needs_new_segment {
+            // Sequence numbers are never reused, so a saved cursor can never point into a
+            // newer segment by mistake.
+            let sequence = self
+                .segments
+                .keys()
+                .next_back()
+                .map_or(self.head.0, |last| *last)
+                .max(self.head.0)
+                + 1;
+            let path = segment_path(&self.dir, sequence);
+            let file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(io_error(&path))?;
+            self.segments.insert(sequence, 0);
+            self.writer = Some((sequence, file));
+            if self.segments.len() == 1 {
+                self.head = (sequence, 0);
+                self.save_cursor()?;
+            }
+        }
+        let Some((sequence, file)) = &mut self.writer else {
+            return Ok(());
+        };
+        let path = segment_path(&self.dir, *sequence);
+        let size = self.segments.get(sequence).copied().unwrap_or(0);
+        let written = file.write_all(line).and_then(|()| file.sync_data());
+        if let Err(error) = written {
+            // Cut a torn line off so the next append starts clean, and start a new segment.
+            let _ = file.set_len(size);
+            self.writer = None;
+            return Err(io_error(&path)(error));
+        }
+        self.segments.insert(*sequence, size + line.len() as u64);
+        Ok(())
+    }
+
+    /// Reads the line at the head, moving past exhausted segments. `None` when caught up.
+    fn read_head(&mut self) -> Result<Option<Vec<u8>>, SpoolError> {
+        loop {
+            let Some(first) = self.segments.keys().next().copied() else {
+                return Ok(None);
+            };
+            if self.head.0 < first {
+                self.head = (first, 0);
+            }
+            let sequence = self.head.0;
+            let path = segment_path(&self.dir, sequence);
+            let mut line = Vec::new();
+            match File::open(&path) {
+                Ok(mut file) => {
+                    file.seek(SeekFrom::Start(self.head.1))
+                        .map_err(io_error(&path))?;
+                    BufReader::new(file)
+                        .read_until(b'\n', &mut line)
+                        .map_err(io_error(&path))?;
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                Err(error) => return Err(io_error(&path)(error)),
+            }
+            if !line.is_empty() {
+                return Ok(Some(line));
+            }
+            let is_writing = self
+                .writer
+                .as_ref()
+                .is_some_and(|(open, _)| *open == sequence);
+            if is_writing {
+                return Ok(None);
+            }
+            // A finished segment fully delivered: delete it and go on with the next one.
+            self.remove_segment(sequence)?;
+            match self.segments.keys().next().copied() {
+                Some(next) => {
+                    self.head = (next, 0);
+                    self.save_cursor()?;
+                }
+                None => return Ok(None),
+            }
+        }
+    }
+}
+
+impl Spool {
+    /// Opens (or creates) the spool in `dir`, resuming after the last delivered record.
+    pub fn open(dir: &Path, limits: SpoolLimits) -> Result<Self, SpoolError> {
+        Ok(Self {
+            backend: Backend::Disk(DiskSpool::open(dir, limits.max_bytes)?),
+            limits,
+            dropped: 0,
+            peeked: None,
+        })
+    }
+
+    /// A spool kept in memory only, for when no directory is usable.
+    pub fn in_memory(limits: SpoolLimits) -> Self {
+        Self {
+            backend: Backend::Memory(MemorySpool::default()),
+            limits,
+            dropped: 0,
+            peeked: None,
+        }
+    }
+
+    /// Whether records survive a restart.
+    pub fn is_persistent(&self) -> bool {
+        matches!(self.backend, Backend::Disk(_))
+    }
+
+    /// Records dropped since the spool was opened: pushed out by the size limit, too old, or
+    /// unreadable, plus those the caller gave up on through [`Spool::drop_head`].
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    /// Bytes of the records not yet delivered.
+    pub fn pending_bytes(&self) -> u64 {
+        match &self.backend {
+            Backend::Disk(disk) => disk.pending_bytes(),
+            Backend::Memory(memory) => memory.bytes,
+        }
+    }
+
+    /// Appends a record, first dropping the oldest records if the size limit requires it.
+    pub fn push(&mut self, record: &SpoolRecord) -> Result<(), SpoolError> {
+        let mut line = serde_json::to_vec(record)?;
+        line.push(b'\n');
+        let size = line.len() as u64;
+        if size > self.limits.max_bytes {
+            self.dropped += 1;
+            return Err(SpoolError::TooLarge {
+                size,
+                limit: self.limits.max_bytes,
+            });
+        }
+        let before = self.dropped;
+        match &mut self.backend {
+            Backend::Disk(disk) => {
+                while disk.pending_bytes() + size > self.limits.max_bytes
+                    && !disk.segments.is_empty()
+                {
+                    self.dropped += disk.drop_oldest_segment()?;
+                    self.peeked = None;
+                }
+                disk.append(&line)?;
+            }
+            Backend::Memory(memory) => {
+                while memory.bytes + size > self.limits.max_bytes {
+                    let Some((_, oldest)) = memory.records.pop_front() else {
+                        break;
+                    };
+                    memory.bytes -= oldest;
+                    self.dropped += 1;
+                    self.peeked = None;
+                }
+                memory.bytes += size;
+                memory.records.push_back((record.clone(), size));
+            }
+        }
+        if self.dropped > before {
+            tracing::warn!(
+                dropped = self.dropped - before,
+                dropped_total = self.dropped,
+                "spool full: oldest records dropped"
+            );
+        }
+        Ok(())
+    }
+
+    /// The oldest record still to deliver, skipping (and counting) those older than `max_age`
+    /// at `now` and unreadable ones. It stays at the head until [`Spool::ack`] or
+    /// [`Spool::drop_head`].
+    pub fn peek(&mut self, now: DateTime<Utc>) -> Result<Option<SpoolRecord>, SpoolError> {
+        loop {
+            if self.peeked.is_none() {
+                self.peeked = match &mut self.backend {
+                    Backend::Memory(memory) => memory.records.front().cloned(),
+                    Backend::Disk(disk) => match disk.read_head()? {
+                        None => None,
+                        Some(line) => {
+                            let size = line.len() as u64;
+                            match serde_json::from_slice::<SpoolRecord>(&line) {
+                                Ok(record) if line.ends_with(b"\n") => Some((record, size)),
+                                _ => {
+                                    tracing::warn!(size, "unreadable spool record skipped");
+                                    self.dropped += 1;
+                                    disk.head.1 += size;
+                                    disk.save_cursor()?;
+                                    continue;
+                                }
+                            }
+                        }
+                    },
+                };
+            }
+            let Some((record, _)) = &self.peeked else {
+                return Ok(None);
+            };
+            let age = now.signed_duration_since(record.created_at);
+            let too_old = age.to_std().is_ok_and(|age| age > self.limits.max_age);
+            if !too_old {
+                return Ok(Some(record.clone()));
+            }
+            let key = record.key.clone();
+            tracing::warn!(%key, created_at = %record.created_at, "spool record older than max_age dropped");
+            self.drop_head(&key)?;
+        }
+    }
+
+    /// Removes the record with `key` last returned by [`Spool::peek`]: it was delivered. Nothing
+    /// happens when a limit removed it in the meantime.
+    pub fn ack(&mut self, key: &str) -> Result<(), SpoolError> {
+        if self
+            .peeked
+            .as_ref()
+            .is_none_or(|(record, _)| record.key != key)
+        {
+            return Ok(());
+        }
+        let Some((_, size)) = self.peeked.take() else {
+            return Ok(());
+        };
+        match &mut self.backend {
+            Backend::Memory(memory) => {
+                if memory.records.pop_front().is_some() {
+                    memory.bytes = memory.bytes.saturating_sub(size);
+                }
+            }
+            Backend::Disk(disk) => {
+                disk.head.1 += size;
+                disk.save_cursor()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes the record with `key` last returned by [`Spool::peek`] without delivering it, and
+    /// counts it.
+    pub fn drop_head(&mut self, key: &str) -> Result<(), SpoolError> {
+        if self
+            .peeked
+            .as_ref()
+            .is_some_and(|(record, _)| record.key == key)
+        {
+            self.dropped += 1;
+        }
+        self.ack(key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    fn at(second: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 2, 21, 10, 0, second).unwrap()
+    }
+
+    fn record(number: u32) -> SpoolRecord {
+        SpoolRecord {
+            kind: RecordKind::Metrics,
+            key: format!("key-{number}"),
+            created_at: at(number % 60),
+            body: json!({"host_id": 1, "cpu_percent": number}),
+        }
+    }
+
+    fn limits(max_bytes: u64) -> SpoolLimits {
+        SpoolLimits {
+            max_bytes,
+            max_age: Duration::from_secs(3600),
+        }
+    }
+
+    /// Delivers everything pending and returns the keys in order.
+    fn drain(spool: &mut Spool) -> Vec<String> {
+        let mut keys = Vec::new();
+        while let Some(record) = spool.peek(at(59)).unwrap() {
+            spool.ack(&record.key).unwrap();
+            keys.push(record.key);
+        }
+        keys
+    }
+
+    #[test]
+    fn replays_in_order_with_keys_and_timestamps() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut spool = Spool::open(dir.path(), limits(1 << 20)).unwrap();
+        for number in 0..5 {
+            spool.push(&record(number)).unwrap();
+        }
+        let first = spool.peek(at(59)).unwrap().unwrap();
+        assert_eq!(first, record(0));
+        // Peeking again without an ack returns the same record: a failed send is retried.
+        assert_eq!(spool.peek(at(59)).unwrap().unwrap(), record(0));
+        assert_eq!(
+            drain(&mut spool),
+            ["key-0", "key-1", "key-2", "key-3", "key-4"]
+        );
+        assert_eq!(spool.peek(at(59)).unwrap(), None);
+        assert_eq!(spool.pending_bytes(), 0);
+        assert_eq!(spool.dropped(), 0);
+    }
+
+    #[test]
+    fn survives_a_restart_without_resending_delivered_records() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut spool = Spool::open(dir.path(), limits(1 << 20)).unwrap();
+            for number in 0..4 {
+                spool.push(&record(number)).unwrap();
+            }
+            let first = spool.peek(at(59)).unwrap().unwrap();
+            spool.ack(&first.key).unwrap();
+            // key-1 was sent but not acknowledged when the agent stopped.
+            spool.peek(at(59)).unwrap();
+        }
+        let mut spool = Spool::open(dir.path(), limits(1 << 20)).unwrap();
+        spool.push(&record(4)).unwrap();
+        assert_eq!(drain(&mut spool), ["key-1", "key-2", "key-3", "key-4"]);
+        drop(spool);
+        let mut spool = Spool::open(dir.path(), limits(1 << 20)).unwrap();
+        assert_eq!(drain(&mut spool), Vec::<String>::new());
+    }
+
+    #[test]
+    fn the_size_limit_drops_the_oldest_and_counts_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let line = serde_json::to_vec(&record(10)).unwrap().len() as u64 + 1;
+        // Segments are at least 4 KiB, so a 12 KiB limit keeps two to three of them.
+        let limit = 12 * 1024;
+        let mut spool = Spool::open(dir.path(), limits(limit)).unwrap();
+        let total = 400;
+        for number in 0..total {
+            spool.push(&record(number)).unwrap();
+            assert!(spool.pending_bytes() <= limit);
+        }
+        let kept = drain(&mut spool);
+        assert!(spool.dropped() > 0);
+        assert_eq!(kept.len() as u64 + spool.dropped(), u64::from(total));
+        // What is kept is the newest, in order, ending with the last record.
+        assert_eq!(kept.last().map(String::as_str), Some("key-399"));
+        let first_kept: u32 = kept[0].trim_start_matches("key-").parse().unwrap();
+        let expected: Vec<String> = (first_kept..total).map(|n| format!("key-{n}")).collect();
+        assert_eq!(kept, expected);
+        // At most one segment's worth below the limit is given up.
+        assert!(kept.len() as u64 * line > limit - 4096 - line);
+    }
+
+    #[test]
+    fn records_older_than_max_age_are_dropped() {
+        let mut spool = Spool::in_memory(SpoolLimits {
+            max_bytes: 1 << 20,
+            max_age: Duration::from_secs(30),
+        });
+        spool.push(&record(0)).unwrap();
+        spool.push(&record(40)).unwrap();
+        assert_eq!(spool.peek(at(59)).unwrap().unwrap().key, "key-40");
+        assert_eq!(spool.dropped(), 1);
+    }
+
+    #[test]
+    fn torn_and_garbage_lines_are_skipped_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut spool = Spool::open(dir.path(), limits(1 << 20)).unwrap();
+            spool.push(&record(1)).unwrap();
+        }
+        // A crash in the middle of the next write leaves half a line.
+        let segment = segment_path(dir.path(), 1);
+        let mut file = OpenOptions::new().append(true).open(&segment).unwrap();
+        file.write_all(b"not json\n{\"kind\":\"metr").unwrap();
+        drop(file);
+        let mut spool = Spool::open(dir.path(), limits(1 << 20)).unwrap();
+        spool.push(&record(2)).unwrap();
+        assert_eq!(drain(&mut spool), ["key-1", "key-2"]);
+        assert_eq!(spool.dropped(), 2);
+    }
+
+    #[test]
+    fn drop_head_counts_records_the_server_refused() {
+        let mut spool = Spool::in_memory(limits(1 << 20));
+        spool.push(&record(1)).unwrap();
+        spool.push(&record(2)).unwrap();
+        let refused = spool.peek(at(59)).unwrap().unwrap();
+        // Acknowledging a key that is not the head changes nothing.
+        spool.ack("key-2").unwrap();
+        spool.drop_head(&refused.key).unwrap();
+        assert_eq!(drain(&mut spool), ["key-2"]);
+        assert_eq!(spool.dropped(), 1);
+    }
+
+    #[test]
+    fn memory_spool_has_the_same_size_bound() {
+        let mut spool = Spool::in_memory(limits(1000));
+        for number in 0..100 {
+            spool.push(&record(number)).unwrap();
+        }
+        assert!(spool.pending_bytes() <= 1000);
+        let kept = drain(&mut spool);
+        assert_eq!(kept.last().map(String::as_str), Some("key-99"));
+        assert_eq!(kept.len() as u64 + spool.dropped(), 100);
+        assert!(!spool.is_persistent());
+    }
+
+    #[test]
+    fn a_record_larger_than_the_limit_is_refused() {
+        let mut spool = Spool::in_memory(limits(10));
+        assert!(matches!(
+            spool.push(&record(1)),
+            Err(SpoolError::TooLarge { .. })
+        ));
+        assert_eq!(spool.dropped(), 1);
+    }
+}
