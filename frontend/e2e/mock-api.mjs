@@ -1,0 +1,209 @@
+// An in-memory stand-in for the VigilOps REST API, answering the browser's /api/v1 calls through
+// Playwright's page.route. It lets e2e/smoke.mjs drive the built SPA (`vite preview`) before a real
+// server exists. Shapes follow shared/protocol/rest-api.md; it is NOT a spec of server behaviour.
+
+const HOURS_MS = 3_600_000;
+
+function json(route, status, body) {
+  return route.fulfill({
+    status,
+    contentType: 'application/json',
+    body: body === undefined ? '' : JSON.stringify(body),
+  });
+}
+
+/** Deterministic pseudo-random numbers, so screenshots are stable between runs. */
+function seeded(seed) {
+  let state = seed;
+  return () => {
+    state = (state * 1664525 + 1013904223) % 4294967296;
+    return state / 4294967296;
+  };
+}
+
+const HOSTS = [
+  ['web-prod-01', '10.0.1.11', 'Ubuntu', '24.04', 'online', 'production', 8, 32768],
+  ['web-prod-02', '10.0.1.12', 'Ubuntu', '24.04', 'online', 'production', 8, 32768],
+  ['api-gateway', '10.0.1.20', 'Debian', '12', 'online', 'production', 4, 16384],
+  ['db-primary', '10.0.2.10', 'Rocky Linux', '9.4', 'online', 'database', 16, 65536],
+  ['db-replica', '10.0.2.11', 'Rocky Linux', '9.4', 'offline', 'database', 16, 65536],
+  ['cache-redis', '10.0.3.5', 'Debian', '12', 'online', null, 2, 8192],
+  ['batch-worker', '10.0.4.30', 'CentOS', '7.9', 'offline', null, 4, 16384],
+].map(([hostname, ip, os, version, status, group, cores, memory], index) => {
+  const random = seeded(index + 7);
+  const now = Date.now();
+  const online = status === 'online';
+  return {
+    id: index + 1,
+    hostname,
+    ip_address: ip,
+    os,
+    os_version: version,
+    arch: 'x86_64',
+    cpu_cores: cores,
+    memory_total_mb: memory,
+    agent_version: index === 6 ? '0.1.4' : '0.2.5',
+    status,
+    tags: null,
+    group_name: group,
+    last_heartbeat: new Date(now - (online ? 20_000 + index * 7_000 : (index + 1) * 1_900_000)).toISOString(),
+    created_at: new Date(now - 40 * 24 * HOURS_MS).toISOString(),
+    updated_at: new Date(now - 60_000).toISOString(),
+    latest_metrics: online
+      ? {
+          cpu_percent: Math.round((8 + random() * 80) * 10) / 10,
+          memory_percent: Math.round((30 + random() * 60) * 10) / 10,
+          memory_used_mb: Math.round(memory * 0.5),
+          disk_percent: Math.round((20 + random() * 75) * 10) / 10,
+          disk_used_mb: 120_000,
+          disk_total_mb: 204_800,
+          cpu_load_1: Math.round(random() * cores * 100) / 100,
+          cpu_load_5: Math.round(random() * cores * 100) / 100,
+          cpu_load_15: Math.round(random() * cores * 100) / 100,
+          recorded_at: new Date(now - 15_000).toISOString(),
+        }
+      : null,
+  };
+});
+
+const STEP_MS = { raw: 15_000, '5min': 300_000, '1h': HOURS_MS, '1d': 24 * HOURS_MS };
+
+function metrics(hostId, hours, interval) {
+  const step = STEP_MS[interval] ?? STEP_MS.raw;
+  const end = Date.now();
+  const start = end - hours * HOURS_MS;
+  const random = seeded(hostId * 31 + hours);
+  const points = [];
+  for (let t = Math.ceil(start / step) * step; t <= end; t += step) {
+    const phase = (t / HOURS_MS) * 0.9 + hostId;
+    const cpu = Math.max(1, Math.min(99, 28 + 18 * Math.sin(phase) + random() * 12));
+    points.push({
+      id: interval === 'raw' ? points.length + 1 : 0,
+      host_id: hostId,
+      cpu_percent: Math.round(cpu * 10) / 10,
+      cpu_load_1: Math.round((cpu / 25) * 100) / 100,
+      cpu_load_5: Math.round((cpu / 28) * 100) / 100,
+      cpu_load_15: Math.round((cpu / 31) * 100) / 100,
+      memory_used_mb: 16_000,
+      memory_percent: Math.round((55 + 6 * Math.sin(phase / 3) + random() * 3) * 10) / 10,
+      disk_used_mb: 120_000,
+      disk_total_mb: 204_800,
+      disk_percent: Math.round((58 + ((t - start) / (end - start)) * 3) * 10) / 10,
+      net_bytes_sent: 0,
+      net_bytes_recv: 0,
+      net_send_rate_kb: Math.round((120 + 90 * Math.sin(phase * 1.3) + random() * 60) * 10) / 10,
+      net_recv_rate_kb: Math.round((340 + 200 * Math.sin(phase * 0.7) + random() * 120) * 10) / 10,
+      net_packet_loss_rate: 0,
+      recorded_at: new Date(t).toISOString(),
+    });
+  }
+  return interval === 'raw' ? points.slice(-1000) : points.slice(-500);
+}
+
+export function createMockApi() {
+  const users = [];
+  const sessions = new Map(); // access token → user
+  const tokens = [];
+  let nextTokenId = 1;
+
+  const userFor = (request) => sessions.get((request.headers().authorization ?? '').replace(/^Bearer /, ''));
+
+  function issue(user) {
+    const access = `mock-access-${user.id}-${Math.random().toString(36).slice(2)}`;
+    sessions.set(access, user);
+    return { access_token: access, refresh_token: `mock-refresh-${user.id}`, token_type: 'bearer' };
+  }
+
+  async function handle(route) {
+    const request = route.request();
+    const url = new URL(request.url());
+    const path = url.pathname.replace(/^\/api\/v1/, '');
+    const method = request.method();
+    const body = request.postData() ? JSON.parse(request.postData()) : undefined;
+
+    if (method === 'GET' && path === '/health') {
+      return json(route, 200, {
+        status: 'ok',
+        checks: { api: 'ok', database: 'ok', redis: 'disabled' },
+        timestamp: new Date().toISOString(),
+      });
+    }
+    if (method === 'POST' && path === '/auth/register') {
+      if (users.length > 0) return json(route, 403, { detail: 'Registration is disabled' });
+      const user = {
+        id: users.length + 1,
+        email: body.email,
+        name: body.name,
+        role: 'admin',
+        is_active: true,
+        created_at: new Date().toISOString(),
+        password: body.password,
+      };
+      users.push(user);
+      return json(route, 201, issue(user));
+    }
+    if (method === 'POST' && path === '/auth/login') {
+      const user = users.find((u) => u.email === body.email && u.password === body.password);
+      return user ? json(route, 200, issue(user)) : json(route, 401, { detail: 'Invalid credentials' });
+    }
+
+    const user = userFor(request);
+    if (!request.headers().authorization) return json(route, 403, { detail: 'Not authenticated' });
+    if (!user) return json(route, 401, { detail: 'Invalid token' });
+
+    if (method === 'GET' && path === '/auth/me') {
+      const { password: _password, ...me } = user;
+      return json(route, 200, me);
+    }
+    if (method === 'GET' && path === '/hosts') {
+      const status = url.searchParams.get('status');
+      const search = (url.searchParams.get('search') ?? '').toLowerCase();
+      const page = Number(url.searchParams.get('page') ?? 1);
+      const pageSize = Number(url.searchParams.get('page_size') ?? 20);
+      const matching = HOSTS.filter((h) => (!status || h.status === status) && h.hostname.toLowerCase().includes(search));
+      return json(route, 200, {
+        items: matching.slice((page - 1) * pageSize, page * pageSize),
+        total: matching.length,
+        page,
+        page_size: pageSize,
+      });
+    }
+    const hostMatch = path.match(/^\/hosts\/(\d+)(\/metrics)?$/);
+    if (method === 'GET' && hostMatch) {
+      const host = HOSTS.find((h) => h.id === Number(hostMatch[1]));
+      if (!host) return json(route, 404, { detail: 'Host not found' });
+      if (!hostMatch[2]) return json(route, 200, host);
+      const hours = Number(url.searchParams.get('hours') ?? 1);
+      return json(route, 200, metrics(host.id, hours, url.searchParams.get('interval') ?? 'raw'));
+    }
+    if (path.startsWith('/agent-tokens') && user.role !== 'admin') return json(route, 403, { detail: 'Admin only' });
+    if (method === 'GET' && path === '/agent-tokens') return json(route, 200, [...tokens].reverse());
+    if (method === 'POST' && path === '/agent-tokens') {
+      const plaintext = `vop_${Array.from({ length: 40 }, () => Math.floor(Math.random() * 16).toString(16)).join('')}`;
+      const token = {
+        id: nextTokenId++,
+        name: body.name,
+        token_prefix: plaintext.slice(0, 8),
+        is_active: true,
+        created_by: user.id,
+        created_at: new Date().toISOString(),
+        last_used_at: null,
+      };
+      tokens.push(token);
+      return json(route, 201, { ...token, token: plaintext });
+    }
+    const tokenMatch = path.match(/^\/agent-tokens\/(\d+)$/);
+    if (method === 'DELETE' && tokenMatch) {
+      const token = tokens.find((t) => t.id === Number(tokenMatch[1]));
+      if (!token) return json(route, 404, { detail: 'Token not found' });
+      token.is_active = false;
+      return route.fulfill({ status: 204, body: '' });
+    }
+    return json(route, 404, { detail: 'Not Found' });
+  }
+
+  return {
+    /** Routes every `/api/` request of the context to the in-memory API. */
+    install: (context) => context.route((url) => new URL(url).pathname.startsWith('/api/'), handle),
+  };
+}

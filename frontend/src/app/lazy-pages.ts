@@ -1,0 +1,11 @@
+/** The pages loaded on demand: each `import()` becomes its own chunk in the build. */
+import { lazy } from 'react';
+
+export const DashboardPage = lazy(() => import('@/features/dashboard/components/DashboardPage').then((m) => ({ default: m.DashboardPage })));
+export const HostsPage = lazy(() => import('@/features/hosts/components/HostsPage').then((m) => ({ default: m.HostsPage })));
+export const HostDetailPage = lazy(() =>
+  import('@/features/hosts/components/HostDetailPage').then((m) => ({ default: m.HostDetailPage })),
+);
+export const AgentTokensPage = lazy(() =>
+  import('@/features/agent-tokens/components/AgentTokensPage').then((m) => ({ default: m.AgentTokensPage })),
+);

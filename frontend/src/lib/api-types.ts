@@ -1,0 +1,212 @@
+/**
+ * Wire types of the VigilOps REST API, mirroring `shared/protocol/rest-api.md`.
+ *
+ * This is the ONE place API shapes are written down. It is a hand-written stand-in: once the Rust
+ * server publishes `/api/openapi.json`, this file will be generated from that document (for example
+ * with `openapi-typescript`) and must not be edited by hand any more. Until then, keep every field
+ * name, enum value and nullability exactly as the protocol document states them, and add a type here
+ * only when a page starts using its endpoint.
+ *
+ * Times are RFC 3339 strings in UTC (both `Z` and `+00:00` occur).
+ */
+
+/** An RFC 3339 date-time string. */
+export type DateTime = string;
+
+// ---------------------------------------------------------------------------------------------------
+// Conventions (§1)
+// ---------------------------------------------------------------------------------------------------
+
+/** One entry of a FastAPI-style 422 validation error. */
+export interface ValidationIssue {
+  loc: (string | number)[];
+  msg: string;
+  type: string;
+}
+
+/** Every error body: a string, or a list of validation issues for 422. */
+export interface ErrorBody {
+  detail: string | ValidationIssue[];
+}
+
+/** `{items,total,page,page_size}` returned by paged list routes (§1.3). */
+export interface Page<T> {
+  items: T[];
+  total: number;
+  page: number;
+  page_size: number;
+}
+
+/** Query parameters accepted by every paged route. */
+export interface PageQuery {
+  page?: number;
+  page_size?: number;
+}
+
+export type HealthCheckState = 'ok' | 'error' | 'disabled';
+
+/** `GET /api/v1/health` and `GET /health` (§1.4). */
+export interface Health {
+  status: 'ok' | 'degraded';
+  checks: {
+    api: HealthCheckState;
+    database: HealthCheckState;
+    redis: HealthCheckState;
+  };
+  timestamp: DateTime;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Auth (§2) and users (§15)
+// ---------------------------------------------------------------------------------------------------
+
+export type Role = 'admin' | 'operator' | 'viewer';
+
+export interface LoginRequest {
+  email: string;
+  password: string;
+}
+
+export interface RegisterRequest {
+  email: string;
+  name: string;
+  password: string;
+}
+
+export interface RefreshRequest {
+  refresh_token: string;
+}
+
+/** Returned by register (201), login and refresh. */
+export interface TokenPair {
+  access_token: string;
+  refresh_token: string;
+  token_type: 'bearer';
+}
+
+/** `GET /api/v1/auth/me`. */
+export interface CurrentUser {
+  id: number;
+  email: string;
+  name: string;
+  role: Role;
+  is_active: boolean;
+  created_at: DateTime;
+}
+
+/** An item of `GET /api/v1/users`. */
+export interface User extends CurrentUser {
+  updated_at: DateTime;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Agent tokens (§3)
+// ---------------------------------------------------------------------------------------------------
+
+export interface AgentToken {
+  id: number;
+  name: string;
+  token_prefix: string;
+  is_active: boolean;
+  created_by: number;
+  created_at: DateTime;
+  last_used_at: DateTime | null;
+}
+
+/** `POST /api/v1/agent-tokens` (201): the only response that carries the plaintext `token`. */
+export interface CreatedAgentToken extends AgentToken {
+  token: string;
+}
+
+export interface CreateAgentTokenRequest {
+  name: string;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Hosts and metrics (§4, agent-protocol.md §3.3)
+// ---------------------------------------------------------------------------------------------------
+
+export type HostStatus = 'online' | 'offline';
+
+/**
+ * The "latest metrics" snapshot: the non-null metric fields of the newest sample plus `recorded_at`.
+ * Every metric field may be absent.
+ */
+export interface LatestMetrics {
+  cpu_percent?: number;
+  cpu_load_1?: number;
+  cpu_load_5?: number;
+  cpu_load_15?: number;
+  memory_used_mb?: number;
+  memory_percent?: number;
+  disk_used_mb?: number;
+  disk_total_mb?: number;
+  disk_percent?: number;
+  net_bytes_sent?: number;
+  net_bytes_recv?: number;
+  net_send_rate_kb?: number;
+  net_recv_rate_kb?: number;
+  net_packet_loss_rate?: number;
+  recorded_at?: DateTime;
+}
+
+export interface Host {
+  id: number;
+  hostname: string;
+  ip_address: string | null;
+  os: string | null;
+  os_version: string | null;
+  arch: string | null;
+  cpu_cores: number | null;
+  memory_total_mb: number | null;
+  agent_version: string | null;
+  status: HostStatus;
+  tags: Record<string, unknown> | string[] | null;
+  group_name: string | null;
+  last_heartbeat: DateTime | null;
+  created_at: DateTime;
+  updated_at: DateTime;
+  /** `null` after 600 s without data. */
+  latest_metrics: LatestMetrics | null;
+  /** Ours: optional extensions the original server lacked. */
+  display_name?: string | null;
+  private_ip?: string | null;
+  public_ip?: string | null;
+  network_info?: Record<string, unknown> | null;
+}
+
+export interface HostListQuery extends PageQuery {
+  status?: HostStatus;
+  group_name?: string;
+  /** Case-insensitive substring of the hostname. */
+  search?: string;
+}
+
+export type MetricInterval = 'raw' | '5min' | '1h' | '1d';
+
+export interface HostMetricsQuery {
+  /** 1–720. */
+  hours: number;
+  interval: MetricInterval;
+}
+
+/** One sample (or, for aggregated intervals, one bucket average with `id` = 0). */
+export interface MetricPoint {
+  id: number;
+  host_id: number;
+  cpu_percent: number | null;
+  cpu_load_1: number | null;
+  cpu_load_5: number | null;
+  cpu_load_15: number | null;
+  memory_used_mb: number | null;
+  memory_percent: number | null;
+  disk_used_mb: number | null;
+  disk_total_mb: number | null;
+  disk_percent: number | null;
+  net_bytes_sent: number | null;
+  net_bytes_recv: number | null;
+  net_send_rate_kb: number | null;
+  net_recv_rate_kb: number | null;
+  net_packet_loss_rate: number | null;
+  recorded_at: DateTime;
+}
