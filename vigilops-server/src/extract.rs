@@ -149,6 +149,16 @@ pub(crate) struct CurrentUser<R: RoleBound> {
     role: PhantomData<R>,
 }
 
+impl<R: RoleBound> CurrentUser<R> {
+    /// This user acting from `ip`, for the audit trail.
+    pub(crate) fn actor(&self, ip: Option<String>) -> vigilops_core::audit::Actor {
+        vigilops_core::audit::Actor {
+            user_id: Some(self.user.id),
+            ip_address: ip,
+        }
+    }
+}
+
 /// A logged-in user of any role.
 pub(crate) type Viewer = CurrentUser<ViewerRole>;
 /// An admin.

@@ -74,6 +74,10 @@ impl AgentCaches {
         hosts.insert(host_id, (owner, now));
     }
 
+    pub(crate) fn forget_tokens(&self) {
+        lock(&self.tokens).clear();
+    }
+
     pub(crate) fn forget_host(&self, host_id: i64) {
         lock(&self.hosts).remove(&host_id);
     }

@@ -2,7 +2,7 @@
 //! transaction, so ingestion is bound by throughput rather than by one commit per report.
 
 use std::sync::Arc;
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::model::MetricSample;
 use crate::store::Store;
@@ -25,7 +25,8 @@ type Job = (MetricSample, oneshot::Sender<Result<i64, BatchError>>);
 pub struct BatchConfig {
     /// Most samples in one transaction.
     pub max_batch: usize,
-    /// Concurrent writer tasks; each commits one batch at a time.
+    /// Concurrent writer tasks; each commits one batch at a time. Samples are sharded by host,
+    /// so two writers never update the same host's latest snapshot (no row-lock contention).
     pub writers: usize,
     /// Samples waiting before senders are slowed down (back-pressure).
     pub queue: usize,
@@ -44,45 +45,43 @@ impl Default for BatchConfig {
 /// The handle request handlers submit samples through.
 #[derive(Debug, Clone)]
 pub struct MetricBatcher {
-    sender: mpsc::Sender<Job>,
+    shards: Arc<[mpsc::Sender<Job>]>,
 }
 
 impl MetricBatcher {
     /// Starts the writer tasks on the current runtime. They stop once every handle is dropped
     /// and the queue is drained, so a graceful shutdown loses nothing accepted.
     pub fn start(store: &Arc<dyn Store>, config: BatchConfig) -> Self {
-        let (sender, receiver) = mpsc::channel::<Job>(config.queue.max(1));
-        let receiver = Arc::new(Mutex::new(receiver));
-        for _ in 0..config.writers.max(1) {
-            let receiver = Arc::clone(&receiver);
+        let writers = config.writers.max(1);
+        let mut shards = Vec::with_capacity(writers);
+        for _ in 0..writers {
+            let (sender, mut receiver) = mpsc::channel::<Job>((config.queue / writers).max(1));
+            shards.push(sender);
             let store = Arc::clone(store);
             tokio::spawn(async move {
-                loop {
-                    let batch = {
-                        let mut receiver = receiver.lock().await;
-                        let Some(first) = receiver.recv().await else {
-                            break;
-                        };
-                        let mut batch = vec![first];
-                        while batch.len() < config.max_batch {
-                            match receiver.try_recv() {
-                                Ok(job) => batch.push(job),
-                                Err(_) => break,
-                            }
+                while let Some(first) = receiver.recv().await {
+                    let mut batch = vec![first];
+                    while batch.len() < config.max_batch {
+                        match receiver.try_recv() {
+                            Ok(job) => batch.push(job),
+                            Err(_) => break,
                         }
-                        batch
-                    };
+                    }
                     write_batch(store.as_ref(), batch).await;
                 }
             });
         }
-        Self { sender }
+        Self {
+            shards: shards.into(),
+        }
     }
 
     /// Stores one sample and returns its id once its batch has committed.
     pub async fn submit(&self, sample: MetricSample) -> Result<i64, BatchError> {
         let (reply, receive) = oneshot::channel();
-        self.sender
+        let shard =
+            usize::try_from(sample.host_id.rem_euclid(self.shards.len() as i64)).unwrap_or(0);
+        self.shards[shard]
             .send((sample, reply))
             .await
             .map_err(|_| BatchError::Closed)?;

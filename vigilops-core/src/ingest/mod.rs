@@ -201,6 +201,12 @@ impl Ingestor {
         }
     }
 
+    /// Drops every cached token lookup, so a revocation takes effect on this replica at once
+    /// (other replicas follow within the cache lifetime).
+    pub fn forget_tokens(&self) {
+        self.caches.forget_tokens();
+    }
+
     /// Drops what is cached about a host (after it was deleted).
     pub fn forget_host(&self, host_id: i64) {
         self.caches.forget_host(host_id);

@@ -5,7 +5,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use vigilops_core::audit::Actor;
 use vigilops_core::auth::token_admin::{TokenAdmin, TokenAdminError};
 use vigilops_core::protocol::rest::{AgentTokenCreate, AgentTokenView, ErrorBody};
 use vigilops_core::store::StoreError;
@@ -45,10 +44,7 @@ async fn create(
     ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<AgentTokenCreate>,
 ) -> Result<(StatusCode, Json<AgentTokenView>), ApiError> {
-    let actor = Actor {
-        user_id: Some(current.user.id),
-        ip_address: ip,
-    };
+    let actor = current.actor(ip);
     let created = admin(&state)
         .create(&body.name, &actor)
         .await
@@ -73,10 +69,7 @@ async fn delete(
     ClientIp(ip): ClientIp,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, ApiError> {
-    let actor = Actor {
-        user_id: Some(current.user.id),
-        ip_address: ip,
-    };
+    let actor = current.actor(ip);
     admin(&state)
         .revoke(id, &actor)
         .await
@@ -84,5 +77,6 @@ async fn delete(
             StoreError::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, "Token not found"),
             other => other.into(),
         })?;
+    state.ingest.forget_tokens();
     Ok(StatusCode::NO_CONTENT)
 }

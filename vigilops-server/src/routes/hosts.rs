@@ -7,7 +7,6 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use vigilops_core::audit::Actor;
 use vigilops_core::model::{Aggregate, HostFilter, HostStatus, Page, Resolution};
 use vigilops_core::protocol::rest::{ErrorBody, HostView, MetricPointView, PageOf};
 
@@ -118,10 +117,7 @@ async fn delete(
     ClientIp(ip): ClientIp,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, ApiError> {
-    let actor = Actor {
-        user_id: Some(current.user.id),
-        ip_address: ip,
-    };
+    let actor = current.actor(ip);
     state.hosts.delete(id, &actor).await?;
     state.ingest.forget_host(id);
     Ok(StatusCode::NO_CONTENT)

@@ -96,6 +96,13 @@ impl TestApp {
         }
     }
 
+    /// Closes the database connections, as if the database went away.
+    pub(crate) async fn close_database(&self) {
+        if let Some(Backing::Postgres(temp)) = &self.backing {
+            temp.store.pool().close().await;
+        }
+    }
+
     pub(crate) fn advance(&self, by: Duration) {
         self.clock.advance(by);
     }
