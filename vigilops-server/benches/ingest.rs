@@ -99,7 +99,11 @@ async fn run(backend: &str, connections: usize, seconds: u64, warmup: u64) {
         println!("postgres: unreachable, skipped");
         return;
     }
-    let server = start_server(&data_dir, postgres.as_ref().map(|pg| pg.url.as_str()));
+    // Same-host database without TLS, as in docker-compose.yml (the postgres image has TLS off).
+    let database_url = postgres
+        .as_ref()
+        .map(|pg| format!("{}?sslmode=disable", pg.url));
+    let server = start_server(&data_dir, database_url.as_deref());
     let mut api = ApiClient::new(&server.url);
     api.register("bench@example.com", "Bench", "bench-password")
         .await

@@ -8,7 +8,7 @@ use sqlx::{AssertSqlSafe, PgPool, Row};
 use std::collections::HashMap;
 use std::str::FromStr;
 
-use super::codec::{newest_per_host, values_from_json, values_to_json};
+use super::codec::{values_from_json, values_to_json};
 use super::{
     AgentTokenStore, AuditStore, DbMetricStore, HostStore, IdempotencyState, IdempotencyStore,
     LeaseStore, LogStore, MetricStore, ServiceStore, Store, StoreError, StoreResult, ThrottleStore,
@@ -412,21 +412,15 @@ impl MetricStore for PostgresStore {
         if samples.is_empty() {
             return Ok(Vec::new());
         }
-        let count = i64::try_from(samples.len()).unwrap_or(i64::MAX);
-        let mut transaction = self.pool.begin().await?;
-        // Ids are allocated first so each caller gets its own id back, whatever order UNNEST
-        // inserts in.
-        let ids: Vec<i64> = sqlx::query_scalar(
-            "SELECT nextval(pg_get_serial_sequence('host_metrics', 'id')) FROM generate_series(1, $1)",
-        )
-        .bind(count)
-        .fetch_all(&mut *transaction)
-        .await?;
         let host_ids: Vec<i64> = samples.iter().map(|sample| sample.host_id).collect();
         let times: Vec<DateTime<Utc>> = samples.iter().map(|sample| sample.recorded_at).collect();
         let extras: Vec<Option<String>> = samples
             .iter()
             .map(|sample| sample.extra.as_ref().map(Value::to_string))
+            .collect();
+        let snapshots: Vec<String> = samples
+            .iter()
+            .map(|sample| values_to_json(&sample.values).to_string())
             .collect();
         let mut columns: Vec<Vec<Option<f64>>> =
             (0..14).map(|_| Vec::with_capacity(samples.len())).collect();
@@ -438,64 +432,55 @@ impl MetricStore for PostgresStore {
                 column.push(value);
             }
         }
-        let value_params: Vec<String> = (0..14)
-            .map(|index| format!("${}::float8[]", index + 4))
-            .collect();
-        let sql = format!(
-            "INSERT INTO host_metrics (id, host_id, recorded_at, {columns}, extra) \
-             SELECT i, h, t, {values}, e::jsonb FROM UNNEST($1::int8[], $2::int8[], $3::timestamptz[], \
-             {params}, $18::text[]) AS u(i, h, t, {aliases}, e)",
+        let aliases = (0..14)
+            .map(|index| format!("v{index}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let value_params = (0..14)
+            .map(|index| format!("${}::float8[]", index + 3))
+            .collect::<Vec<_>>()
+            .join(", ");
+        // One statement, so one round trip and one implicit transaction per batch: number the
+        // input, insert the samples, move each host's snapshot to its newest sample (never
+        // back to an older one), and return the ids in input order.
+        let statement = sql!(
+            "WITH input AS ( \
+                SELECT nextval(pg_get_serial_sequence('host_metrics', 'id')) AS id, u.* \
+                FROM UNNEST($1::int8[], $2::timestamptz[], {value_params}, $17::text[], $18::text[]) \
+                    WITH ORDINALITY AS u(h, t, {aliases}, e, snapshot, ord) \
+             ), inserted AS ( \
+                INSERT INTO host_metrics (id, host_id, recorded_at, {columns}, extra) \
+                SELECT id, h, t, {aliases}, e::jsonb FROM input \
+             ), latest AS ( \
+                INSERT INTO host_latest_metrics (host_id, metric_id, recorded_at, values_json, extra) \
+                SELECT DISTINCT ON (h) h, id, t, snapshot::jsonb, e::jsonb FROM input \
+                ORDER BY h, t DESC, ord DESC \
+                ON CONFLICT (host_id) DO UPDATE SET metric_id = EXCLUDED.metric_id, \
+                    recorded_at = EXCLUDED.recorded_at, values_json = EXCLUDED.values_json, \
+                    extra = EXCLUDED.extra \
+                WHERE host_latest_metrics.recorded_at <= EXCLUDED.recorded_at \
+             ) \
+             SELECT id FROM input ORDER BY ord",
             columns = METRIC_VALUE_COLUMNS.join(", "),
-            values = (0..14)
-                .map(|index| format!("v{index}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            params = value_params.join(", "),
-            aliases = (0..14)
-                .map(|index| format!("v{index}"))
-                .collect::<Vec<_>>()
-                .join(", "),
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql))
-            .bind(&ids)
+        let mut query = sqlx::query_scalar::<_, i64>(statement)
             .bind(&host_ids)
             .bind(&times);
         for column in &columns {
             query = query.bind(column);
         }
-        query.bind(&extras).execute(&mut *transaction).await?;
-
-        let newest = newest_per_host(samples);
-        let latest_hosts: Vec<i64> = newest.iter().map(|&index| samples[index].host_id).collect();
-        let latest_ids: Vec<i64> = newest.iter().map(|&index| ids[index]).collect();
-        let latest_times: Vec<DateTime<Utc>> = newest
-            .iter()
-            .map(|&index| samples[index].recorded_at)
-            .collect();
-        let latest_values: Vec<String> = newest
-            .iter()
-            .map(|&index| values_to_json(&samples[index].values).to_string())
-            .collect();
-        let latest_extras: Vec<Option<String>> =
-            newest.iter().map(|&index| extras[index].clone()).collect();
-        sqlx::query(
-            "INSERT INTO host_latest_metrics (host_id, metric_id, recorded_at, values_json, extra) \
-             SELECT h, i, t, v::jsonb, e::jsonb \
-             FROM UNNEST($1::int8[], $2::int8[], $3::timestamptz[], $4::text[], $5::text[]) AS u(h, i, t, v, e) \
-             ORDER BY h \
-             ON CONFLICT (host_id) DO UPDATE SET metric_id = EXCLUDED.metric_id, \
-                recorded_at = EXCLUDED.recorded_at, values_json = EXCLUDED.values_json, \
-                extra = EXCLUDED.extra \
-             WHERE host_latest_metrics.recorded_at <= EXCLUDED.recorded_at",
-        )
-        .bind(&latest_hosts)
-        .bind(&latest_ids)
-        .bind(&latest_times)
-        .bind(&latest_values)
-        .bind(&latest_extras)
-        .execute(&mut *transaction)
-        .await?;
-        transaction.commit().await?;
+        let ids = query
+            .bind(&extras)
+            .bind(&snapshots)
+            .fetch_all(&self.pool)
+            .await?;
+        if ids.len() != samples.len() {
+            return Err(StoreError::Corrupt(format!(
+                "inserted {} metric rows for {} samples",
+                ids.len(),
+                samples.len()
+            )));
+        }
         Ok(ids)
     }
 
