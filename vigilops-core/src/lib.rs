@@ -15,22 +15,34 @@
 //! - [`liveness`]: online/offline state of hosts from heartbeats.
 //! - [`config`]: layered server configuration with redacted secrets.
 //! - `client` (feature `client`): the HTTP client of the REST and agent APIs.
+//!
+//! Features: `server` (everything server-side; implied by `sqlite`/`postgres`), `openapi`
+//! (schemas on wire types), `redis`, `client`, `test-support`. The agent, the CLI and the Python
+//! bindings use only `client`, so they build without argon2, JWT, sqlx or utoipa.
 
+#[cfg(feature = "server")]
 pub mod audit;
+#[cfg(feature = "server")]
 pub mod auth;
 pub mod clock;
+#[cfg(feature = "server")]
 pub mod config;
-#[cfg(feature = "store")]
+#[cfg(feature = "server")]
 pub mod host;
+#[cfg(feature = "server")]
 pub mod ingest;
+#[cfg(feature = "server")]
 pub mod lease;
+#[cfg(feature = "server")]
 pub mod liveness;
 pub mod model;
 pub mod protocol;
+#[cfg(feature = "server")]
 pub mod store;
 
 #[cfg(feature = "client")]
 pub mod client;
 
 pub use clock::{Clock, SystemClock};
+#[cfg(feature = "server")]
 pub use store::{Store, StoreError};

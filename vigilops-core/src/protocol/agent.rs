@@ -5,12 +5,12 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use utoipa::ToSchema;
 
 use super::lenient;
 
 /// `POST /api/v1/agent/register`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterRequest {
     /// Host identity within the token.
     pub hostname: String,
@@ -45,7 +45,8 @@ pub struct RegisterRequest {
 }
 
 /// Reply to `register`.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterResponse {
     pub host_id: i64,
     /// Defaulted when absent: only `host_id` is essential to an agent (the original agent
@@ -59,14 +60,16 @@ pub struct RegisterResponse {
 }
 
 /// `POST /api/v1/agent/heartbeat`.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HeartbeatRequest {
     #[serde(deserialize_with = "lenient::int")]
     pub host_id: i64,
 }
 
 /// Reply to `heartbeat`.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HeartbeatResponse {
     pub status: String,
     pub server_time: DateTime<Utc>,
@@ -75,7 +78,8 @@ pub struct HeartbeatResponse {
 }
 
 /// One filesystem in `disk_partitions` (0.2.x, plus our inode extension).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DiskPartition {
     #[serde(default)]
     pub mountpoint: Option<String>,
@@ -107,7 +111,8 @@ pub struct DiskPartition {
 }
 
 /// `POST /api/v1/agent/metrics`: one host sample. Every field but `host_id` is optional.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MetricsReport {
     #[serde(deserialize_with = "lenient::int")]
     pub host_id: i64,
@@ -174,7 +179,8 @@ pub struct MetricsReport {
 }
 
 /// Reply to `metrics`.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MetricsResponse {
     pub status: String,
     pub metric_id: i64,
@@ -182,7 +188,8 @@ pub struct MetricsResponse {
 
 /// `POST /api/v1/agent/services/register`. The required fields are checked by the ingest layer
 /// so a missing one gets the original's 400 text rather than a parse error.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceRegisterRequest {
     #[serde(default)]
     pub name: Option<String>,
@@ -201,14 +208,16 @@ pub struct ServiceRegisterRequest {
 }
 
 /// Reply to `services/register`.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceRegisterResponse {
     pub service_id: i64,
     pub created: bool,
 }
 
 /// The outcome of one service check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum CheckStatus {
     Up,
@@ -226,7 +235,8 @@ impl CheckStatus {
 }
 
 /// `POST /api/v1/agent/services`: one service check result.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceCheckReport {
     #[serde(deserialize_with = "lenient::int")]
     pub service_id: i64,
@@ -243,14 +253,16 @@ pub struct ServiceCheckReport {
 }
 
 /// Reply to `services`.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceCheckResponse {
     pub status: String,
     pub check_id: i64,
 }
 
 /// One slow statement in `slow_queries_detail`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SlowQuery {
     #[serde(default)]
     pub sql_id: Option<Value>,
@@ -264,7 +276,8 @@ pub struct SlowQuery {
 
 /// `POST /api/v1/agent/db-metrics`. `host_id` and `db_name` are checked by the ingest layer
 /// (400 `host_id and db_name required`); the numeric fields take any JSON number or null.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DbMetricsReport {
     #[serde(default, deserialize_with = "lenient::opt_int")]
     pub host_id: Option<i64>,
@@ -307,7 +320,8 @@ pub struct DbMetricsReport {
 }
 
 /// Reply to `db-metrics`.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DbMetricsResponse {
     pub status: String,
     pub database_id: i64,
@@ -315,7 +329,8 @@ pub struct DbMetricsResponse {
 }
 
 /// One entry of `POST /api/v1/agent/logs`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogEntryReport {
     #[serde(deserialize_with = "lenient::int")]
     pub host_id: i64,
@@ -333,25 +348,29 @@ pub struct LogEntryReport {
 }
 
 /// `POST /api/v1/agent/logs`: an all-or-nothing batch.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogBatch {
     pub logs: Vec<LogEntryReport>,
 }
 
 /// Reply to `logs`.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogBatchResponse {
     pub received: usize,
 }
 
 /// `GET /api/v1/agent/db-targets` reply; we serve no server-managed targets yet.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DbTargetsResponse {
     pub items: Vec<Value>,
 }
 
 /// `GET /api/v1/agent-updates/list` reply; we never serve Python wheels.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentUpdatesResponse {
     pub versions: Vec<Value>,
 }

@@ -4,18 +4,19 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::ToSchema;
 
 use crate::model::{AgentToken, AuditEntry, Host, LatestMetrics, MetricPoint, MetricValues, User};
 
 /// Every error body: `{"detail": "…"}` (validation errors carry a list instead).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub detail: Value,
 }
 
 /// A page of a list.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PageOf<T> {
     pub items: Vec<T>,
     pub total: i64,
@@ -24,14 +25,16 @@ pub struct PageOf<T> {
 }
 
 /// `POST /auth/login`.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
 }
 
 /// `POST /auth/register`.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserRegisterRequest {
     pub email: String,
     pub name: String,
@@ -39,13 +42,15 @@ pub struct UserRegisterRequest {
 }
 
 /// `POST /auth/refresh`.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RefreshRequest {
     pub refresh_token: String,
 }
 
 /// A token pair as returned by register, login and refresh.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenResponse {
     pub access_token: String,
     pub refresh_token: String,
@@ -54,7 +59,8 @@ pub struct TokenResponse {
 }
 
 /// A user as `/auth/me` shows it.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserView {
     pub id: i64,
     pub email: String,
@@ -81,13 +87,15 @@ impl From<User> for UserView {
 }
 
 /// `POST /agent-tokens`.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentTokenCreate {
     pub name: String,
 }
 
 /// An agent token. `token` (the plaintext) is present only in the create response.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentTokenView {
     pub id: i64,
     pub name: String,
@@ -116,7 +124,8 @@ impl From<AgentToken> for AgentTokenView {
 }
 
 /// The host metric values; `null` where the agent sent none.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MetricValuesView {
     pub cpu_percent: Option<f64>,
     pub cpu_load_1: Option<f64>,
@@ -156,7 +165,8 @@ impl From<MetricValues> for MetricValuesView {
 }
 
 /// One point of a host chart (`id` = 0 for an aggregated bucket, `recorded_at` = bucket start).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MetricPointView {
     pub id: i64,
     pub host_id: i64,
@@ -177,7 +187,8 @@ impl From<MetricPoint> for MetricPointView {
 }
 
 /// A host's latest sample: the non-null metric values, extension fields, and `recorded_at`.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LatestMetricsView {
     /// Metric name → value, for every value the agent sent.
     #[serde(flatten)]
@@ -205,7 +216,8 @@ impl From<LatestMetrics> for LatestMetricsView {
 }
 
 /// A host as the host list and detail show it.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HostView {
     pub id: i64,
     pub hostname: String,
@@ -260,7 +272,8 @@ impl HostView {
 }
 
 /// One audit-log row.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditLogView {
     pub id: i64,
     pub user_id: Option<i64>,
@@ -289,7 +302,8 @@ impl From<AuditEntry> for AuditLogView {
 }
 
 /// The component checks of `/health`.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HealthChecks {
     pub api: String,
     /// `ok` or `error`.
@@ -299,7 +313,8 @@ pub struct HealthChecks {
 }
 
 /// `GET /health` and `/api/v1/health`.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HealthResponse {
     /// `ok` or `degraded`.
     pub status: String,
