@@ -149,6 +149,10 @@ pub struct ServiceCheckConfig {
     pub interval: Duration,
     /// Time limit of one check (default 10 s).
     pub timeout: Duration,
+    /// Extension `expected_status`: an http check is up only with exactly this status.
+    pub expected_status: Option<u16>,
+    /// Extension `keyword`: an http check is up only if the body contains this text.
+    pub keyword: Option<String>,
 }
 
 impl ServiceCheckConfig {
@@ -430,6 +434,19 @@ fn parse_service(section: &Section<'_>) -> Result<ServiceCheckConfig, ConfigErro
         timeout: section
             .duration("timeout")?
             .unwrap_or(Duration::from_secs(10)),
+        expected_status: match section.port("expected_status")? {
+            Some(status @ 100..=599) => Some(status),
+            Some(_) => {
+                return Err(invalid(
+                    &section.key_path("expected_status"),
+                    "expected an HTTP status (100-599)",
+                ));
+            }
+            None => None,
+        },
+        keyword: section
+            .string("keyword")?
+            .filter(|keyword| !keyword.is_empty()),
     })
 }
 
@@ -946,6 +963,8 @@ databases:
                 port: 0,
                 interval: Duration::from_secs(30),
                 timeout: Duration::from_secs(10),
+                expected_status: None,
+                keyword: None,
             }]
         );
         assert_eq!(config.services[0].target(), "http://127.0.0.1:8001/health");

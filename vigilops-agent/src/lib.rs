@@ -7,10 +7,18 @@
 //! - [`collector`]: one module per metric collector and the pure reading → report conversion.
 //! - [`host_info`]: the registration body (identity, platform, local addresses).
 //! - [`spool`]: the bounded on-disk queue that keeps reports while the server is unreachable.
+//! - [`db`]: PostgreSQL and MySQL/MariaDB metrics, one loop per configured database.
+//! - [`discovery`]: listening services from `/proc`, registered and re-discovered periodically.
 //! - [`reporter`]: registration, heartbeat, the collection loop and in-order delivery.
+//! - [`checks`]: HTTP(S) and TCP service checks.
+//! - [`logs`]: log file tailing (rotation, multiline, levels, persisted offsets).
 
+pub mod checks;
 pub mod collector;
 pub mod config;
+pub mod db;
+pub mod discovery;
 pub mod host_info;
+pub mod logs;
 pub mod reporter;
 pub mod spool;

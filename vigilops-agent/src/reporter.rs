@@ -13,13 +13,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use tokio::sync::{Notify, watch};
 use vigilops_core::client::{AgentClient, ClientError};
 use vigilops_core::clock::Clock;
 use vigilops_core::protocol::agent::{MetricsReport, RegisterRequest};
 
 use crate::collector::HostCollector;
-use crate::config::AgentConfig;
+use crate::config::{AgentConfig, DatabaseConfig, DiscoveryConfig};
 use crate::spool::{RecordKind, Spool, SpoolLimits, SpoolRecord};
 
 /// The heartbeat interval before the server has said which one it wants.
@@ -260,6 +261,19 @@ pub struct Reporter {
     pub metrics_interval: Duration,
     /// Timing knobs.
     pub options: ReporterOptions,
+    /// Databases to sample (`databases:`), each on its own interval.
+    pub databases: Vec<DatabaseConfig>,
+    /// Host service discovery (`discovery:`).
+    pub discovery: DiscoveryConfig,
+    /// Configured service checks (`services:`), each on its own interval.
+    pub services: Vec<crate::config::ServiceCheckConfig>,
+    /// Log files to tail (`log_sources:`).
+    pub log_sources: Vec<crate::config::LogSourceConfig>,
+    /// Where the log offsets are saved (used only with a persistent spool: offsets saved past
+    /// lines held in a memory spool would skip them after a restart).
+    pub log_offsets: Option<std::path::PathBuf>,
+    /// Log tailing knobs.
+    pub log_options: crate::logs::LogOptions,
 }
 
 impl std::fmt::Debug for Reporter {
@@ -289,12 +303,19 @@ impl Reporter {
             spool: open_spool(config),
             metrics_interval: config.metrics.interval,
             options: ReporterOptions::default(),
+            databases: config.databases.clone(),
+            discovery: config.discovery.clone(),
+            services: config.services.clone(),
+            log_sources: config.log_sources.clone(),
+            log_offsets: Some(config.spool.dir.join("offsets.json")),
+            log_options: crate::logs::LogOptions::default(),
         }
     }
 
     /// Runs the agent until `shutdown` resolves, then stops every loop and returns the counters.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Arc<RunStats> {
         let stats = Arc::new(RunStats::default());
+        let log_offsets = self.log_offsets.filter(|_| self.spool.is_persistent());
         let shared = Arc::new(Shared {
             client: self.client,
             clock: self.clock,
@@ -306,7 +327,7 @@ impl Reporter {
             stats: Arc::clone(&stats),
         });
         let (stop_sender, stop) = watch::channel(false);
-        let tasks = [
+        let mut tasks = vec![
             tokio::spawn(collect_loop(
                 Arc::clone(&shared),
                 self.collector,
@@ -314,8 +335,25 @@ impl Reporter {
                 stop.clone(),
             )),
             tokio::spawn(send_loop(Arc::clone(&shared), stop.clone())),
-            tokio::spawn(heartbeat_loop(Arc::clone(&shared), stop)),
+            tokio::spawn(heartbeat_loop(Arc::clone(&shared), stop.clone())),
         ];
+        let handle = AgentHandle {
+            shared: Arc::clone(&shared),
+        };
+        tasks.extend(crate::db::spawn_loops(&handle, &self.databases, &stop));
+        tasks.extend(crate::discovery::spawn_loop(
+            &handle,
+            &self.discovery,
+            &stop,
+        ));
+        tasks.extend(crate::checks::spawn_loops(&handle, &self.services, &stop));
+        tasks.extend(crate::logs::spawn_loop(
+            &handle,
+            &self.log_sources,
+            log_offsets,
+            self.log_options,
+            &stop,
+        ));
         shutdown.await;
         tracing::info!("shutting down");
         let _ = stop_sender.send(true);
@@ -435,7 +473,28 @@ async fn send_loop(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         let Some(host_id) = shared.host_id(&mut stop).await else {
             return;
         };
-        let RecordKind::Metrics = record.kind;
+        if record.kind != RecordKind::Metrics {
+            // Other kinds are posted as spooled, with the current host id where they carry one.
+            let mut body = record.body.clone();
+            if record.kind.has_host_id()
+                && let Some(object) = body.as_object_mut()
+            {
+                object.insert("host_id".to_owned(), host_id.into());
+            }
+            if record.kind == RecordKind::Logs {
+                crate::logs::set_host_id(&mut body, host_id);
+            }
+            let result = tokio::select! {
+                result = shared.client.post_json(record.kind.path(), &body, Some(&record.key)) => result,
+                () = stopped(&mut stop) => return,
+            };
+            let Some(next) = settle(&shared, &record, host_id, result, failures, &mut stop).await
+            else {
+                return;
+            };
+            failures = next;
+            continue;
+        }
         let mut report: MetricsReport = match serde_json::from_value(record.body.clone()) {
             Ok(report) => report,
             Err(error) => {
@@ -508,6 +567,159 @@ async fn send_loop(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
             tracing::error!(%error, "failed to update the spool");
         }
     }
+}
+
+/// Applies the outcome of posting a non-metrics record, as the metrics path does: ack, drop,
+/// re-register, or wait and retry. Returns the new failure count, `None` when stopped.
+async fn settle<T>(
+    shared: &Shared,
+    record: &SpoolRecord,
+    host_id: i64,
+    result: Result<T, ClientError>,
+    failures: u32,
+    stop: &mut watch::Receiver<bool>,
+) -> Option<u32> {
+    let path = record.kind.path();
+    let (update, failures) = match classify(&result) {
+        Delivery::Delivered => {
+            shared.stats.delivered.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(key = %record.key, host_id, path, "record delivered");
+            (shared.spool().ack(&record.key), 0)
+        }
+        Delivery::Drop => {
+            shared.stats.refused.fetch_add(1, Ordering::Relaxed);
+            if let Err(error) = &result {
+                tracing::warn!(%error, key = %record.key, path, "server refused a record for good; dropped");
+            }
+            (shared.spool().drop_head(&record.key), 0)
+        }
+        Delivery::Reregister => {
+            let failures = failures.saturating_add(1);
+            if failures > 1 {
+                let delay = shared.options.send_backoff.next_delay(failures - 1);
+                if sleep_or_stop(delay, stop).await {
+                    return None;
+                }
+            }
+            shared.reregister(host_id, stop).await?;
+            (Ok(()), failures)
+        }
+        Delivery::Unauthorized => {
+            if let Err(error) = &result {
+                tracing::error!(%error, path, retry_in = ?shared.options.unauthorized_retry, "agent token refused; keeping records and retrying");
+            }
+            if sleep_or_stop(shared.options.unauthorized_retry, stop).await {
+                return None;
+            }
+            (Ok(()), failures)
+        }
+        Delivery::Retry => {
+            let failures = failures.saturating_add(1);
+            let delay = shared.options.send_backoff.next_delay(failures);
+            if let Err(error) = &result {
+                tracing::warn!(%error, failures, path, retry_in = ?delay, "delivery failed; will retry");
+            }
+            if sleep_or_stop(delay, stop).await {
+                return None;
+            }
+            (Ok(()), failures)
+        }
+    };
+    if let Err(error) = update {
+        tracing::error!(%error, "failed to update the spool");
+    }
+    Some(failures)
+}
+
+/// What the database and discovery loops use of a running reporter: the client, the clock, the
+/// registered host id and the spool.
+#[derive(Clone)]
+pub struct AgentHandle {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for AgentHandle {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("AgentHandle")
+            .finish_non_exhaustive()
+    }
+}
+
+impl AgentHandle {
+    /// The server connection (for calls that are not spooled, such as `services/register`).
+    pub fn client(&self) -> &AgentClient {
+        &self.shared.client
+    }
+
+    /// The source of timestamps.
+    pub fn clock(&self) -> &dyn Clock {
+        self.shared.clock.as_ref()
+    }
+
+    /// The registered host id, waiting for registration; `None` when stopped meanwhile.
+    pub async fn host_id(&self, stop: &mut watch::Receiver<bool>) -> Option<i64> {
+        self.shared.host_id(stop).await
+    }
+
+    /// Registers again because `stale` was refused (403); `None` when stopped meanwhile.
+    pub async fn reregister(&self, stale: i64, stop: &mut watch::Receiver<bool>) -> Option<i64> {
+        self.shared.reregister(stale, stop).await
+    }
+
+    /// Like [`Self::spool`], but returns whether the record is safely in the spool (for callers
+    /// that keep the data until then, such as the log tailer).
+    pub fn try_spool(
+        &self,
+        kind: RecordKind,
+        timestamp: DateTime<Utc>,
+        body: serde_json::Value,
+    ) -> Result<(), crate::spool::SpoolError> {
+        let record = SpoolRecord {
+            kind,
+            key: uuid::Uuid::new_v4().to_string(),
+            created_at: timestamp,
+            body,
+        };
+        let pushed = self.shared.spool().push(&record);
+        if pushed.is_ok() {
+            self.shared.stats.collected.fetch_add(1, Ordering::Relaxed);
+            self.shared.spooled.notify_one();
+        }
+        pushed
+    }
+
+    /// Appends a record (new `Idempotency-Key`, `created_at` = `timestamp`) for in-order
+    /// delivery; a failure is logged and the record is lost.
+    pub fn spool(&self, kind: RecordKind, timestamp: DateTime<Utc>, body: serde_json::Value) {
+        let record = SpoolRecord {
+            kind,
+            key: uuid::Uuid::new_v4().to_string(),
+            created_at: timestamp,
+            body,
+        };
+        let pushed = self.shared.spool().push(&record);
+        match pushed {
+            Ok(()) => {
+                self.shared.stats.collected.fetch_add(1, Ordering::Relaxed);
+                self.shared.spooled.notify_one();
+            }
+            Err(error) => {
+                tracing::error!(%error, key = %record.key, path = kind.path(), "failed to spool a record; record lost");
+            }
+        }
+    }
+}
+
+/// Resolves once the stop flag is set (or its sender is gone); for the loops that take an
+/// [`AgentHandle`].
+pub async fn wait_stopped(stop: &mut watch::Receiver<bool>) {
+    stopped(stop).await;
+}
+
+/// Sleeps for `duration`; true when stopped first.
+pub async fn sleep_unless_stopped(duration: Duration, stop: &mut watch::Receiver<bool>) -> bool {
+    sleep_or_stop(duration, stop).await
 }
 
 async fn heartbeat_loop(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {

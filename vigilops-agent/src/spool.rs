@@ -35,6 +35,29 @@ use serde::{Deserialize, Serialize};
 pub enum RecordKind {
     /// A host metrics sample for `POST /api/v1/agent/metrics`.
     Metrics,
+    /// A database sample for `POST /api/v1/agent/db-metrics` (host id filled in when sent).
+    DbMetrics,
+    /// A service check result for `POST /api/v1/agent/services` (carries no host id).
+    ServiceCheck,
+    /// A log batch for `POST /api/v1/agent/logs` (each entry's host id filled in when sent).
+    Logs,
+}
+
+impl RecordKind {
+    /// The endpoint under `/api/v1/agent/`.
+    pub fn path(self) -> &'static str {
+        match self {
+            Self::Metrics => "metrics",
+            Self::DbMetrics => "db-metrics",
+            Self::ServiceCheck => "services",
+            Self::Logs => "logs",
+        }
+    }
+
+    /// Whether the body carries the `host_id`, rewritten to the current one when sent.
+    pub fn has_host_id(self) -> bool {
+        !matches!(self, Self::ServiceCheck | Self::Logs)
+    }
 }
 
 /// One report waiting for delivery.

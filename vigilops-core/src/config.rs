@@ -77,6 +77,8 @@ pub struct ServerConfig {
     pub heartbeat_timeout_seconds: i64,
     /// Reverse proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`, comma separated).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Concurrent metric writers (`VIGILOPS_METRIC_WRITERS`); `None` picks per backend.
+    pub metric_writers: Option<usize>,
 }
 
 /// A configuration value is unusable.
@@ -206,6 +208,10 @@ impl ServerConfig {
                 })
                 .unwrap_or_default(),
             heartbeat_timeout_seconds: parse(env, "VIGILOPS_HEARTBEAT_TIMEOUT", 300)?,
+            metric_writers: match non_empty(env, "VIGILOPS_METRIC_WRITERS") {
+                None => None,
+                Some(_) => Some(parse(env, "VIGILOPS_METRIC_WRITERS", 1_usize)?.clamp(1, 64)),
+            },
             trusted_proxies: non_empty(env, "TRUSTED_PROXIES")
                 .map(|proxies| {
                     proxies

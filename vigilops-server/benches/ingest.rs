@@ -40,6 +40,10 @@ fn start_server(data_dir: &std::path::Path, database_url: Option<&str>) -> Serve
         .arg(data_dir)
         .env("RUST_LOG", "warn")
         .env_remove("REDIS_URL")
+        .env(
+            "VIGILOPS_METRIC_WRITERS",
+            std::env::var("WRITERS").unwrap_or_default(),
+        )
         .stdout(Stdio::piped());
     match database_url {
         Some(url) => command.env("DATABASE_URL", url),
@@ -131,39 +135,40 @@ async fn run(backend: &str, connections: usize, seconds: u64, warmup: u64) {
         host_ids.push(agent.register(&request).await.unwrap().host_id);
     }
 
-    // One HTTP/1.1 keep-alive connection per simulated agent, as agents do.
-    let url = format!("{}/api/v1/agent/metrics", server.url);
+    // One HTTP/1.1 keep-alive connection per simulated agent, as agents do. The load generator
+    // writes prepared request bytes and reads the reply by Content-Length (as wrk does), so it
+    // takes as little as possible of the two cores it shares with the server and PostgreSQL.
+    let address = server.url.trim_start_matches("http://").to_owned();
     let recording = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
     for host_id in host_ids {
-        let client = reqwest::Client::builder()
-            .pool_max_idle_per_host(1)
-            .http1_only()
-            .build()
-            .unwrap();
         let mut report = body.clone();
         report["host_id"] = Value::from(host_id);
         report.as_object_mut().unwrap().remove("timestamp");
         let payload = report.to_string();
-        let (url, token, recording, stop) =
-            (url.clone(), token.clone(), recording.clone(), stop.clone());
+        let request = format!(
+            "POST /api/v1/agent/metrics HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{payload}",
+            payload.len()
+        )
+        .into_bytes();
+        let (address, recording, stop) = (address.clone(), recording.clone(), stop.clone());
         tasks.push(tokio::spawn(async move {
+            let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+            stream.set_nodelay(true).unwrap();
             let mut latencies = Vec::with_capacity(200_000);
             let mut errors = 0_u64;
+            let mut buffer = Vec::with_capacity(4096);
             while !stop.load(Ordering::Relaxed) {
                 let started = Instant::now();
-                let response = client
-                    .post(&url)
-                    .bearer_auth(&token)
-                    .header("content-type", "application/json")
-                    .body(payload.clone())
-                    .send()
-                    .await;
-                let ok = matches!(&response, Ok(response) if response.status().as_u16() == 201);
-                if let Ok(response) = response {
-                    let _ = response.bytes().await;
-                }
+                let ok = match exchange(&mut stream, &request, &mut buffer).await {
+                    Ok(status) => status == 201,
+                    Err(_) => {
+                        stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+                        false
+                    }
+                };
                 if recording.load(Ordering::Relaxed) {
                     if ok {
                         latencies
@@ -208,6 +213,50 @@ async fn run(backend: &str, connections: usize, seconds: u64, warmup: u64) {
         postgres.drop_database().await;
     }
     let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+/// Sends one request and reads one reply on a keep-alive connection; returns the status code.
+async fn exchange(
+    stream: &mut tokio::net::TcpStream,
+    request: &[u8],
+    buffer: &mut Vec<u8>,
+) -> std::io::Result<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream.write_all(request).await?;
+    buffer.clear();
+    let mut chunk = [0_u8; 4096];
+    loop {
+        let read = stream.read(&mut chunk).await?;
+        if read == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buffer.extend_from_slice(&chunk[..read]);
+        let Some(end) = buffer.windows(4).position(|window| window == b"\r\n\r\n") else {
+            continue;
+        };
+        let head =
+            std::str::from_utf8(&buffer[..end]).map_err(|_| std::io::ErrorKind::InvalidData)?;
+        let status = head
+            .get(9..12)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or(0);
+        let length: usize = head
+            .lines()
+            .find_map(|line| {
+                let (name, value) = line.split_once(':')?;
+                name.eq_ignore_ascii_case("content-length")
+                    .then(|| value.trim().parse().ok())?
+            })
+            .unwrap_or(0);
+        while buffer.len() < end + 4 + length {
+            let read = stream.read(&mut chunk).await?;
+            if read == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            buffer.extend_from_slice(&chunk[..read]);
+        }
+        return Ok(status);
+    }
 }
 
 fn main() {

@@ -369,6 +369,33 @@ async fn metrics(store: &dyn Store) {
     distinct.dedup();
     assert_eq!(distinct.len(), 11, "ids are distinct");
 
+    // Each id is the id of its own sample.
+    let all = store
+        .metric_series(
+            web,
+            t0() - Duration::hours(1),
+            t0() + Duration::hours(1),
+            Resolution::Raw,
+            Aggregate::Avg,
+            100,
+        )
+        .await
+        .unwrap();
+    for (sample, id) in batch
+        .iter()
+        .zip(&ids)
+        .filter(|(sample, _)| sample.host_id == web)
+    {
+        let point = all
+            .iter()
+            .find(|point| point.id == *id)
+            .expect("a stored point per id");
+        assert_eq!(
+            (point.recorded_at, point.values.cpu_percent),
+            (sample.recorded_at, sample.values.cpu_percent)
+        );
+    }
+
     let latest = store.latest_metrics(&[web, other], t0()).await.unwrap();
     let snapshot = latest.get(&web).expect("snapshot for web");
     assert_eq!(snapshot.recorded_at, t0() + Duration::minutes(9));

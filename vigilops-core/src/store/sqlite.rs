@@ -431,44 +431,75 @@ impl MetricStore for SqliteStore {
         if samples.is_empty() {
             return Ok(Vec::new());
         }
-        let insert = format!(
-            "INSERT INTO host_metrics (host_id, recorded_at, {METRIC_VALUE_COLUMNS}, extra) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
-             RETURNING id"
-        );
+        // Multi-row statements: every statement is a hop to sqlx's SQLite worker thread, so one
+        // per chunk rather than one per sample keeps the batch cheap.
+        const PER_ROW: usize = 17;
+        const CHUNK: usize = 512;
         let mut transaction = self.pool.begin().await?;
         let mut ids = Vec::with_capacity(samples.len());
-        for sample in samples {
-            let mut query = sqlx::query_scalar::<_, i64>(AssertSqlSafe(insert.as_str()))
-                .bind(sample.host_id)
-                .bind(micros(sample.recorded_at));
-            for (_, value) in metric_fields(&sample.values) {
-                query = query.bind(value);
+        for chunk in samples.chunks(CHUNK) {
+            let rows = (0..chunk.len())
+                .map(|row| {
+                    let params = (1..=PER_ROW)
+                        .map(|column| format!("${}", row * PER_ROW + column))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    format!("({params})")
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let statement = sql!(
+                "INSERT INTO host_metrics (host_id, recorded_at, {METRIC_VALUE_COLUMNS}, extra) VALUES {rows}"
+            );
+            let mut query = sqlx::query(statement);
+            for sample in chunk {
+                query = query.bind(sample.host_id).bind(micros(sample.recorded_at));
+                for (_, value) in metric_fields(&sample.values) {
+                    query = query.bind(value);
+                }
+                query = query.bind(json_text(sample.extra.as_ref()));
             }
-            let id = query
-                .bind(json_text(sample.extra.as_ref()))
-                .fetch_one(&mut *transaction)
-                .await?;
-            ids.push(id);
+            let result = query.execute(&mut *transaction).await?;
+            // One statement under SQLite's single writer with AUTOINCREMENT: its rows got
+            // consecutive ids, in VALUES order, ending at the last inserted one.
+            let last = result.last_insert_rowid();
+            let count = i64::try_from(chunk.len()).unwrap_or(i64::MAX);
+            ids.extend((last - count + 1)..=last);
         }
-        for index in newest_per_host(samples) {
+        let newest = newest_per_host(samples);
+        let rows = (0..newest.len())
+            .map(|row| {
+                let base = row * 5;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${})",
+                    base + 1,
+                    base + 2,
+                    base + 3,
+                    base + 4,
+                    base + 5
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let statement = sql!(
+            "INSERT INTO host_latest_metrics (host_id, metric_id, recorded_at, values_json, extra) \
+             VALUES {rows} \
+             ON CONFLICT (host_id) DO UPDATE SET metric_id = excluded.metric_id, \
+                recorded_at = excluded.recorded_at, values_json = excluded.values_json, \
+                extra = excluded.extra \
+             WHERE host_latest_metrics.recorded_at <= excluded.recorded_at"
+        );
+        let mut query = sqlx::query(statement);
+        for &index in &newest {
             let sample = &samples[index];
-            sqlx::query(
-                "INSERT INTO host_latest_metrics (host_id, metric_id, recorded_at, values_json, extra) \
-                 VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (host_id) DO UPDATE SET metric_id = excluded.metric_id, \
-                    recorded_at = excluded.recorded_at, values_json = excluded.values_json, \
-                    extra = excluded.extra \
-                 WHERE host_latest_metrics.recorded_at <= excluded.recorded_at",
-            )
-            .bind(sample.host_id)
-            .bind(ids[index])
-            .bind(micros(sample.recorded_at))
-            .bind(values_to_json(&sample.values).to_string())
-            .bind(json_text(sample.extra.as_ref()))
-            .execute(&mut *transaction)
-            .await?;
+            query = query
+                .bind(sample.host_id)
+                .bind(ids[index])
+                .bind(micros(sample.recorded_at))
+                .bind(values_to_json(&sample.values).to_string())
+                .bind(json_text(sample.extra.as_ref()));
         }
+        query.execute(&mut *transaction).await?;
         transaction.commit().await?;
         Ok(ids)
     }
