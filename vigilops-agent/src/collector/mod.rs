@@ -130,6 +130,10 @@ pub fn to_report(
     if let Some(memory) = &sample.memory {
         report.memory_used_mb = Some(memory::used_megabytes(memory));
         report.memory_percent = Some(memory::used_percent(memory));
+        let megabytes = |bytes: u64| i64::try_from(bytes / (1024 * 1024)).unwrap_or(i64::MAX);
+        report.swap_total_mb = Some(megabytes(memory.swap_total_bytes));
+        report.swap_used_mb = Some(megabytes(memory.swap_used_bytes));
+        report.swap_percent = Some(memory::swap_percent(memory));
     }
     if let Some(filesystems) = &sample.filesystems {
         if let Some(root) = &filesystems.root {
@@ -233,13 +237,6 @@ impl HostCollector {
     /// Reads every collector and returns the report, then moves the baseline forward.
     pub fn collect(&mut self, host_id: i64, timestamp: DateTime<Utc>) -> MetricsReport {
         let sample = self.read();
-        if let Some(memory) = &sample.memory {
-            tracing::debug!(
-                swap_used_mb = memory.swap_used_bytes / (1024 * 1024),
-                swap_percent = memory::swap_percent(memory),
-                "swap (no protocol field yet)"
-            );
-        }
         let report = to_report(&self.baseline, &sample, host_id, timestamp);
         self.baseline.advance(&sample);
         report
@@ -348,8 +345,8 @@ mod tests {
             memory: Some(MemoryReading {
                 total_bytes: 4096 * 1024 * 1024,
                 used_bytes: 1024 * 1024 * 1024,
-                swap_total_bytes: 0,
-                swap_used_bytes: 0,
+                swap_total_bytes: 2048 * 1024 * 1024,
+                swap_used_bytes: 512 * 1024 * 1024,
             }),
             filesystems: Some(FilesystemsReading {
                 root: Some(FilesystemUsage {
@@ -379,6 +376,14 @@ mod tests {
         );
         assert_eq!(report.memory_used_mb, Some(1024));
         assert_eq!(report.memory_percent, Some(25.0));
+        assert_eq!(
+            (
+                report.swap_total_mb,
+                report.swap_used_mb,
+                report.swap_percent
+            ),
+            (Some(2048), Some(512), Some(25.0))
+        );
         assert_eq!(report.disk_total_mb, Some(10 * 1024));
         assert_eq!(report.disk_used_mb, Some(5 * 1024));
         assert_eq!(report.disk_percent, Some(50.0));
