@@ -296,7 +296,8 @@ impl Reporter {
         let memory_total_mb = crate::collector::memory::total_megabytes_now();
         let facts = crate::host_info::gather(collector.logical_cpus(), memory_total_mb);
         Self {
-            client: AgentClient::new(&config.server.url, &config.server.token),
+            client: AgentClient::new(&config.server.url, &config.server.token)
+                .with_user_agent(concat!("vigilops-agent/", env!("CARGO_PKG_VERSION"))),
             clock,
             register_request: crate::host_info::register_request(&config.host, &facts),
             collector,
