@@ -513,65 +513,16 @@ async fn send_loop(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
             // The record stays in the spool; its key makes a later resend harmless.
             () = stopped(&mut stop) => return,
         };
-        let delivery = classify(&result);
-        let update = match delivery {
-            Delivery::Delivered => {
-                failures = 0;
-                shared.stats.delivered.fetch_add(1, Ordering::Relaxed);
-                tracing::debug!(key = %record.key, host_id, "metrics delivered");
-                shared.spool().ack(&record.key)
-            }
-            Delivery::Drop => {
-                failures = 0;
-                shared.stats.refused.fetch_add(1, Ordering::Relaxed);
-                if let Err(error) = &result {
-                    tracing::warn!(%error, key = %record.key, "server refused a metrics sample for good; dropped");
-                }
-                shared.spool().drop_head(&record.key)
-            }
-            Delivery::Reregister => {
-                // A server that keeps refusing a freshly registered host must not be hammered.
-                failures = failures.saturating_add(1);
-                if failures > 1 {
-                    let delay = shared.options.send_backoff.next_delay(failures - 1);
-                    if sleep_or_stop(delay, &mut stop).await {
-                        return;
-                    }
-                }
-                if shared.reregister(host_id, &mut stop).await.is_none() {
-                    return;
-                }
-                Ok(())
-            }
-            Delivery::Unauthorized => {
-                if let Err(error) = &result {
-                    tracing::error!(%error, retry_in = ?shared.options.unauthorized_retry, "agent token refused; keeping samples and retrying");
-                }
-                if sleep_or_stop(shared.options.unauthorized_retry, &mut stop).await {
-                    return;
-                }
-                Ok(())
-            }
-            Delivery::Retry => {
-                failures = failures.saturating_add(1);
-                let delay = shared.options.send_backoff.next_delay(failures);
-                if let Err(error) = &result {
-                    tracing::warn!(%error, failures, retry_in = ?delay, "metrics delivery failed; will retry");
-                }
-                if sleep_or_stop(delay, &mut stop).await {
-                    return;
-                }
-                Ok(())
-            }
+        let Some(next) = settle(&shared, &record, host_id, result, failures, &mut stop).await
+        else {
+            return;
         };
-        if let Err(error) = update {
-            tracing::error!(%error, "failed to update the spool");
-        }
+        failures = next;
     }
 }
 
-/// Applies the outcome of posting a non-metrics record, as the metrics path does: ack, drop,
-/// re-register, or wait and retry. Returns the new failure count, `None` when stopped.
+/// Applies the outcome of posting a spooled record (of any kind): ack, drop, re-register, or
+/// wait and retry. Returns the new failure count, `None` when stopped.
 async fn settle<T>(
     shared: &Shared,
     record: &SpoolRecord,
