@@ -8,7 +8,6 @@ use sqlx::{AssertSqlSafe, PgPool, Row};
 use std::collections::HashMap;
 use std::str::FromStr;
 
-use super::codec::{values_from_json, values_to_json};
 use super::{
     AgentTokenStore, AuditStore, DbMetricStore, HostStore, IdempotencyState, IdempotencyStore,
     LeaseStore, LogStore, MetricStore, ServiceStore, Store, StoreError, StoreResult, ThrottleStore,
@@ -418,10 +417,6 @@ impl MetricStore for PostgresStore {
             .iter()
             .map(|sample| sample.extra.as_ref().map(Value::to_string))
             .collect();
-        let snapshots: Vec<String> = samples
-            .iter()
-            .map(|sample| values_to_json(&sample.values).to_string())
-            .collect();
         let mut columns: Vec<Vec<Option<f64>>> =
             (0..14).map(|_| Vec::with_capacity(samples.len())).collect();
         for sample in samples {
@@ -441,24 +436,17 @@ impl MetricStore for PostgresStore {
             .collect::<Vec<_>>()
             .join(", ");
         // One statement, so one round trip and one implicit transaction per batch: number the
-        // input, insert the samples, move each host's snapshot to its newest sample (never
-        // back to an older one), and return the ids in input order.
+        // input, insert the samples, and return the ids in input order. There is no separate
+        // "latest" table to keep up to date: the newest sample of a host is one probe of the
+        // (host_id, recorded_at) index (see `latest_metrics`), which halves the write cost.
         let statement = sql!(
             "WITH input AS ( \
-                SELECT nextval(pg_get_serial_sequence('host_metrics', 'id')) AS id, u.* \
-                FROM UNNEST($1::int8[], $2::timestamptz[], {value_params}, $17::text[], $18::text[]) \
-                    WITH ORDINALITY AS u(h, t, {aliases}, e, snapshot, ord) \
+                SELECT nextval('host_metrics_id_seq') AS id, u.* \
+                FROM UNNEST($1::int8[], $2::timestamptz[], {value_params}, $17::text[]) \
+                    WITH ORDINALITY AS u(h, t, {aliases}, e, ord) \
              ), inserted AS ( \
                 INSERT INTO host_metrics (id, host_id, recorded_at, {columns}, extra) \
                 SELECT id, h, t, {aliases}, e::jsonb FROM input \
-             ), latest AS ( \
-                INSERT INTO host_latest_metrics (host_id, metric_id, recorded_at, values_json, extra) \
-                SELECT DISTINCT ON (h) h, id, t, snapshot::jsonb, e::jsonb FROM input \
-                ORDER BY h, t DESC, ord DESC \
-                ON CONFLICT (host_id) DO UPDATE SET metric_id = EXCLUDED.metric_id, \
-                    recorded_at = EXCLUDED.recorded_at, values_json = EXCLUDED.values_json, \
-                    extra = EXCLUDED.extra \
-                WHERE host_latest_metrics.recorded_at <= EXCLUDED.recorded_at \
              ) \
              SELECT id FROM input ORDER BY ord",
             columns = METRIC_VALUE_COLUMNS.join(", "),
@@ -469,11 +457,7 @@ impl MetricStore for PostgresStore {
         for column in &columns {
             query = query.bind(column);
         }
-        let ids = query
-            .bind(&extras)
-            .bind(&snapshots)
-            .fetch_all(&self.pool)
-            .await?;
+        let ids = query.bind(&extras).fetch_all(&self.pool).await?;
         if ids.len() != samples.len() {
             return Err(StoreError::Corrupt(format!(
                 "inserted {} metric rows for {} samples",
@@ -489,10 +473,17 @@ impl MetricStore for PostgresStore {
         host_ids: &[i64],
         since: DateTime<Utc>,
     ) -> StoreResult<HashMap<i64, LatestMetrics>> {
-        let rows = sqlx::query(
-            "SELECT host_id, recorded_at, values_json, extra FROM host_latest_metrics \
-             WHERE host_id = ANY($1) AND recorded_at >= $2",
-        )
+        let columns = METRIC_VALUE_COLUMNS.join(", ");
+        // One backward probe of the (host_id, recorded_at) index per host; the newest sample
+        // wins, and among samples with the same time the one stored last.
+        let rows = sqlx::query(sql!(
+            "SELECT h.id AS host_id, m.recorded_at, m.extra, {columns} \
+             FROM UNNEST($1::int8[]) AS h(id) \
+             CROSS JOIN LATERAL ( \
+                SELECT * FROM host_metrics WHERE host_id = h.id AND recorded_at >= $2 \
+                ORDER BY recorded_at DESC, id DESC LIMIT 1 \
+             ) m"
+        ))
         .bind(host_ids)
         .bind(since)
         .fetch_all(&self.pool)
@@ -500,13 +491,12 @@ impl MetricStore for PostgresStore {
         let mut latest = HashMap::with_capacity(rows.len());
         for row in rows {
             let host_id: i64 = row.try_get("host_id")?;
-            let values: Value = row.try_get("values_json")?;
             latest.insert(
                 host_id,
                 LatestMetrics {
                     host_id,
                     recorded_at: row.try_get("recorded_at")?,
-                    values: values_from_json(&values),
+                    values: metric_values_from_row(&row)?,
                     extra: row.try_get("extra")?,
                 },
             );

@@ -13,7 +13,7 @@ use sqlx::{AssertSqlSafe, Row, SqlitePool};
 use std::collections::HashMap;
 use std::str::FromStr;
 
-use super::codec::{metric_fields, newest_per_host, values_from_json, values_to_json};
+use super::codec::metric_fields;
 use super::{
     AgentTokenStore, AuditStore, DbMetricStore, HostStore, IdempotencyState, IdempotencyStore,
     LeaseStore, LogStore, MetricStore, ServiceStore, Store, StoreError, StoreResult, ThrottleStore,
@@ -466,40 +466,6 @@ impl MetricStore for SqliteStore {
             let count = i64::try_from(chunk.len()).unwrap_or(i64::MAX);
             ids.extend((last - count + 1)..=last);
         }
-        let newest = newest_per_host(samples);
-        let rows = (0..newest.len())
-            .map(|row| {
-                let base = row * 5;
-                format!(
-                    "(${}, ${}, ${}, ${}, ${})",
-                    base + 1,
-                    base + 2,
-                    base + 3,
-                    base + 4,
-                    base + 5
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-        let statement = sql!(
-            "INSERT INTO host_latest_metrics (host_id, metric_id, recorded_at, values_json, extra) \
-             VALUES {rows} \
-             ON CONFLICT (host_id) DO UPDATE SET metric_id = excluded.metric_id, \
-                recorded_at = excluded.recorded_at, values_json = excluded.values_json, \
-                extra = excluded.extra \
-             WHERE host_latest_metrics.recorded_at <= excluded.recorded_at"
-        );
-        let mut query = sqlx::query(statement);
-        for &index in &newest {
-            let sample = &samples[index];
-            query = query
-                .bind(sample.host_id)
-                .bind(ids[index])
-                .bind(micros(sample.recorded_at))
-                .bind(values_to_json(&sample.values).to_string())
-                .bind(json_text(sample.extra.as_ref()));
-        }
-        query.execute(&mut *transaction).await?;
         transaction.commit().await?;
         Ok(ids)
     }
@@ -513,25 +479,30 @@ impl MetricStore for SqliteStore {
         if host_ids.is_empty() {
             return Ok(latest);
         }
-        // json_each turns the id list into a table, so one statement serves any page size.
+        // json_each turns the id list into a table, so one statement serves any page size; each
+        // host is one backward probe of the (host_id, recorded_at) index. The newest sample wins,
+        // and among samples with the same time the one stored last.
         let ids = Value::from(host_ids.to_vec()).to_string();
-        let rows = sqlx::query(
-            "SELECT host_id, recorded_at, values_json, extra FROM host_latest_metrics \
-             WHERE host_id IN (SELECT value FROM json_each($1)) AND recorded_at >= $2",
-        )
+        let columns = METRIC_VALUE_COLUMNS;
+        let rows = sqlx::query(sql!(
+            "SELECT h.value AS host_id, m.recorded_at, m.extra, {columns} \
+             FROM json_each($1) AS h \
+             JOIN host_metrics m ON m.id = ( \
+                SELECT id FROM host_metrics WHERE host_id = h.value AND recorded_at >= $2 \
+                ORDER BY recorded_at DESC, id DESC LIMIT 1)"
+        ))
         .bind(ids)
         .bind(micros(since))
         .fetch_all(&self.pool)
         .await?;
         for row in rows {
             let host_id: i64 = row.try_get("host_id")?;
-            let values = json_column(&row, "values_json")?.unwrap_or(Value::Null);
             latest.insert(
                 host_id,
                 LatestMetrics {
                     host_id,
                     recorded_at: from_micros(row.try_get("recorded_at")?)?,
-                    values: values_from_json(&values),
+                    values: metric_values_from_row(&row)?,
                     extra: json_column(&row, "extra")?,
                 },
             );
