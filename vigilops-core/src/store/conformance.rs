@@ -863,6 +863,18 @@ async fn leases(store: &dyn Store) {
 
 async fn host_deletion_cascades(store: &dyn Store) {
     let web = host_named(store, "db-primary").await;
+    store
+        .insert_metrics(&[sample(web, t0() - Duration::minutes(1), 42.0)])
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .latest_metrics(&[web], t0() - Duration::days(1))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     store.delete_host(web).await.unwrap();
     assert!(store.host(web).await.unwrap().is_none());
     assert!(
@@ -872,6 +884,18 @@ async fn host_deletion_cascades(store: &dyn Store) {
             .unwrap()
             .is_empty()
     );
+    let series = store
+        .metric_series(
+            web,
+            t0() - Duration::days(1),
+            t0(),
+            Resolution::Raw,
+            Aggregate::Avg,
+            10,
+        )
+        .await
+        .unwrap();
+    assert!(series.is_empty(), "a deleted host's samples go with it");
     assert!(store.recent_logs(web, 10).await.unwrap().is_empty());
     assert!(matches!(
         store.delete_host(web).await,

@@ -383,13 +383,20 @@ impl HostStore for PostgresStore {
     }
 
     async fn delete_host(&self, id: i64) -> StoreResult<()> {
+        let mut transaction = self.pool.begin().await?;
         let result = sqlx::query("DELETE FROM hosts WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *transaction)
             .await?;
         if result.rows_affected() == 0 {
             return Err(StoreError::NotFound("host"));
         }
+        // host_metrics has no foreign key (it would lock the host row for every sample).
+        sqlx::query("DELETE FROM host_metrics WHERE host_id = $1")
+            .bind(id)
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await?;
         Ok(())
     }
 
