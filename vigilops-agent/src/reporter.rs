@@ -297,7 +297,8 @@ impl Reporter {
         let facts = crate::host_info::gather(collector.logical_cpus(), memory_total_mb);
         Self {
             client: AgentClient::new(&config.server.url, &config.server.token)
-                .with_user_agent(concat!("vigilops-agent/", env!("CARGO_PKG_VERSION"))),
+                .with_user_agent(concat!("vigilops-agent/", env!("CARGO_PKG_VERSION")))
+                .with_gzip(config.server.gzip),
             clock,
             register_request: crate::host_info::register_request(&config.host, &facts),
             collector,

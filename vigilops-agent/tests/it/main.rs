@@ -34,6 +34,8 @@ struct Script {
 
 #[derive(Default)]
 struct Recorded {
+    /// Every request: path and `Content-Encoding` (empty when none).
+    encodings: Vec<(String, String)>,
     registrations: Vec<RegisterRequest>,
     /// Every metrics post: status answered, idempotency key, authorization, body.
     metrics: Vec<(u16, String, String, MetricsReport)>,
@@ -132,6 +134,46 @@ async fn metrics(
     )
 }
 
+/// Records each request's `Content-Encoding` and, like the real server, inflates gzip bodies
+/// before the handlers see them (a body that is not valid gzip fails the request with 400).
+async fn decode_gzip(
+    State(server): State<Server>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let (mut parts, body) = request.into_parts();
+    let encoding = parts
+        .headers
+        .get(axum::http::header::CONTENT_ENCODING)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    server
+        .recorded
+        .lock()
+        .unwrap()
+        .encodings
+        .push((parts.uri.path().to_owned(), encoding.clone()));
+    let bytes = axum::body::to_bytes(body, 16 * 1024 * 1024).await.unwrap();
+    let bytes = if encoding == "gzip" {
+        let mut inflated = Vec::new();
+        let decoded = std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(&bytes[..]),
+            &mut inflated,
+        );
+        if decoded.is_err() {
+            return (StatusCode::BAD_REQUEST, "body is not gzip").into_response();
+        }
+        parts.headers.remove(axum::http::header::CONTENT_ENCODING);
+        inflated.into()
+    } else {
+        bytes
+    };
+    next.run(axum::extract::Request::from_parts(parts, bytes.into()))
+        .await
+}
+
 /// Starts the fake server on a free port; returns it and its base URL.
 async fn start_server(script: Script) -> (Server, String) {
     let server = Server {
@@ -143,6 +185,10 @@ async fn start_server(script: Script) -> (Server, String) {
         .route("/api/v1/agent/register", post(register))
         .route("/api/v1/agent/heartbeat", post(heartbeat))
         .route("/api/v1/agent/metrics", post(metrics))
+        .layer(axum::middleware::from_fn_with_state(
+            server.clone(),
+            decode_gzip,
+        ))
         .with_state(server.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/", listener.local_addr().unwrap());
@@ -152,8 +198,13 @@ async fn start_server(script: Script) -> (Server, String) {
 
 /// A reporter for `url` with a 1 s metrics interval, its spool in `spool_dir`, and short backoffs.
 fn reporter(url: &str, spool_dir: &std::path::Path) -> Reporter {
+    reporter_with(url, spool_dir, "")
+}
+
+/// Like [`reporter`], with `server_extra` (YAML flow entries) added to the `server:` section.
+fn reporter_with(url: &str, spool_dir: &std::path::Path, server_extra: &str) -> Reporter {
     let yaml = format!(
-        "server: {{url: '{url}', token: vop_test}}\n\
+        "server: {{url: '{url}', token: vop_test{server_extra}}}\n\
          host: {{name: it-host, tags: [it]}}\n\
          metrics: {{interval: 1}}\n\
          spool: {{dir: '{}'}}\n",
@@ -232,9 +283,28 @@ async fn registers_and_reports_metrics() {
         assert!(report.timestamp > previous_timestamp);
         previous_timestamp = report.timestamp;
     }
+    // Every body went out gzip-compressed (the default) and inflated to valid JSON above.
+    assert!(recorded.encodings.len() >= 3, "{:?}", recorded.encodings);
+    for (path, encoding) in &recorded.encodings {
+        assert_eq!(encoding, "gzip", "{path}");
+    }
     // The shutdown may cut off the reply to the last post; that sample stays spooled, so only the
     // earlier ones are sure to be counted as delivered.
     assert!(stats.delivered.load(std::sync::atomic::Ordering::Relaxed) >= 1);
+}
+
+#[tokio::test]
+async fn gzip_off_sends_plain_json() {
+    let (server, url) = start_server(Script::default()).await;
+    let spool = tempfile::tempdir().unwrap();
+    reporter_with(&url, spool.path(), ", gzip: false")
+        .run(server.until_accepted(1))
+        .await;
+    let recorded = server.recorded.lock().unwrap();
+    assert!(!recorded.encodings.is_empty());
+    for (path, encoding) in &recorded.encodings {
+        assert_eq!(encoding, "", "{path}");
+    }
 }
 
 #[tokio::test]
