@@ -564,7 +564,24 @@ pub fn metric_sample(
             serde_json::to_value(partitions).unwrap_or(Value::Null),
         );
     }
-    let numbers: [(&str, Option<f64>); 8] = [
+    let structured = [
+        (
+            "cpu_per_core",
+            report.cpu_per_core.as_ref().map(serde_json::to_value),
+        ),
+        ("disk_io", report.disk_io.as_ref().map(serde_json::to_value)),
+        (
+            "top_processes",
+            report.top_processes.as_ref().map(serde_json::to_value),
+        ),
+    ];
+    for (name, value) in structured {
+        if let Some(Ok(value)) = value {
+            extra.insert(name.to_owned(), value);
+        }
+    }
+    let numbers: [(&str, Option<f64>); 9] = [
+        ("uptime_seconds", as_f64(report.uptime_seconds)),
         ("swap_used_mb", as_f64(report.swap_used_mb)),
         ("swap_total_mb", as_f64(report.swap_total_mb)),
         ("swap_percent", report.swap_percent),
@@ -625,5 +642,26 @@ mod tests {
         let extra = sample.extra.unwrap();
         assert_eq!(extra["agent_thread_count"], 2.0);
         assert_eq!(extra["disk_partitions"][0]["mountpoint"], "/");
+        assert!(extra.get("disk_io").is_none());
+    }
+
+    #[test]
+    fn agent_detail_extensions_go_to_extra() {
+        let report: MetricsReport = serde_json::from_str(
+            r#"{"host_id":1,"uptime_seconds":3600.0,"cpu_per_core":[10.5,90.0],
+                "disk_io":[{"device":"vda","read_bytes_per_sec":512.0,"write_bytes_per_sec":0,
+                            "read_ops_per_sec":1.5,"write_ops_per_sec":0}],
+                "top_processes":{"by_cpu":[{"pid":7,"name":"postgres","cpu_percent":150.2,"rss_mb":80.5}],
+                                 "by_memory":[]},"future_field":1}"#,
+        )
+        .unwrap();
+        let sample = metric_sample(&report, |sent| sent.unwrap_or_default());
+        let extra = sample.extra.unwrap();
+        assert_eq!(extra["uptime_seconds"], 3600.0);
+        assert_eq!(extra["cpu_per_core"][1], 90.0);
+        assert_eq!(extra["disk_io"][0]["device"], "vda");
+        assert_eq!(extra["disk_io"][0]["read_ops_per_sec"], 1.5);
+        assert_eq!(extra["top_processes"]["by_cpu"][0]["name"], "postgres");
+        assert_eq!(extra["top_processes"]["by_memory"], serde_json::json!([]));
     }
 }
