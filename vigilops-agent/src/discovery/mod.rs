@@ -21,7 +21,7 @@ use vigilops_core::protocol::agent::{CheckStatus, ServiceCheckReport, ServiceReg
 
 use crate::config::DiscoveryConfig;
 use crate::reporter::{AgentHandle, wait_stopped};
-use crate::spool::RecordKind;
+use crate::spool::ServiceRef;
 
 /// System daemons never registered (§7).
 pub const SKIPPED_PROCESSES: &[&str] = &[
@@ -351,8 +351,8 @@ async fn discovery_loop(
 ) {
     let mut ticker = tokio::time::interval(config.rediscover_interval.max(Duration::from_secs(1)));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // name → service id, for the host id they were registered under.
-    let mut registered: BTreeMap<String, i64> = BTreeMap::new();
+    // name → (service id, registration body), for the host id they were registered under.
+    let mut registered: BTreeMap<String, (i64, ServiceRegisterRequest)> = BTreeMap::new();
     let mut registered_for: Option<i64> = None;
     loop {
         tokio::select! {
@@ -390,7 +390,7 @@ async fn discovery_loop(
             .cloned()
             .collect();
         for name in vanished {
-            let Some(service_id) = registered.remove(&name) else {
+            let Some((service_id, request)) = registered.remove(&name) else {
                 continue;
             };
             let timestamp = handle.clock().now();
@@ -405,7 +405,12 @@ async fn discovery_loop(
             match serde_json::to_value(&report) {
                 Ok(body) => {
                     tracing::info!(service = %name, service_id, "discovered service vanished; reported down");
-                    handle.spool(RecordKind::ServiceCheck, timestamp, body);
+                    let service = ServiceRef {
+                        name: name.clone(),
+                        host_id,
+                        register: request,
+                    };
+                    handle.spool_service_check(timestamp, body, service);
                 }
                 Err(error) => {
                     tracing::error!(%error, service = %name, "failed to encode a down report")
@@ -431,7 +436,7 @@ async fn discovery_loop(
             match result {
                 Ok(reply) => {
                     tracing::info!(service = %service.name, target = %service.target, check = service.check.as_str(), service_id = reply.service_id, created = reply.created, "discovered service registered");
-                    registered.insert(service.name.clone(), reply.service_id);
+                    registered.insert(service.name.clone(), (reply.service_id, request));
                 }
                 Err(ClientError::Api { status: 403, .. }) => {
                     if handle.reregister(host_id, &mut stop).await.is_none() {

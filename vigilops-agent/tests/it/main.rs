@@ -6,6 +6,7 @@
 
 mod checks;
 mod db;
+mod delivery;
 mod discovery;
 
 use std::collections::HashSet;
@@ -30,6 +31,10 @@ struct Script {
     unavailable_first: usize,
     /// Answer 403 to the post with this index (the host was deleted on the server).
     forbid_at: Option<usize>,
+    /// Answer 403 to the first service check post (its service id is unknown to the server).
+    forbid_first_check: bool,
+    /// Answer 413 to a log batch of more entries than this, or holding the message `too big`.
+    max_log_entries: Option<usize>,
 }
 
 #[derive(Default)]
@@ -37,6 +42,12 @@ struct Recorded {
     /// Every request: path and `Content-Encoding` (empty when none).
     encodings: Vec<(String, String)>,
     registrations: Vec<RegisterRequest>,
+    /// Every `services/register`: name, host id, service id answered.
+    service_registrations: Vec<(String, i64, i64)>,
+    /// Every service check post: status answered, idempotency key, body.
+    checks: Vec<(u16, String, Value)>,
+    /// Every log batch post: status answered, idempotency key, messages.
+    logs: Vec<(u16, String, Vec<String>)>,
     /// Every metrics post: status answered, idempotency key, authorization, body.
     metrics: Vec<(u16, String, String, MetricsReport)>,
     heartbeats: usize,
@@ -174,6 +185,100 @@ async fn decode_gzip(
         .await
 }
 
+async fn register_service(State(server): State<Server>, Json(body): Json<Value>) -> Json<Value> {
+    let mut recorded = server.recorded.lock().unwrap();
+    let service_id = 100 + i64::try_from(recorded.service_registrations.len()).unwrap();
+    recorded.service_registrations.push((
+        body["name"].as_str().unwrap().to_owned(),
+        body["host_id"].as_i64().unwrap(),
+        service_id,
+    ));
+    Json(json!({"service_id": service_id, "created": true}))
+}
+
+fn idempotency_key(headers: &HeaderMap) -> String {
+    headers
+        .get("idempotency-key")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn service_check(
+    State(server): State<Server>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> (StatusCode, Json<Value>) {
+    let mut recorded = server.recorded.lock().unwrap();
+    let status = if server.script.forbid_first_check && recorded.checks.is_empty() {
+        StatusCode::FORBIDDEN
+    } else {
+        StatusCode::CREATED
+    };
+    recorded
+        .checks
+        .push((status.as_u16(), idempotency_key(&headers), body));
+    drop(recorded);
+    server.accepted.notify_waiters();
+    (status, Json(json!({"status": "ok", "check_id": 1})))
+}
+
+async fn logs(
+    State(server): State<Server>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> (StatusCode, Json<Value>) {
+    let messages: Vec<String> = body["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| {
+            assert_eq!(
+                entry["host_id"], 42,
+                "each entry carries the current host id"
+            );
+            entry["message"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    let too_large = server
+        .script
+        .max_log_entries
+        .is_some_and(|max| messages.len() > max || messages.iter().any(|m| m == "too big"));
+    let status = if too_large {
+        StatusCode::PAYLOAD_TOO_LARGE
+    } else {
+        StatusCode::CREATED
+    };
+    let count = messages.len();
+    server.recorded.lock().unwrap().logs.push((
+        status.as_u16(),
+        idempotency_key(&headers),
+        messages,
+    ));
+    server.accepted.notify_waiters();
+    (
+        status,
+        Json(json!({"received": count, "detail": "Request body too large"})),
+    )
+}
+
+impl Server {
+    /// Resolves once `done` holds for what was recorded (fails the test after 10 s).
+    async fn until(&self, done: impl Fn(&Recorded) -> bool) {
+        tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                let notified = self.accepted.notified();
+                if done(&self.recorded.lock().unwrap()) {
+                    return;
+                }
+                notified.await;
+            }
+        })
+        .await
+        .expect("the expected posts did not arrive in time");
+    }
+}
+
 /// Starts the fake server on a free port; returns it and its base URL.
 async fn start_server(script: Script) -> (Server, String) {
     let server = Server {
@@ -185,6 +290,9 @@ async fn start_server(script: Script) -> (Server, String) {
         .route("/api/v1/agent/register", post(register))
         .route("/api/v1/agent/heartbeat", post(heartbeat))
         .route("/api/v1/agent/metrics", post(metrics))
+        .route("/api/v1/agent/services/register", post(register_service))
+        .route("/api/v1/agent/services", post(service_check))
+        .route("/api/v1/agent/logs", post(logs))
         .layer(axum::middleware::from_fn_with_state(
             server.clone(),
             decode_gzip,

@@ -256,7 +256,7 @@ pub struct MetricsResponse {
 
 /// `POST /api/v1/agent/services/register`. The required fields are checked by the ingest layer
 /// so a missing one gets the original's 400 text rather than a parse error.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceRegisterRequest {
     #[serde(default)]

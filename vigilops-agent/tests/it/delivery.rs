@@ -1,0 +1,177 @@
+//! Spool delivery corner cases against the fake server: spooled service checks follow their
+//! service to its id under a new host id, and a log batch answered 413 is split, not dropped.
+
+use serde_json::{Value, json};
+use vigilops_agent::spool::{RecordKind, ServiceRef, Spool, SpoolLimits, SpoolRecord};
+use vigilops_core::clock::{Clock, SystemClock};
+use vigilops_core::protocol::agent::ServiceRegisterRequest;
+
+use crate::{Script, reporter, start_server};
+
+/// Writes `records` into a spool in `dir`, as a previous run of the agent would have left them.
+fn leave_in_spool(dir: &std::path::Path, records: &[SpoolRecord]) {
+    let mut spool = Spool::open(
+        dir,
+        SpoolLimits {
+            max_bytes: 1 << 20,
+            max_age: std::time::Duration::from_secs(3600),
+        },
+    )
+    .unwrap();
+    for record in records {
+        spool.push(record).unwrap();
+    }
+}
+
+fn check_record(key: &str, host_id: i64, service_id: i64) -> SpoolRecord {
+    SpoolRecord {
+        kind: RecordKind::ServiceCheck,
+        key: key.to_owned(),
+        created_at: SystemClock.now(),
+        body: json!({"service_id": service_id, "status": "up", "response_time_ms": 1.5}),
+        service: Some(ServiceRef {
+            name: "web".into(),
+            host_id,
+            register: ServiceRegisterRequest {
+                name: Some("web".into()),
+                target: Some("http://localhost:8080".into()),
+                check_type: Some("http".into()),
+                host_id: Some(host_id),
+                check_interval: Some(30),
+                timeout: Some(10),
+            },
+        }),
+    }
+}
+
+fn log_record(key: &str, messages: &[&str]) -> SpoolRecord {
+    let entries: Vec<Value> = messages
+        .iter()
+        .map(|message| json!({"host_id": 0, "message": message, "timestamp": "2026-02-21T10:00:00Z"}))
+        .collect();
+    SpoolRecord {
+        kind: RecordKind::Logs,
+        key: key.to_owned(),
+        created_at: SystemClock.now(),
+        body: json!({ "logs": entries }),
+        service: None,
+    }
+}
+
+#[tokio::test]
+async fn a_check_spooled_under_an_old_host_id_goes_to_the_service_under_the_new_one() {
+    let (server, url) = start_server(Script::default()).await;
+    let spool = tempfile::tempdir().unwrap();
+    // Spooled by a run that knew this host as 7 and the service as 5.
+    leave_in_spool(spool.path(), &[check_record("check-1", 7, 5)]);
+    reporter(&url, spool.path())
+        .run(server.until(|recorded| !recorded.checks.is_empty()))
+        .await;
+
+    let recorded = server.recorded.lock().unwrap();
+    // The host is 42 now, so the service was registered under it before the check was sent.
+    assert_eq!(
+        recorded.service_registrations,
+        [("web".to_owned(), 42, 100)]
+    );
+    assert_eq!(recorded.checks.len(), 1);
+    let (status, key, body) = &recorded.checks[0];
+    assert_eq!((*status, key.as_str()), (201, "check-1"));
+    assert_eq!(body["service_id"], 100, "never the stale id 5");
+    assert_eq!(body["status"], "up");
+}
+
+#[tokio::test]
+async fn a_forbidden_check_registers_host_and_service_again_and_keeps_its_key() {
+    let (server, url) = start_server(Script {
+        forbid_first_check: true,
+        ..Script::default()
+    })
+    .await;
+    let spool = tempfile::tempdir().unwrap();
+    // Spooled under the host id the server is about to hand out (42) as service 5, which the
+    // server no longer knows: the 403 must lead to a new host id and a new service id.
+    leave_in_spool(spool.path(), &[check_record("check-2", 42, 5)]);
+    reporter(&url, spool.path())
+        .run(server.until(|recorded| recorded.checks.iter().any(|(s, ..)| *s == 201)))
+        .await;
+
+    let recorded = server.recorded.lock().unwrap();
+    let hosts: Vec<String> = recorded
+        .registrations
+        .iter()
+        .map(|r| r.hostname.clone())
+        .collect();
+    assert_eq!(hosts.len(), 2, "{hosts:?}");
+    let checks: Vec<(u16, &str, i64)> = recorded
+        .checks
+        .iter()
+        .map(|(status, key, body)| (*status, key.as_str(), body["service_id"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(checks, [(403, "check-2", 5), (201, "check-2", 100)]);
+    assert_eq!(
+        recorded.service_registrations,
+        [("web".to_owned(), 43, 100)]
+    );
+}
+
+#[tokio::test]
+async fn a_batch_answered_413_is_split_and_a_single_oversized_record_dropped() {
+    let (server, url) = start_server(Script {
+        max_log_entries: Some(2),
+        ..Script::default()
+    })
+    .await;
+    let spool = tempfile::tempdir().unwrap();
+    leave_in_spool(
+        spool.path(),
+        &[
+            log_record("batch", &["m0", "m1", "m2", "m3", "m4"]),
+            log_record("single", &["too big"]),
+            log_record("after", &["m5"]),
+        ],
+    );
+    reporter(&url, spool.path())
+        .run(server.until(|recorded| recorded.logs.iter().any(|(_, key, _)| key == "after")))
+        .await;
+
+    let recorded = server.recorded.lock().unwrap();
+    let posts: Vec<(u16, &str, usize)> = recorded
+        .logs
+        .iter()
+        .map(|(status, key, messages)| (*status, key.as_str(), messages.len()))
+        .collect();
+    assert_eq!(
+        posts,
+        [
+            (413, "batch", 5),
+            (201, "batch.1", 2),
+            (413, "batch.2", 3),
+            (201, "batch.2.1", 1),
+            (201, "batch.2.2", 2),
+            (413, "single", 1),
+            (201, "after", 1),
+        ]
+    );
+    // Every entry of the split batch arrived once, in order.
+    let delivered: Vec<&str> = recorded
+        .logs
+        .iter()
+        .filter(|(status, ..)| *status == 201)
+        .flat_map(|(_, _, messages)| messages.iter().map(String::as_str))
+        .collect();
+    assert_eq!(delivered, ["m0", "m1", "m2", "m3", "m4", "m5"]);
+    // The spool moved past all three records: nothing is left to resend.
+    let mut reopened = Spool::open(
+        spool.path(),
+        SpoolLimits {
+            max_bytes: 1 << 20,
+            max_age: std::time::Duration::from_secs(3600),
+        },
+    )
+    .unwrap();
+    while let Some(record) = reopened.peek(SystemClock.now()).unwrap() {
+        assert_eq!(record.kind, RecordKind::Metrics, "only new samples remain");
+        reopened.ack(&record.key).unwrap();
+    }
+}
