@@ -17,13 +17,14 @@ use std::sync::Arc;
 use crate::auth::agent_token;
 use crate::clock::Clock;
 use crate::model::{
-    HostRegistration, MetricSample, MetricValues, NewDbMetric, NewLogEntry, NewServiceCheck,
-    ServiceRegistration,
+    HostRegistration, MetricSample, MetricValues, NewDbMetric, NewDiscoveredDependency,
+    NewLogEntry, NewServiceCheck, ServiceRegistration,
 };
 use crate::protocol::agent::{
     DbMetricsReport, DbMetricsResponse, HeartbeatRequest, HeartbeatResponse, LogBatch,
     LogBatchResponse, MetricsReport, MetricsResponse, RegisterRequest, RegisterResponse,
-    ServiceCheckReport, ServiceCheckResponse, ServiceRegisterRequest, ServiceRegisterResponse,
+    ServiceCheckReport, ServiceCheckResponse, ServiceDependenciesReport,
+    ServiceDependenciesResponse, ServiceRegisterRequest, ServiceRegisterResponse,
     is_valid_idempotency_key,
 };
 use crate::store::{IdempotencyState, Store, StoreError};
@@ -32,6 +33,9 @@ pub use batcher::{BatchConfig, BatchError, MetricBatcher};
 
 /// Most log entries in one batch.
 pub const MAX_LOG_BATCH: usize = 10_000;
+
+/// The most edges one `service-dependencies` report may carry.
+pub const MAX_DEPENDENCY_EDGES: usize = 10_000;
 /// Longest kept service-check error text, in characters.
 pub const MAX_CHECK_ERROR_CHARS: usize = 500;
 /// How far in the future a data timestamp may be before the receive time replaces it.
@@ -364,6 +368,51 @@ impl Ingestor {
         Ok(ServiceRegisterResponse {
             service_id,
             created,
+        })
+    }
+
+    /// **Extension** `service-dependencies`: replaces the host's discovered dependency edges,
+    /// unless a set observed later is already stored.
+    pub async fn service_dependencies(
+        &self,
+        identity: AgentIdentity,
+        report: ServiceDependenciesReport,
+    ) -> Result<ServiceDependenciesResponse, IngestError> {
+        self.check_host(identity, report.host_id).await?;
+        if report.dependencies.len() > MAX_DEPENDENCY_EDGES {
+            return Err(IngestError::Invalid {
+                field: "dependencies",
+                message: format!("at most {MAX_DEPENDENCY_EDGES} edges per report"),
+            });
+        }
+        let mut edges = Vec::with_capacity(report.dependencies.len());
+        for edge in report.dependencies {
+            if edge.from.trim().is_empty() || edge.to.trim().is_empty() {
+                return Err(IngestError::Invalid {
+                    field: "dependencies",
+                    message: "every edge needs `from` and `to`".to_owned(),
+                });
+            }
+            edges.push(NewDiscoveredDependency {
+                from: edge.from,
+                to: edge.to,
+                connections: edge.connections.max(0),
+            });
+        }
+        let observed_at = self.data_time(report.observed_at);
+        let stored = self
+            .store
+            .replace_discovered_dependencies(report.host_id, &edges, observed_at)
+            .await?;
+        Ok(match stored {
+            Some(count) => ServiceDependenciesResponse {
+                status: "ok".to_owned(),
+                stored: i64::try_from(count).unwrap_or(i64::MAX),
+            },
+            None => ServiceDependenciesResponse {
+                status: "stale".to_owned(),
+                stored: 0,
+            },
         })
     }
 

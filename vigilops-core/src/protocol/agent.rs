@@ -320,6 +320,47 @@ pub struct ServiceCheckReport {
     pub checked_at: Option<DateTime<Utc>>,
 }
 
+/// **Extension** `POST /api/v1/agent/service-dependencies`: the connections between the services
+/// discovered on one host, as the agent's latest discovery pass saw them. Each report replaces
+/// the host's previous set (an older one, such as a replay, is ignored). Services are named as
+/// registered with `services/register`; an edge naming a service the host does not have is
+/// skipped.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ServiceDependenciesReport {
+    #[serde(deserialize_with = "lenient::int")]
+    pub host_id: i64,
+    /// When the connections were seen; the receive time when absent.
+    #[serde(default, deserialize_with = "lenient::opt_timestamp")]
+    pub observed_at: Option<DateTime<Utc>>,
+    /// The edges; an empty list clears the host's set.
+    #[serde(default)]
+    pub dependencies: Vec<ServiceDependencyEdge>,
+}
+
+/// One edge of a `service-dependencies` report: ESTABLISHED TCP connections from a process of
+/// service `from` to the listening port of service `to` on the same host.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ServiceDependencyEdge {
+    /// The client service's name.
+    pub from: String,
+    /// The server service's name.
+    pub to: String,
+    /// How many connections were open.
+    #[serde(default, deserialize_with = "lenient::int")]
+    pub connections: i64,
+}
+
+/// Reply to `service-dependencies`: `status` is `ok`, or `stale` when a newer set was already
+/// stored; `stored` counts the edges kept.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ServiceDependenciesResponse {
+    pub status: String,
+    pub stored: i64,
+}
+
 /// Reply to `services`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
