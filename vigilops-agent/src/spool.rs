@@ -41,6 +41,9 @@ pub enum RecordKind {
     ServiceCheck,
     /// A log batch for `POST /api/v1/agent/logs` (each entry's host id filled in when sent).
     Logs,
+    /// Extension: the discovered service dependencies for
+    /// `POST /api/v1/agent/service-dependencies` (host id filled in when sent).
+    ServiceDependencies,
 }
 
 impl RecordKind {
@@ -51,6 +54,7 @@ impl RecordKind {
             Self::DbMetrics => "db-metrics",
             Self::ServiceCheck => "services",
             Self::Logs => "logs",
+            Self::ServiceDependencies => "service-dependencies",
         }
     }
 

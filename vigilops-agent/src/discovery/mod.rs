@@ -17,11 +17,14 @@ use std::time::Duration;
 use procnet::{SocketEntry, TcpState};
 use tokio::sync::watch;
 use vigilops_core::client::ClientError;
-use vigilops_core::protocol::agent::{CheckStatus, ServiceCheckReport, ServiceRegisterRequest};
+use vigilops_core::protocol::agent::{
+    CheckStatus, ServiceCheckReport, ServiceDependenciesReport, ServiceDependencyEdge,
+    ServiceRegisterRequest,
+};
 
 use crate::config::DiscoveryConfig;
 use crate::reporter::{AgentHandle, wait_stopped};
-use crate::spool::ServiceRef;
+use crate::spool::{RecordKind, ServiceRef};
 
 /// System daemons never registered (§7).
 pub const SKIPPED_PROCESSES: &[&str] = &[
@@ -354,6 +357,8 @@ async fn discovery_loop(
     // name → (service id, registration body), for the host id they were registered under.
     let mut registered: BTreeMap<String, (i64, ServiceRegisterRequest)> = BTreeMap::new();
     let mut registered_for: Option<i64> = None;
+    // The edges last spooled, and the host id they were spooled for.
+    let mut sent_edges: Option<(i64, Vec<ServiceDependency>)> = None;
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
@@ -450,6 +455,56 @@ async fn discovery_loop(
                 }
             }
         }
+        // Sent after the registrations above, so the server knows every name an edge uses.
+        let edges = registered_edges(&found.dependencies, &registered);
+        if sent_edges.as_ref() != Some(&(host_id, edges.clone())) {
+            let timestamp = handle.clock().now();
+            match serde_json::to_value(dependencies_report(&edges, timestamp)) {
+                Ok(body) => {
+                    tracing::debug!(
+                        edges = edges.len(),
+                        "service dependencies changed; reporting them"
+                    );
+                    handle.spool(RecordKind::ServiceDependencies, timestamp, body);
+                    sent_edges = Some((host_id, edges));
+                }
+                Err(error) => {
+                    tracing::error!(%error, "failed to encode the service dependencies")
+                }
+            }
+        }
+    }
+}
+
+/// The edges whose both services are registered (the server skips names it does not know).
+pub fn registered_edges<T>(
+    edges: &[ServiceDependency],
+    registered: &BTreeMap<String, T>,
+) -> Vec<ServiceDependency> {
+    edges
+        .iter()
+        .filter(|edge| registered.contains_key(&edge.from) && registered.contains_key(&edge.to))
+        .cloned()
+        .collect()
+}
+
+/// The body of the extension `POST /api/v1/agent/service-dependencies` (host id filled in when
+/// it is sent).
+pub fn dependencies_report(
+    edges: &[ServiceDependency],
+    observed_at: chrono::DateTime<chrono::Utc>,
+) -> ServiceDependenciesReport {
+    ServiceDependenciesReport {
+        host_id: 0,
+        observed_at: Some(observed_at),
+        dependencies: edges
+            .iter()
+            .map(|edge| ServiceDependencyEdge {
+                from: edge.from.clone(),
+                to: edge.to.clone(),
+                connections: i64::from(edge.connections),
+            })
+            .collect(),
     }
 }
 
@@ -577,6 +632,33 @@ mod tests {
                 connections: 2,
             }]
         );
+    }
+
+    #[test]
+    fn only_edges_between_registered_services_are_reported() {
+        let edge = |from: &str, to: &str| ServiceDependency {
+            from: from.into(),
+            to: to.into(),
+            connections: 2,
+        };
+        let registered: BTreeMap<String, i64> = [
+            ("api (:8000)".to_owned(), 1),
+            ("postgres (:5432)".to_owned(), 2),
+        ]
+        .into();
+        let edges = [
+            edge("api (:8000)", "postgres (:5432)"),
+            edge("api (:8000)", "redis (:6379)"),
+        ];
+        let kept = registered_edges(&edges, &registered);
+        assert_eq!(kept, [edge("api (:8000)", "postgres (:5432)")]);
+        let at = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+        let body = serde_json::to_value(dependencies_report(&kept, at)).unwrap_or_default();
+        assert_eq!(
+            body["dependencies"],
+            serde_json::json!([{"from": "api (:8000)", "to": "postgres (:5432)", "connections": 2}])
+        );
+        assert_eq!(body["observed_at"], "2027-01-15T08:00:00Z");
     }
 
     #[test]

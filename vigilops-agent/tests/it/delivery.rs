@@ -161,7 +161,8 @@ async fn a_batch_answered_413_is_split_and_a_single_oversized_record_dropped() {
         .flat_map(|(_, _, messages)| messages.iter().map(String::as_str))
         .collect();
     assert_eq!(delivered, ["m0", "m1", "m2", "m3", "m4", "m5"]);
-    // The spool moved past all three records: nothing is left to resend.
+    // The spool moved past all three log records: none is left to resend (samples and
+    // discovery reports taken meanwhile may be).
     let mut reopened = Spool::open(
         spool.path(),
         SpoolLimits {
@@ -171,7 +172,100 @@ async fn a_batch_answered_413_is_split_and_a_single_oversized_record_dropped() {
     )
     .unwrap();
     while let Some(record) = reopened.peek(SystemClock.now()).unwrap() {
-        assert_eq!(record.kind, RecordKind::Metrics, "only new samples remain");
+        assert_ne!(record.kind, RecordKind::Logs, "{record:?}");
         reopened.ack(&record.key).unwrap();
     }
+}
+
+/// Kills the child process it holds when dropped, so a failing test leaves nothing running.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn discovered_dependencies_reach_the_server() {
+    use std::io::BufRead;
+    // Another process (python3) listens on all interfaces, so it is a discovered service of its
+    // own; this process listens too (another service) and connects to it: an edge from this
+    // process's service to python3's.
+    let mut child = Child(
+        std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import socket,time\n\
+                 s=socket.socket()\n\
+                 s.bind(('0.0.0.0',0))\n\
+                 s.listen()\n\
+                 print(s.getsockname()[1],flush=True)\n\
+                 c,_=s.accept()\n\
+                 time.sleep(30)\n",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs"),
+    );
+    let mut line = String::new();
+    std::io::BufReader::new(child.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let python_port: u16 = line.trim().parse().unwrap();
+    let own_listener = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+    let _connection = std::net::TcpStream::connect(("127.0.0.1", python_port)).unwrap();
+
+    // Named after the interpreter's `comm` (`python3`, or `python3.11` on some systems).
+    let target_suffix = format!(" (:{python_port})");
+    let (server, url) = start_server(Script::default()).await;
+    let spool = tempfile::tempdir().unwrap();
+    let reaches = |recorded: &crate::Recorded| {
+        recorded
+            .dependencies
+            .iter()
+            .any(|body| to_target(body, &target_suffix).is_some())
+    };
+    reporter(&url, spool.path())
+        .run(server.until(reaches))
+        .await;
+
+    let recorded = server.recorded.lock().unwrap();
+    let (body, edge) = recorded
+        .dependencies
+        .iter()
+        .find_map(|body| to_target(body, &target_suffix).map(|edge| (body, edge)))
+        .unwrap();
+    assert_eq!(body["host_id"], 42);
+    assert!(body["observed_at"].is_string());
+    let target = edge["to"].as_str().unwrap();
+    assert!(target.starts_with("python3"), "{target}");
+    let comm = std::fs::read_to_string("/proc/self/comm").unwrap();
+    assert!(
+        edge["from"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{} (:", comm.trim())),
+        "{edge}"
+    );
+    assert!(edge["connections"].as_i64().unwrap() >= 1);
+    // Both ends were registered before the edge was sent.
+    let registered: Vec<&str> = recorded
+        .service_registrations
+        .iter()
+        .map(|(name, ..)| name.as_str())
+        .collect();
+    assert!(registered.contains(&target), "{registered:?}");
+    assert!(registered.contains(&edge["from"].as_str().unwrap()));
+    drop(own_listener);
+}
+
+/// The edge of a dependencies report whose target service name ends with `suffix`.
+fn to_target<'a>(body: &'a Value, suffix: &str) -> Option<&'a Value> {
+    body["dependencies"].as_array()?.iter().find(|edge| {
+        edge["to"]
+            .as_str()
+            .is_some_and(|name| name.ends_with(suffix))
+    })
 }

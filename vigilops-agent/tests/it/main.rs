@@ -48,6 +48,8 @@ struct Recorded {
     checks: Vec<(u16, String, Value)>,
     /// Every log batch post: status answered, idempotency key, messages.
     logs: Vec<(u16, String, Vec<String>)>,
+    /// Every service dependencies report body.
+    dependencies: Vec<Value>,
     /// Every metrics post: status answered, idempotency key, authorization, body.
     metrics: Vec<(u16, String, String, MetricsReport)>,
     heartbeats: usize,
@@ -262,6 +264,18 @@ async fn logs(
     )
 }
 
+async fn service_dependencies(
+    State(server): State<Server>,
+    Json(body): Json<Value>,
+) -> (StatusCode, Json<Value>) {
+    server.recorded.lock().unwrap().dependencies.push(body);
+    server.accepted.notify_waiters();
+    (
+        StatusCode::CREATED,
+        Json(json!({"status": "ok", "stored": 0})),
+    )
+}
+
 impl Server {
     /// Resolves once `done` holds for what was recorded (fails the test after 10 s).
     async fn until(&self, done: impl Fn(&Recorded) -> bool) {
@@ -293,6 +307,10 @@ async fn start_server(script: Script) -> (Server, String) {
         .route("/api/v1/agent/services/register", post(register_service))
         .route("/api/v1/agent/services", post(service_check))
         .route("/api/v1/agent/logs", post(logs))
+        .route(
+            "/api/v1/agent/service-dependencies",
+            post(service_dependencies),
+        )
         .layer(axum::middleware::from_fn_with_state(
             server.clone(),
             decode_gzip,
