@@ -1,5 +1,5 @@
 //! The agent's YAML config file: the original agent's format, read unchanged, plus our extension
-//! keys (`spool.*`, `discovery.rediscover_interval`, `remediation.enabled`).
+//! keys (`server.gzip`, `spool.*`, `discovery.rediscover_interval`, `remediation.enabled`).
 //!
 //! The file is walked as a YAML value rather than deserialized into strict structs, because the
 //! original agent (Python, PyYAML) is lenient: unknown keys are ignored, `null` sections mean
@@ -96,6 +96,10 @@ pub struct ServerConfig {
     pub url: String,
     /// The agent token; `VIGILOPS_TOKEN`, then `NIGHTMEND_TOKEN`, override it.
     pub token: String,
+    /// Extension (`server.gzip`, default true): send request bodies gzip-compressed
+    /// (`Content-Encoding: gzip`, protocol §1). Turn it off for a server that does not accept
+    /// compressed bodies, such as the original Python server.
+    pub gzip: bool,
 }
 
 impl fmt::Debug for ServerConfig {
@@ -104,6 +108,7 @@ impl fmt::Debug for ServerConfig {
             .debug_struct("ServerConfig")
             .field("url", &self.url)
             .field("token", &redact(&self.token))
+            .field("gzip", &self.gzip)
             .finish()
     }
 }
@@ -267,6 +272,7 @@ impl Default for AgentConfig {
             server: ServerConfig {
                 url: DEFAULT_SERVER_URL.to_owned(),
                 token: String::new(),
+                gzip: true,
             },
             host: HostConfig::default(),
             metrics: MetricsConfig {
@@ -333,6 +339,7 @@ impl AgentConfig {
             .trim_end_matches('/')
             .to_owned();
         config.server.token = server.string("token")?.unwrap_or_default();
+        config.server.gzip = server.bool("gzip")?.unwrap_or(true);
 
         let host = root.section("host")?;
         config.host = HostConfig {
@@ -1021,6 +1028,9 @@ databases:
             "server: {url: 'http://s:1/', token: t, proxy: x}\nfuture: [1]\ndiscovery: {process: true}\n",
         );
         assert_eq!(config.server.url, "http://s:1");
+        assert!(config.server.gzip, "gzip is on unless turned off");
+        assert!(!parse("server: {gzip: false}").server.gzip);
+        assert!(!parse("server: {gzip: no}").server.gzip);
         assert!(config.discovery.docker);
     }
 

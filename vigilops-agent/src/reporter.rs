@@ -8,6 +8,7 @@
 //! - the sender drains the spool, oldest first, backing off on failures;
 //! - the heartbeat keeps the host online.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -17,11 +18,11 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{Notify, watch};
 use vigilops_core::client::{AgentClient, ClientError};
 use vigilops_core::clock::Clock;
-use vigilops_core::protocol::agent::{MetricsReport, RegisterRequest};
+use vigilops_core::protocol::agent::RegisterRequest;
 
 use crate::collector::HostCollector;
 use crate::config::{AgentConfig, DatabaseConfig, DiscoveryConfig};
-use crate::spool::{RecordKind, Spool, SpoolLimits, SpoolRecord};
+use crate::spool::{RecordKind, ServiceRef, Spool, SpoolLimits, SpoolRecord};
 
 /// The heartbeat interval before the server has said which one it wants.
 pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(60);
@@ -99,6 +100,8 @@ pub enum Delivery {
     Unauthorized,
     /// The server does not know the host (403): re-register, then retry.
     Reregister,
+    /// The body is too large (413): split the batch, or drop a single record.
+    TooLarge,
     /// Any other 4xx: it can never succeed, so drop it (and count it).
     Drop,
 }
@@ -113,7 +116,7 @@ pub fn classify<T>(result: &Result<T, ClientError>) -> Delivery {
             401 => Delivery::Unauthorized,
             403 => Delivery::Reregister,
             408 | 409 | 429 => Delivery::Retry,
-            // 413 would split a batch; a single sample cannot be split, so it is dropped.
+            413 => Delivery::TooLarge,
             400..=499 => Delivery::Drop,
             _ => Delivery::Retry,
         },
@@ -144,6 +147,9 @@ struct Shared {
     spool: Mutex<Spool>,
     spooled: Notify,
     stats: Arc<RunStats>,
+    /// Service name → (host id, service id) of the latest registration of each service, so
+    /// spooled checks are sent under the service's current id.
+    services: tokio::sync::Mutex<HashMap<String, (i64, i64)>>,
 }
 
 impl Shared {
@@ -152,6 +158,73 @@ impl Shared {
         self.spool
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The body to post for `body` (one part of `record`) under `host_id`: the host id filled
+    /// in where the kind carries one, and a service check's `service_id` remapped to the
+    /// service's id under `host_id` (registering the service again when it has none there yet,
+    /// or when `forbidden` says the server refused the id it has).
+    async fn body_to_send(
+        &self,
+        record: &SpoolRecord,
+        body: &serde_json::Value,
+        host_id: i64,
+        forbidden: bool,
+    ) -> Result<serde_json::Value, ClientError> {
+        let mut body = body.clone();
+        if record.kind.has_host_id()
+            && let Some(object) = body.as_object_mut()
+        {
+            object.insert("host_id".to_owned(), host_id.into());
+        }
+        if record.kind == RecordKind::Logs {
+            crate::logs::set_host_id(&mut body, host_id);
+        }
+        if let Some(service) = &record.service {
+            let service_id = self
+                .service_id(service, body.get("service_id"), host_id, forbidden)
+                .await?;
+            if let Some(object) = body.as_object_mut() {
+                object.insert("service_id".to_owned(), service_id.into());
+            }
+        }
+        Ok(body)
+    }
+
+    /// The id of `service` under `host_id`. The spooled id is kept only when it was assigned
+    /// under this very host id; otherwise the latest registration under `host_id` is used, or
+    /// the service is registered again (idempotent on the server: same host and name, same id).
+    async fn service_id(
+        &self,
+        service: &ServiceRef,
+        spooled_id: Option<&serde_json::Value>,
+        host_id: i64,
+        forbidden: bool,
+    ) -> Result<i64, ClientError> {
+        let mut services = self.services.lock().await;
+        if !forbidden {
+            if let Some((registered_host, service_id)) = services.get(&service.name)
+                && *registered_host == host_id
+            {
+                return Ok(*service_id);
+            }
+            if service.host_id == host_id
+                && let Some(service_id) = spooled_id.and_then(serde_json::Value::as_i64)
+            {
+                return Ok(service_id);
+            }
+        }
+        let mut request = service.register.clone();
+        request.host_id = Some(host_id);
+        let reply = self.client.register_service(&request).await?;
+        tracing::info!(
+            service = %service.name,
+            service_id = reply.service_id,
+            host_id,
+            "service registered again for spooled checks"
+        );
+        services.insert(service.name.clone(), (host_id, reply.service_id));
+        Ok(reply.service_id)
     }
 
     /// The registered host id, registering first if needed; `None` when stopped meanwhile.
@@ -297,7 +370,8 @@ impl Reporter {
         let facts = crate::host_info::gather(collector.logical_cpus(), memory_total_mb);
         Self {
             client: AgentClient::new(&config.server.url, &config.server.token)
-                .with_user_agent(concat!("vigilops-agent/", env!("CARGO_PKG_VERSION"))),
+                .with_user_agent(concat!("vigilops-agent/", env!("CARGO_PKG_VERSION")))
+                .with_gzip(config.server.gzip),
             clock,
             register_request: crate::host_info::register_request(&config.host, &facts),
             collector,
@@ -326,6 +400,7 @@ impl Reporter {
             spool: Mutex::new(self.spool),
             spooled: Notify::new(),
             stats: Arc::clone(&stats),
+            services: tokio::sync::Mutex::default(),
         });
         let (stop_sender, stop) = watch::channel(false);
         let mut tasks = vec![
@@ -427,6 +502,7 @@ async fn collect_loop(
                 key: uuid::Uuid::new_v4().to_string(),
                 created_at: timestamp,
                 body,
+                service: None,
             },
             Err(error) => {
                 tracing::error!(%error, "failed to encode a metrics sample; sample lost");
@@ -471,116 +547,157 @@ async fn send_loop(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
                 continue;
             }
         };
-        let Some(host_id) = shared.host_id(&mut stop).await else {
+        if deliver_record(&shared, &record, &mut failures, &mut stop)
+            .await
+            .is_none()
+        {
             return;
-        };
-        if record.kind != RecordKind::Metrics {
-            // Other kinds are posted as spooled, with the current host id where they carry one.
-            let mut body = record.body.clone();
-            if record.kind.has_host_id()
-                && let Some(object) = body.as_object_mut()
-            {
-                object.insert("host_id".to_owned(), host_id.into());
-            }
-            if record.kind == RecordKind::Logs {
-                crate::logs::set_host_id(&mut body, host_id);
-            }
-            let result = tokio::select! {
-                result = shared.client.post_json(record.kind.path(), &body, Some(&record.key)) => result,
-                () = stopped(&mut stop) => return,
-            };
-            let Some(next) = settle(&shared, &record, host_id, result, failures, &mut stop).await
-            else {
-                return;
-            };
-            failures = next;
-            continue;
         }
-        let mut report: MetricsReport = match serde_json::from_value(record.body.clone()) {
-            Ok(report) => report,
-            Err(error) => {
-                tracing::warn!(%error, key = %record.key, "spooled sample unreadable; dropped");
-                if let Err(error) = shared.spool().drop_head(&record.key) {
-                    tracing::error!(%error, "failed to update the spool");
-                }
-                continue;
-            }
-        };
-        // Spooled before (re-)registration: the sample belongs to this host, whatever its id now.
-        report.host_id = host_id;
-        let result = tokio::select! {
-            result = shared.client.metrics(&report, Some(&record.key)) => result,
-            // The record stays in the spool; its key makes a later resend harmless.
-            () = stopped(&mut stop) => return,
-        };
-        let Some(next) = settle(&shared, &record, host_id, result, failures, &mut stop).await
-        else {
-            return;
-        };
-        failures = next;
     }
 }
 
-/// Applies the outcome of posting a spooled record (of any kind): ack, drop, re-register, or
-/// wait and retry. Returns the new failure count, `None` when stopped.
-async fn settle<T>(
+/// One piece of a record on its way: the whole record, or a part of a batch the server found
+/// too large (413).
+struct Part {
+    /// `Idempotency-Key`: the record's, or for a part `<parent key>.1` / `.2`, so a part resent
+    /// after a restart (the record is split the same way again) is stored once.
+    key: String,
+    /// The body as spooled (ids are filled in when it is sent).
+    body: serde_json::Value,
+}
+
+/// Splits a batch body in two halves, or `None` when it cannot be split (not a batch, or a
+/// batch of one). Only log batches are batches.
+pub fn split_batch(
+    kind: RecordKind,
+    body: &serde_json::Value,
+) -> Option<(serde_json::Value, serde_json::Value)> {
+    if kind != RecordKind::Logs {
+        return None;
+    }
+    let entries = body.get("logs")?.as_array()?;
+    if entries.len() < 2 {
+        return None;
+    }
+    let (first, second) = entries.split_at(entries.len() / 2);
+    let half = |entries: &[serde_json::Value]| {
+        let mut body = body.clone();
+        if let Some(object) = body.as_object_mut() {
+            object.insert("logs".to_owned(), entries.to_vec().into());
+        }
+        body
+    };
+    Some((half(first), half(second)))
+}
+
+/// Delivers the record at the head of the spool, splitting it on 413, and removes it from the
+/// spool once every part was delivered or refused for good; `None` when stopped first (the
+/// record stays in the spool and is sent again, with the same keys, next time).
+async fn deliver_record(
     shared: &Shared,
     record: &SpoolRecord,
-    host_id: i64,
-    result: Result<T, ClientError>,
-    failures: u32,
+    failures: &mut u32,
     stop: &mut watch::Receiver<bool>,
-) -> Option<u32> {
+) -> Option<()> {
     let path = record.kind.path();
-    let (update, failures) = match classify(&result) {
-        Delivery::Delivered => {
-            shared.stats.delivered.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(key = %record.key, host_id, path, "record delivered");
-            (shared.spool().ack(&record.key), 0)
-        }
-        Delivery::Drop => {
-            shared.stats.refused.fetch_add(1, Ordering::Relaxed);
-            if let Err(error) = &result {
-                tracing::warn!(%error, key = %record.key, path, "server refused a record for good; dropped");
+    let mut parts = vec![Part {
+        key: record.key.clone(),
+        body: record.body.clone(),
+    }];
+    let mut delivered_any = false;
+    // Set after a 403 on a service check: the service id is re-resolved even if it looks valid.
+    let mut service_forbidden = false;
+    while let Some(part) = parts.last() {
+        let host_id = shared.host_id(stop).await?;
+        let result = tokio::select! {
+            result = async {
+                let body = shared
+                    .body_to_send(record, &part.body, host_id, service_forbidden)
+                    .await?;
+                shared.client.post_json(path, &body, Some(&part.key)).await
+            } => result,
+            // The record stays in the spool; its key makes a later resend harmless.
+            () = stopped(stop) => return None,
+        };
+        service_forbidden = false;
+        match classify(&result) {
+            Delivery::Delivered => {
+                shared.stats.delivered.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(key = %part.key, host_id, path, "record delivered");
+                parts.pop();
+                delivered_any = true;
+                *failures = 0;
             }
-            (shared.spool().drop_head(&record.key), 0)
-        }
-        Delivery::Reregister => {
-            let failures = failures.saturating_add(1);
-            if failures > 1 {
-                let delay = shared.options.send_backoff.next_delay(failures - 1);
+            Delivery::TooLarge => {
+                let Some(part) = parts.pop() else { break };
+                match split_batch(record.kind, &part.body) {
+                    Some((first, second)) => {
+                        tracing::info!(key = %part.key, path, "server found a batch too large; splitting it");
+                        // The first half goes first, so entries keep their order.
+                        parts.push(Part {
+                            key: format!("{}.2", part.key),
+                            body: second,
+                        });
+                        parts.push(Part {
+                            key: format!("{}.1", part.key),
+                            body: first,
+                        });
+                    }
+                    None => {
+                        shared.stats.refused.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(key = %part.key, path, "server found a single record too large; dropped");
+                    }
+                }
+                *failures = 0;
+            }
+            Delivery::Drop => {
+                shared.stats.refused.fetch_add(1, Ordering::Relaxed);
+                if let Err(error) = &result {
+                    tracing::warn!(%error, key = %part.key, path, "server refused a record for good; dropped");
+                }
+                parts.pop();
+                *failures = 0;
+            }
+            Delivery::Reregister => {
+                *failures = failures.saturating_add(1);
+                if *failures > 1 {
+                    let delay = shared.options.send_backoff.next_delay(*failures - 1);
+                    if sleep_or_stop(delay, stop).await {
+                        return None;
+                    }
+                }
+                service_forbidden = record.service.is_some();
+                shared.reregister(host_id, stop).await?;
+            }
+            Delivery::Unauthorized => {
+                if let Err(error) = &result {
+                    tracing::error!(%error, path, retry_in = ?shared.options.unauthorized_retry, "agent token refused; keeping records and retrying");
+                }
+                if sleep_or_stop(shared.options.unauthorized_retry, stop).await {
+                    return None;
+                }
+            }
+            Delivery::Retry => {
+                *failures = failures.saturating_add(1);
+                let delay = shared.options.send_backoff.next_delay(*failures);
+                if let Err(error) = &result {
+                    tracing::warn!(%error, failures = *failures, path, retry_in = ?delay, "delivery failed; will retry");
+                }
                 if sleep_or_stop(delay, stop).await {
                     return None;
                 }
             }
-            shared.reregister(host_id, stop).await?;
-            (Ok(()), failures)
         }
-        Delivery::Unauthorized => {
-            if let Err(error) = &result {
-                tracing::error!(%error, path, retry_in = ?shared.options.unauthorized_retry, "agent token refused; keeping records and retrying");
-            }
-            if sleep_or_stop(shared.options.unauthorized_retry, stop).await {
-                return None;
-            }
-            (Ok(()), failures)
-        }
-        Delivery::Retry => {
-            let failures = failures.saturating_add(1);
-            let delay = shared.options.send_backoff.next_delay(failures);
-            if let Err(error) = &result {
-                tracing::warn!(%error, failures, path, retry_in = ?delay, "delivery failed; will retry");
-            }
-            if sleep_or_stop(delay, stop).await {
-                return None;
-            }
-            (Ok(()), failures)
-        }
+    }
+    let update = if delivered_any {
+        shared.spool().ack(&record.key)
+    } else {
+        shared.spool().drop_head(&record.key)
     };
     if let Err(error) = update {
         tracing::error!(%error, "failed to update the spool");
     }
-    Some(failures)
+    Some(())
 }
 
 /// What the database and discovery loops use of a running reporter: the client, the clock, the
@@ -627,39 +744,50 @@ impl AgentHandle {
         timestamp: DateTime<Utc>,
         body: serde_json::Value,
     ) -> Result<(), crate::spool::SpoolError> {
-        let record = SpoolRecord {
+        self.push(&SpoolRecord {
             kind,
             key: uuid::Uuid::new_v4().to_string(),
             created_at: timestamp,
             body,
-        };
-        let pushed = self.shared.spool().push(&record);
-        if pushed.is_ok() {
-            self.shared.stats.collected.fetch_add(1, Ordering::Relaxed);
-            self.shared.spooled.notify_one();
-        }
-        pushed
+            service: None,
+        })
     }
 
     /// Appends a record (new `Idempotency-Key`, `created_at` = `timestamp`) for in-order
     /// delivery; a failure is logged and the record is lost.
     pub fn spool(&self, kind: RecordKind, timestamp: DateTime<Utc>, body: serde_json::Value) {
-        let record = SpoolRecord {
-            kind,
+        if let Err(error) = self.try_spool(kind, timestamp, body) {
+            tracing::error!(%error, path = kind.path(), "failed to spool a record; record lost");
+        }
+    }
+
+    /// Appends a service check result for `service`, whose `service_id` in `body` was assigned
+    /// under `service.host_id`; it is remapped at delivery if the host id has changed by then.
+    pub fn spool_service_check(
+        &self,
+        timestamp: DateTime<Utc>,
+        body: serde_json::Value,
+        service: ServiceRef,
+    ) {
+        let pushed = self.push(&SpoolRecord {
+            kind: RecordKind::ServiceCheck,
             key: uuid::Uuid::new_v4().to_string(),
             created_at: timestamp,
             body,
-        };
-        let pushed = self.shared.spool().push(&record);
-        match pushed {
-            Ok(()) => {
-                self.shared.stats.collected.fetch_add(1, Ordering::Relaxed);
-                self.shared.spooled.notify_one();
-            }
-            Err(error) => {
-                tracing::error!(%error, key = %record.key, path = kind.path(), "failed to spool a record; record lost");
-            }
+            service: Some(service),
+        });
+        if let Err(error) = pushed {
+            tracing::error!(%error, "failed to spool a service check; record lost");
         }
+    }
+
+    fn push(&self, record: &SpoolRecord) -> Result<(), crate::spool::SpoolError> {
+        let pushed = self.shared.spool().push(record);
+        if pushed.is_ok() {
+            self.shared.stats.collected.fetch_add(1, Ordering::Relaxed);
+            self.shared.spooled.notify_one();
+        }
+        pushed
     }
 }
 
@@ -764,8 +892,9 @@ mod tests {
         }
         assert_eq!(classify(&api(401)), Delivery::Unauthorized);
         assert_eq!(classify(&api(403)), Delivery::Reregister);
-        for status in [400, 404, 413, 422] {
+        for status in [400, 404, 422] {
             assert_eq!(classify(&api(status)), Delivery::Drop, "{status}");
         }
+        assert_eq!(classify(&api(413)), Delivery::TooLarge);
     }
 }

@@ -41,6 +41,9 @@ pub enum RecordKind {
     ServiceCheck,
     /// A log batch for `POST /api/v1/agent/logs` (each entry's host id filled in when sent).
     Logs,
+    /// Extension: the discovered service dependencies for
+    /// `POST /api/v1/agent/service-dependencies` (host id filled in when sent).
+    ServiceDependencies,
 }
 
 impl RecordKind {
@@ -51,6 +54,7 @@ impl RecordKind {
             Self::DbMetrics => "db-metrics",
             Self::ServiceCheck => "services",
             Self::Logs => "logs",
+            Self::ServiceDependencies => "service-dependencies",
         }
     }
 
@@ -71,6 +75,23 @@ pub struct SpoolRecord {
     pub created_at: DateTime<Utc>,
     /// The request body as collected (the host id is filled in when it is sent).
     pub body: serde_json::Value,
+    /// For a service check: which service the body's `service_id` stands for, so that the
+    /// record is remapped to the service's id under the current host id when it is sent (after
+    /// a re-registration the old id belongs to no service, or to another one). Absent in records
+    /// of older agents, which are sent as they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<ServiceRef>,
+}
+
+/// The identity of the service a spooled check belongs to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceRef {
+    /// The service name: with the host, its identity on the server (protocol §4).
+    pub name: String,
+    /// The host id the body's `service_id` was assigned under.
+    pub host_id: i64,
+    /// The `services/register` body, sent again with the current host id when needed.
+    pub register: vigilops_core::protocol::agent::ServiceRegisterRequest,
 }
 
 /// Size and age limits.
@@ -546,6 +567,7 @@ mod tests {
 
     fn record(number: u32) -> SpoolRecord {
         SpoolRecord {
+            service: None,
             kind: RecordKind::Metrics,
             key: format!("key-{number}"),
             created_at: at(number % 60),
@@ -588,6 +610,37 @@ mod tests {
         assert_eq!(spool.peek(at(59)).unwrap(), None);
         assert_eq!(spool.pending_bytes(), 0);
         assert_eq!(spool.dropped(), 0);
+    }
+
+    #[test]
+    fn a_service_reference_survives_a_restart_and_old_lines_still_parse() {
+        let dir = tempfile::tempdir().unwrap();
+        let check = SpoolRecord {
+            kind: RecordKind::ServiceCheck,
+            service: Some(ServiceRef {
+                name: "web (:8080)".into(),
+                host_id: 7,
+                register: vigilops_core::protocol::agent::ServiceRegisterRequest {
+                    name: Some("web (:8080)".into()),
+                    target: Some("http://localhost:8080".into()),
+                    host_id: Some(7),
+                    ..Default::default()
+                },
+            }),
+            ..record(1)
+        };
+        Spool::open(dir.path(), limits(1 << 20))
+            .unwrap()
+            .push(&check)
+            .unwrap();
+        let mut reopened = Spool::open(dir.path(), limits(1 << 20)).unwrap();
+        assert_eq!(reopened.peek(at(59)).unwrap(), Some(check));
+        // A line written by an agent without the field is a record without a service.
+        let old: SpoolRecord = serde_json::from_str(
+            r#"{"kind":"service-check","key":"k","created_at":"2026-02-21T10:00:00Z","body":{"service_id":5}}"#,
+        )
+        .unwrap();
+        assert_eq!(old.service, None);
     }
 
     #[test]

@@ -304,6 +304,28 @@ pub struct ServiceRegistration {
     pub category: String,
 }
 
+/// A connection between two services of one host, as an agent reported it (by name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDiscoveredDependency {
+    /// The client service's name.
+    pub from: String,
+    /// The server service's name.
+    pub to: String,
+    /// ESTABLISHED connections seen.
+    pub connections: i64,
+}
+
+/// A stored discovered dependency between two services of one host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscoveredDependency {
+    pub source_service_id: i64,
+    pub source_name: String,
+    pub target_service_id: i64,
+    pub target_name: String,
+    pub connections: i64,
+    pub observed_at: DateTime<Utc>,
+}
+
 /// One service check result to store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewServiceCheck {

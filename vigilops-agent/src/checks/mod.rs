@@ -28,7 +28,7 @@ use tokio::sync::watch;
 
 use crate::config::ServiceCheckConfig;
 use crate::reporter::{AgentHandle, wait_stopped};
-use crate::spool::RecordKind;
+use crate::spool::ServiceRef;
 
 /// The longest `error` text sent (in characters).
 pub const MAX_ERROR_CHARS: usize = 500;
@@ -421,21 +421,22 @@ pub fn spawn_loops(
         .collect()
 }
 
-/// The service id under the current host id, registering (and re-registering the host after a
-/// 403) as needed; `None` when stopped, or after a failure (logged; retried at the next check).
+/// The current host id and the service id under it, registering (and re-registering the host
+/// after a 403) as needed; `None` when stopped, or after a failure (logged; retried at the next
+/// check).
 async fn resolve_id(
     handle: &AgentHandle,
     registry: &ServiceRegistry,
     name: &str,
     stop: &mut watch::Receiver<bool>,
-) -> Option<i64> {
+) -> Option<(i64, i64)> {
     let host_id = handle.host_id(stop).await?;
     let attempt = tokio::select! {
         attempt = registry.service_id(handle.client(), host_id, name) => attempt,
         () = wait_stopped(stop) => return None,
     };
     match attempt {
-        Ok(id) => id,
+        Ok(id) => id.map(|id| (host_id, id)),
         Err(ClientError::Api { status: 403, .. }) => {
             let new_host = handle.reregister(host_id, stop).await?;
             registry
@@ -446,6 +447,7 @@ async fn resolve_id(
                 )
                 .ok()
                 .flatten()
+                .map(|id| (new_host, id))
         }
         Err(error) => {
             tracing::warn!(%error, service = name, "service registration failed; will retry");
@@ -488,7 +490,8 @@ async fn check_loop(
         if waiting.len() > MAX_UNREGISTERED_RESULTS {
             waiting.drain(..waiting.len() - MAX_UNREGISTERED_RESULTS);
         }
-        let Some(service_id) = resolve_id(&handle, &registry, &name, &mut stop).await else {
+        let Some((host_id, service_id)) = resolve_id(&handle, &registry, &name, &mut stop).await
+        else {
             continue;
         };
         for spooled in waiting.drain(..) {
@@ -497,10 +500,14 @@ async fn check_loop(
                 .get("checked_at")
                 .and_then(|value| serde_json::from_value(value.clone()).ok())
                 .unwrap_or(checked_at);
-            handle.spool(
-                RecordKind::ServiceCheck,
+            handle.spool_service_check(
                 timestamp,
                 spooled.body_for(service_id),
+                ServiceRef {
+                    name: name.clone(),
+                    host_id,
+                    register: register_request(&checker.config, host_id),
+                },
             );
         }
     }

@@ -8,10 +8,13 @@
 
 pub mod agent_process;
 pub mod cpu;
+pub mod diskio;
 pub mod filesystem;
 pub mod load;
 pub mod memory;
 pub mod network;
+pub mod processes;
+pub mod uptime;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -22,10 +25,12 @@ use vigilops_core::protocol::agent::MetricsReport;
 
 use self::agent_process::ProcessReading;
 use self::cpu::CpuTimes;
+use self::diskio::DiskIoReading;
 use self::filesystem::FilesystemsReading;
 use self::load::LoadAverage;
 use self::memory::MemoryReading;
 use self::network::NetworkReading;
+use self::processes::ProcessesReading;
 
 /// Why one collector produced no reading this time.
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +81,14 @@ pub struct Sample {
     pub network: Option<NetworkReading>,
     /// The agent's own process.
     pub agent: Option<ProcessReading>,
+    /// Per-core CPU time counters.
+    pub cores: Option<Vec<CpuTimes>>,
+    /// Block device counters.
+    pub disks: Option<DiskIoReading>,
+    /// Every process's CPU time and memory.
+    pub processes: Option<ProcessesReading>,
+    /// Seconds since boot.
+    pub uptime_seconds: Option<u64>,
 }
 
 /// The last successful reading of each collector whose fields are rates.
@@ -87,6 +100,12 @@ pub struct Baseline {
     pub network: Option<NetworkReading>,
     /// Previous reading of the agent's own process.
     pub agent: Option<ProcessReading>,
+    /// Previous per-core counters.
+    pub cores: Option<Vec<CpuTimes>>,
+    /// Previous block device counters.
+    pub disks: Option<DiskIoReading>,
+    /// Previous process readings.
+    pub processes: Option<ProcessesReading>,
 }
 
 impl Baseline {
@@ -100,6 +119,15 @@ impl Baseline {
         }
         if let Some(agent) = sample.agent {
             self.agent = Some(agent);
+        }
+        if let Some(cores) = &sample.cores {
+            self.cores = Some(cores.clone());
+        }
+        if let Some(disks) = &sample.disks {
+            self.disks = Some(disks.clone());
+        }
+        if let Some(processes) = &sample.processes {
+            self.processes = Some(processes.clone());
         }
     }
 }
@@ -165,6 +193,25 @@ pub fn to_report(
         report.agent_uptime_seconds =
             Some(i64::try_from(agent.uptime.as_secs()).unwrap_or(i64::MAX));
     }
+    if let Some(cores) = &sample.cores {
+        report.cpu_per_core = Some(cpu::per_core_percent(
+            baseline.cores.as_deref().unwrap_or_default(),
+            cores,
+        ));
+    }
+    if let Some(disks) = &sample.disks {
+        report.disk_io = Some(diskio::rates(baseline.disks.as_ref(), disks));
+    }
+    if let Some(current) = &sample.processes {
+        report.top_processes = Some(processes::top(
+            baseline.processes.as_ref(),
+            current,
+            processes::TOP_PROCESSES,
+        ));
+    }
+    report.uptime_seconds = sample
+        .uptime_seconds
+        .map(|seconds| i64::try_from(seconds).unwrap_or(i64::MAX));
     report
 }
 
@@ -217,6 +264,9 @@ impl HostCollector {
             cpu: skip_on_error("cpu", cpu::read(&self.proc_root)),
             network: skip_on_error("network", network::read(&self.proc_root)),
             agent: skip_on_error("agent", agent_process::read(&self.proc_root, self.started)),
+            cores: skip_on_error("cpu_per_core", cpu::read_cores(&self.proc_root)),
+            disks: skip_on_error("disk_io", diskio::read(&self.proc_root)),
+            processes: skip_on_error("top_processes", processes::read(&self.proc_root)),
             ..Sample::default()
         }
     }
@@ -231,6 +281,7 @@ impl HostCollector {
             None => None,
         };
         sample.filesystems = skip_on_error("filesystem", filesystem::read(&self.proc_root));
+        sample.uptime_seconds = skip_on_error("uptime", uptime::read(&self.proc_root));
         sample
     }
 
@@ -321,6 +372,38 @@ mod tests {
             open_files: 9,
             uptime: at - start,
         };
+        let core = |busy, idle| CpuTimes {
+            busy,
+            idle,
+            logical_cpus: 1,
+        };
+        let disks = |at: Instant, reads: u64| DiskIoReading {
+            at,
+            devices: [(
+                "vda".to_owned(),
+                diskio::DiskCounters {
+                    reads,
+                    sectors_read: reads * 8,
+                    ..diskio::DiskCounters::default()
+                },
+            )]
+            .into(),
+        };
+        let procs = |at: Instant, cpu_ticks: u64| ProcessesReading {
+            at,
+            processes: [(
+                42,
+                processes::ProcStat {
+                    name: "postgres".into(),
+                    cpu_ticks,
+                    start_ticks: 7,
+                    rss_pages: 256,
+                },
+            )]
+            .into(),
+            ticks_per_second: 100,
+            page_size: 4096,
+        };
         let later = start + Duration::from_secs(15);
         let baseline = Baseline {
             cpu: Some(CpuTimes {
@@ -330,6 +413,9 @@ mod tests {
             }),
             network: Some(network(start, 0, 0)),
             agent: Some(agent(start, 0)),
+            cores: Some(vec![core(100, 100), core(100, 100)]),
+            disks: Some(disks(start, 0)),
+            processes: Some(procs(start, 0)),
         };
         let sample = Sample {
             cpu: Some(CpuTimes {
@@ -367,6 +453,10 @@ mod tests {
             }),
             network: Some(network(later, 15 * 1024 * 10, 15 * 1024)),
             agent: Some(agent(later, 150)),
+            cores: Some(vec![core(175, 125), core(100, 200)]),
+            disks: Some(disks(later, 30)),
+            processes: Some(procs(later, 300)),
+            uptime_seconds: Some(86_400),
         };
         let report = to_report(&baseline, &sample, 3, timestamp());
         assert_eq!(report.cpu_percent, Some(33.3));
@@ -397,6 +487,23 @@ mod tests {
         assert_eq!(report.agent_thread_count, Some(4));
         assert_eq!(report.agent_open_files, Some(9));
         assert_eq!(report.agent_uptime_seconds, Some(15));
+        assert_eq!(report.cpu_per_core, Some(vec![75.0, 0.0]));
+        assert_eq!(report.uptime_seconds, Some(86_400));
+        let io = report.disk_io.clone().unwrap_or_default();
+        assert_eq!(io.len(), 1);
+        assert_eq!(
+            (io[0].read_ops_per_sec, io[0].read_bytes_per_sec),
+            (2.0, 8192.0)
+        );
+        let top = report.top_processes.clone().unwrap_or_default();
+        assert_eq!(top.by_cpu[0].name, "postgres");
+        assert_eq!(top.by_cpu[0].cpu_percent, 20.0);
+        assert_eq!(top.by_memory[0].rss_mb, 1.0);
+        // The extension fields are on the wire under their documented names.
+        let wire = serde_json::to_value(&report).unwrap_or_default();
+        for field in ["cpu_per_core", "uptime_seconds", "disk_io", "top_processes"] {
+            assert!(wire.get(field).is_some(), "{field}");
+        }
 
         let mut advanced = baseline;
         advanced.advance(&sample);
@@ -418,6 +525,10 @@ mod tests {
         assert_eq!(report.net_bytes_sent, None);
         assert_eq!(report.agent_thread_count, None);
         assert_eq!(report.disk_partitions, None);
+        assert_eq!(report.disk_io, None);
+        assert_eq!(report.top_processes, None);
+        assert_eq!(report.cpu_per_core, None);
+        assert_eq!(report.uptime_seconds, None);
         assert!(report.memory_used_mb.is_some());
     }
 
@@ -444,5 +555,12 @@ mod tests {
         assert!(report.net_bytes_recv.is_some());
         assert!(report.agent_memory_rss_mb.unwrap() > 0.0);
         assert!(collector.logical_cpus().unwrap() >= 1);
+        let cores = report.cpu_per_core.expect("cpu_per_core");
+        assert_eq!(cores.len(), collector.logical_cpus().unwrap());
+        assert!(cores.iter().all(|value| (0.0..=100.0).contains(value)));
+        assert!(report.uptime_seconds.unwrap() > 0);
+        assert!(report.disk_io.is_some());
+        let top = report.top_processes.expect("top_processes");
+        assert!(!top.by_memory.is_empty() && top.by_memory.len() <= processes::TOP_PROCESSES);
     }
 }

@@ -17,11 +17,14 @@ use std::time::Duration;
 use procnet::{SocketEntry, TcpState};
 use tokio::sync::watch;
 use vigilops_core::client::ClientError;
-use vigilops_core::protocol::agent::{CheckStatus, ServiceCheckReport, ServiceRegisterRequest};
+use vigilops_core::protocol::agent::{
+    CheckStatus, ServiceCheckReport, ServiceDependenciesReport, ServiceDependencyEdge,
+    ServiceRegisterRequest,
+};
 
 use crate::config::DiscoveryConfig;
 use crate::reporter::{AgentHandle, wait_stopped};
-use crate::spool::RecordKind;
+use crate::spool::{RecordKind, ServiceRef};
 
 /// System daemons never registered (§7).
 pub const SKIPPED_PROCESSES: &[&str] = &[
@@ -351,9 +354,11 @@ async fn discovery_loop(
 ) {
     let mut ticker = tokio::time::interval(config.rediscover_interval.max(Duration::from_secs(1)));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // name → service id, for the host id they were registered under.
-    let mut registered: BTreeMap<String, i64> = BTreeMap::new();
+    // name → (service id, registration body), for the host id they were registered under.
+    let mut registered: BTreeMap<String, (i64, ServiceRegisterRequest)> = BTreeMap::new();
     let mut registered_for: Option<i64> = None;
+    // The edges last spooled, and the host id they were spooled for.
+    let mut sent_edges: Option<(i64, Vec<ServiceDependency>)> = None;
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
@@ -390,7 +395,7 @@ async fn discovery_loop(
             .cloned()
             .collect();
         for name in vanished {
-            let Some(service_id) = registered.remove(&name) else {
+            let Some((service_id, request)) = registered.remove(&name) else {
                 continue;
             };
             let timestamp = handle.clock().now();
@@ -405,7 +410,12 @@ async fn discovery_loop(
             match serde_json::to_value(&report) {
                 Ok(body) => {
                     tracing::info!(service = %name, service_id, "discovered service vanished; reported down");
-                    handle.spool(RecordKind::ServiceCheck, timestamp, body);
+                    let service = ServiceRef {
+                        name: name.clone(),
+                        host_id,
+                        register: request,
+                    };
+                    handle.spool_service_check(timestamp, body, service);
                 }
                 Err(error) => {
                     tracing::error!(%error, service = %name, "failed to encode a down report")
@@ -431,7 +441,7 @@ async fn discovery_loop(
             match result {
                 Ok(reply) => {
                     tracing::info!(service = %service.name, target = %service.target, check = service.check.as_str(), service_id = reply.service_id, created = reply.created, "discovered service registered");
-                    registered.insert(service.name.clone(), reply.service_id);
+                    registered.insert(service.name.clone(), (reply.service_id, request));
                 }
                 Err(ClientError::Api { status: 403, .. }) => {
                     if handle.reregister(host_id, &mut stop).await.is_none() {
@@ -445,6 +455,56 @@ async fn discovery_loop(
                 }
             }
         }
+        // Sent after the registrations above, so the server knows every name an edge uses.
+        let edges = registered_edges(&found.dependencies, &registered);
+        if sent_edges.as_ref() != Some(&(host_id, edges.clone())) {
+            let timestamp = handle.clock().now();
+            match serde_json::to_value(dependencies_report(&edges, timestamp)) {
+                Ok(body) => {
+                    tracing::debug!(
+                        edges = edges.len(),
+                        "service dependencies changed; reporting them"
+                    );
+                    handle.spool(RecordKind::ServiceDependencies, timestamp, body);
+                    sent_edges = Some((host_id, edges));
+                }
+                Err(error) => {
+                    tracing::error!(%error, "failed to encode the service dependencies")
+                }
+            }
+        }
+    }
+}
+
+/// The edges whose both services are registered (the server skips names it does not know).
+pub fn registered_edges<T>(
+    edges: &[ServiceDependency],
+    registered: &BTreeMap<String, T>,
+) -> Vec<ServiceDependency> {
+    edges
+        .iter()
+        .filter(|edge| registered.contains_key(&edge.from) && registered.contains_key(&edge.to))
+        .cloned()
+        .collect()
+}
+
+/// The body of the extension `POST /api/v1/agent/service-dependencies` (host id filled in when
+/// it is sent).
+pub fn dependencies_report(
+    edges: &[ServiceDependency],
+    observed_at: chrono::DateTime<chrono::Utc>,
+) -> ServiceDependenciesReport {
+    ServiceDependenciesReport {
+        host_id: 0,
+        observed_at: Some(observed_at),
+        dependencies: edges
+            .iter()
+            .map(|edge| ServiceDependencyEdge {
+                from: edge.from.clone(),
+                to: edge.to.clone(),
+                connections: i64::from(edge.connections),
+            })
+            .collect(),
     }
 }
 
@@ -572,6 +632,33 @@ mod tests {
                 connections: 2,
             }]
         );
+    }
+
+    #[test]
+    fn only_edges_between_registered_services_are_reported() {
+        let edge = |from: &str, to: &str| ServiceDependency {
+            from: from.into(),
+            to: to.into(),
+            connections: 2,
+        };
+        let registered: BTreeMap<String, i64> = [
+            ("api (:8000)".to_owned(), 1),
+            ("postgres (:5432)".to_owned(), 2),
+        ]
+        .into();
+        let edges = [
+            edge("api (:8000)", "postgres (:5432)"),
+            edge("api (:8000)", "redis (:6379)"),
+        ];
+        let kept = registered_edges(&edges, &registered);
+        assert_eq!(kept, [edge("api (:8000)", "postgres (:5432)")]);
+        let at = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+        let body = serde_json::to_value(dependencies_report(&kept, at)).unwrap_or_default();
+        assert_eq!(
+            body["dependencies"],
+            serde_json::json!([{"from": "api (:8000)", "to": "postgres (:5432)", "connections": 2}])
+        );
+        assert_eq!(body["observed_at"], "2027-01-15T08:00:00Z");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 mod checks;
 mod db;
+mod delivery;
 mod discovery;
 
 use std::collections::HashSet;
@@ -30,11 +31,25 @@ struct Script {
     unavailable_first: usize,
     /// Answer 403 to the post with this index (the host was deleted on the server).
     forbid_at: Option<usize>,
+    /// Answer 403 to the first service check post (its service id is unknown to the server).
+    forbid_first_check: bool,
+    /// Answer 413 to a log batch of more entries than this, or holding the message `too big`.
+    max_log_entries: Option<usize>,
 }
 
 #[derive(Default)]
 struct Recorded {
+    /// Every request: path and `Content-Encoding` (empty when none).
+    encodings: Vec<(String, String)>,
     registrations: Vec<RegisterRequest>,
+    /// Every `services/register`: name, host id, service id answered.
+    service_registrations: Vec<(String, i64, i64)>,
+    /// Every service check post: status answered, idempotency key, body.
+    checks: Vec<(u16, String, Value)>,
+    /// Every log batch post: status answered, idempotency key, messages.
+    logs: Vec<(u16, String, Vec<String>)>,
+    /// Every service dependencies report body.
+    dependencies: Vec<Value>,
     /// Every metrics post: status answered, idempotency key, authorization, body.
     metrics: Vec<(u16, String, String, MetricsReport)>,
     heartbeats: usize,
@@ -132,6 +147,152 @@ async fn metrics(
     )
 }
 
+/// Records each request's `Content-Encoding` and, like the real server, inflates gzip bodies
+/// before the handlers see them (a body that is not valid gzip fails the request with 400).
+async fn decode_gzip(
+    State(server): State<Server>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let (mut parts, body) = request.into_parts();
+    let encoding = parts
+        .headers
+        .get(axum::http::header::CONTENT_ENCODING)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    server
+        .recorded
+        .lock()
+        .unwrap()
+        .encodings
+        .push((parts.uri.path().to_owned(), encoding.clone()));
+    let bytes = axum::body::to_bytes(body, 16 * 1024 * 1024).await.unwrap();
+    let bytes = if encoding == "gzip" {
+        let mut inflated = Vec::new();
+        let decoded = std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(&bytes[..]),
+            &mut inflated,
+        );
+        if decoded.is_err() {
+            return (StatusCode::BAD_REQUEST, "body is not gzip").into_response();
+        }
+        parts.headers.remove(axum::http::header::CONTENT_ENCODING);
+        inflated.into()
+    } else {
+        bytes
+    };
+    next.run(axum::extract::Request::from_parts(parts, bytes.into()))
+        .await
+}
+
+async fn register_service(State(server): State<Server>, Json(body): Json<Value>) -> Json<Value> {
+    let mut recorded = server.recorded.lock().unwrap();
+    let service_id = 100 + i64::try_from(recorded.service_registrations.len()).unwrap();
+    recorded.service_registrations.push((
+        body["name"].as_str().unwrap().to_owned(),
+        body["host_id"].as_i64().unwrap(),
+        service_id,
+    ));
+    Json(json!({"service_id": service_id, "created": true}))
+}
+
+fn idempotency_key(headers: &HeaderMap) -> String {
+    headers
+        .get("idempotency-key")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn service_check(
+    State(server): State<Server>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> (StatusCode, Json<Value>) {
+    let mut recorded = server.recorded.lock().unwrap();
+    let status = if server.script.forbid_first_check && recorded.checks.is_empty() {
+        StatusCode::FORBIDDEN
+    } else {
+        StatusCode::CREATED
+    };
+    recorded
+        .checks
+        .push((status.as_u16(), idempotency_key(&headers), body));
+    drop(recorded);
+    server.accepted.notify_waiters();
+    (status, Json(json!({"status": "ok", "check_id": 1})))
+}
+
+async fn logs(
+    State(server): State<Server>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> (StatusCode, Json<Value>) {
+    let messages: Vec<String> = body["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| {
+            assert_eq!(
+                entry["host_id"], 42,
+                "each entry carries the current host id"
+            );
+            entry["message"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    let too_large = server
+        .script
+        .max_log_entries
+        .is_some_and(|max| messages.len() > max || messages.iter().any(|m| m == "too big"));
+    let status = if too_large {
+        StatusCode::PAYLOAD_TOO_LARGE
+    } else {
+        StatusCode::CREATED
+    };
+    let count = messages.len();
+    server.recorded.lock().unwrap().logs.push((
+        status.as_u16(),
+        idempotency_key(&headers),
+        messages,
+    ));
+    server.accepted.notify_waiters();
+    (
+        status,
+        Json(json!({"received": count, "detail": "Request body too large"})),
+    )
+}
+
+async fn service_dependencies(
+    State(server): State<Server>,
+    Json(body): Json<Value>,
+) -> (StatusCode, Json<Value>) {
+    server.recorded.lock().unwrap().dependencies.push(body);
+    server.accepted.notify_waiters();
+    (
+        StatusCode::CREATED,
+        Json(json!({"status": "ok", "stored": 0})),
+    )
+}
+
+impl Server {
+    /// Resolves once `done` holds for what was recorded (fails the test after 10 s).
+    async fn until(&self, done: impl Fn(&Recorded) -> bool) {
+        tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                let notified = self.accepted.notified();
+                if done(&self.recorded.lock().unwrap()) {
+                    return;
+                }
+                notified.await;
+            }
+        })
+        .await
+        .expect("the expected posts did not arrive in time");
+    }
+}
+
 /// Starts the fake server on a free port; returns it and its base URL.
 async fn start_server(script: Script) -> (Server, String) {
     let server = Server {
@@ -143,6 +304,17 @@ async fn start_server(script: Script) -> (Server, String) {
         .route("/api/v1/agent/register", post(register))
         .route("/api/v1/agent/heartbeat", post(heartbeat))
         .route("/api/v1/agent/metrics", post(metrics))
+        .route("/api/v1/agent/services/register", post(register_service))
+        .route("/api/v1/agent/services", post(service_check))
+        .route("/api/v1/agent/logs", post(logs))
+        .route(
+            "/api/v1/agent/service-dependencies",
+            post(service_dependencies),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            server.clone(),
+            decode_gzip,
+        ))
         .with_state(server.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/", listener.local_addr().unwrap());
@@ -152,8 +324,13 @@ async fn start_server(script: Script) -> (Server, String) {
 
 /// A reporter for `url` with a 1 s metrics interval, its spool in `spool_dir`, and short backoffs.
 fn reporter(url: &str, spool_dir: &std::path::Path) -> Reporter {
+    reporter_with(url, spool_dir, "")
+}
+
+/// Like [`reporter`], with `server_extra` (YAML flow entries) added to the `server:` section.
+fn reporter_with(url: &str, spool_dir: &std::path::Path, server_extra: &str) -> Reporter {
     let yaml = format!(
-        "server: {{url: '{url}', token: vop_test}}\n\
+        "server: {{url: '{url}', token: vop_test{server_extra}}}\n\
          host: {{name: it-host, tags: [it]}}\n\
          metrics: {{interval: 1}}\n\
          spool: {{dir: '{}'}}\n",
@@ -232,9 +409,28 @@ async fn registers_and_reports_metrics() {
         assert!(report.timestamp > previous_timestamp);
         previous_timestamp = report.timestamp;
     }
+    // Every body went out gzip-compressed (the default) and inflated to valid JSON above.
+    assert!(recorded.encodings.len() >= 3, "{:?}", recorded.encodings);
+    for (path, encoding) in &recorded.encodings {
+        assert_eq!(encoding, "gzip", "{path}");
+    }
     // The shutdown may cut off the reply to the last post; that sample stays spooled, so only the
     // earlier ones are sure to be counted as delivered.
     assert!(stats.delivered.load(std::sync::atomic::Ordering::Relaxed) >= 1);
+}
+
+#[tokio::test]
+async fn gzip_off_sends_plain_json() {
+    let (server, url) = start_server(Script::default()).await;
+    let spool = tempfile::tempdir().unwrap();
+    reporter_with(&url, spool.path(), ", gzip: false")
+        .run(server.until_accepted(1))
+        .await;
+    let recorded = server.recorded.lock().unwrap();
+    assert!(!recorded.encodings.is_empty());
+    for (path, encoding) in &recorded.encodings {
+        assert_eq!(encoding, "", "{path}");
+    }
 }
 
 #[tokio::test]

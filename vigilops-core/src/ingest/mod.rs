@@ -17,13 +17,14 @@ use std::sync::Arc;
 use crate::auth::agent_token;
 use crate::clock::Clock;
 use crate::model::{
-    HostRegistration, MetricSample, MetricValues, NewDbMetric, NewLogEntry, NewServiceCheck,
-    ServiceRegistration,
+    HostRegistration, MetricSample, MetricValues, NewDbMetric, NewDiscoveredDependency,
+    NewLogEntry, NewServiceCheck, ServiceRegistration,
 };
 use crate::protocol::agent::{
     DbMetricsReport, DbMetricsResponse, HeartbeatRequest, HeartbeatResponse, LogBatch,
     LogBatchResponse, MetricsReport, MetricsResponse, RegisterRequest, RegisterResponse,
-    ServiceCheckReport, ServiceCheckResponse, ServiceRegisterRequest, ServiceRegisterResponse,
+    ServiceCheckReport, ServiceCheckResponse, ServiceDependenciesReport,
+    ServiceDependenciesResponse, ServiceRegisterRequest, ServiceRegisterResponse,
     is_valid_idempotency_key,
 };
 use crate::store::{IdempotencyState, Store, StoreError};
@@ -32,6 +33,9 @@ pub use batcher::{BatchConfig, BatchError, MetricBatcher};
 
 /// Most log entries in one batch.
 pub const MAX_LOG_BATCH: usize = 10_000;
+
+/// The most edges one `service-dependencies` report may carry.
+pub const MAX_DEPENDENCY_EDGES: usize = 10_000;
 /// Longest kept service-check error text, in characters.
 pub const MAX_CHECK_ERROR_CHARS: usize = 500;
 /// How far in the future a data timestamp may be before the receive time replaces it.
@@ -367,6 +371,51 @@ impl Ingestor {
         })
     }
 
+    /// **Extension** `service-dependencies`: replaces the host's discovered dependency edges,
+    /// unless a set observed later is already stored.
+    pub async fn service_dependencies(
+        &self,
+        identity: AgentIdentity,
+        report: ServiceDependenciesReport,
+    ) -> Result<ServiceDependenciesResponse, IngestError> {
+        self.check_host(identity, report.host_id).await?;
+        if report.dependencies.len() > MAX_DEPENDENCY_EDGES {
+            return Err(IngestError::Invalid {
+                field: "dependencies",
+                message: format!("at most {MAX_DEPENDENCY_EDGES} edges per report"),
+            });
+        }
+        let mut edges = Vec::with_capacity(report.dependencies.len());
+        for edge in report.dependencies {
+            if edge.from.trim().is_empty() || edge.to.trim().is_empty() {
+                return Err(IngestError::Invalid {
+                    field: "dependencies",
+                    message: "every edge needs `from` and `to`".to_owned(),
+                });
+            }
+            edges.push(NewDiscoveredDependency {
+                from: edge.from,
+                to: edge.to,
+                connections: edge.connections.max(0),
+            });
+        }
+        let observed_at = self.data_time(report.observed_at);
+        let stored = self
+            .store
+            .replace_discovered_dependencies(report.host_id, &edges, observed_at)
+            .await?;
+        Ok(match stored {
+            Some(count) => ServiceDependenciesResponse {
+                status: "ok".to_owned(),
+                stored: i64::try_from(count).unwrap_or(i64::MAX),
+            },
+            None => ServiceDependenciesResponse {
+                status: "stale".to_owned(),
+                stored: 0,
+            },
+        })
+    }
+
     /// `services`: one check result.
     pub async fn service_check(
         &self,
@@ -564,7 +613,24 @@ pub fn metric_sample(
             serde_json::to_value(partitions).unwrap_or(Value::Null),
         );
     }
-    let numbers: [(&str, Option<f64>); 8] = [
+    let structured = [
+        (
+            "cpu_per_core",
+            report.cpu_per_core.as_ref().map(serde_json::to_value),
+        ),
+        ("disk_io", report.disk_io.as_ref().map(serde_json::to_value)),
+        (
+            "top_processes",
+            report.top_processes.as_ref().map(serde_json::to_value),
+        ),
+    ];
+    for (name, value) in structured {
+        if let Some(Ok(value)) = value {
+            extra.insert(name.to_owned(), value);
+        }
+    }
+    let numbers: [(&str, Option<f64>); 9] = [
+        ("uptime_seconds", as_f64(report.uptime_seconds)),
         ("swap_used_mb", as_f64(report.swap_used_mb)),
         ("swap_total_mb", as_f64(report.swap_total_mb)),
         ("swap_percent", report.swap_percent),
@@ -625,5 +691,26 @@ mod tests {
         let extra = sample.extra.unwrap();
         assert_eq!(extra["agent_thread_count"], 2.0);
         assert_eq!(extra["disk_partitions"][0]["mountpoint"], "/");
+        assert!(extra.get("disk_io").is_none());
+    }
+
+    #[test]
+    fn agent_detail_extensions_go_to_extra() {
+        let report: MetricsReport = serde_json::from_str(
+            r#"{"host_id":1,"uptime_seconds":3600.0,"cpu_per_core":[10.5,90.0],
+                "disk_io":[{"device":"vda","read_bytes_per_sec":512.0,"write_bytes_per_sec":0,
+                            "read_ops_per_sec":1.5,"write_ops_per_sec":0}],
+                "top_processes":{"by_cpu":[{"pid":7,"name":"postgres","cpu_percent":150.2,"rss_mb":80.5}],
+                                 "by_memory":[]},"future_field":1}"#,
+        )
+        .unwrap();
+        let sample = metric_sample(&report, |sent| sent.unwrap_or_default());
+        let extra = sample.extra.unwrap();
+        assert_eq!(extra["uptime_seconds"], 3600.0);
+        assert_eq!(extra["cpu_per_core"][1], 90.0);
+        assert_eq!(extra["disk_io"][0]["device"], "vda");
+        assert_eq!(extra["disk_io"][0]["read_ops_per_sec"], 1.5);
+        assert_eq!(extra["top_processes"]["by_cpu"][0]["name"], "postgres");
+        assert_eq!(extra["top_processes"]["by_memory"], serde_json::json!([]));
     }
 }

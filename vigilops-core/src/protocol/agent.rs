@@ -176,6 +176,74 @@ pub struct MetricsReport {
     /// Extension: swap usage in percent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub swap_percent: Option<f64>,
+    /// Extension: busy percent (0–100, 1 dp) of each logical CPU over the last interval, in
+    /// `/proc/stat` order (`cpu0`, `cpu1`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_per_core: Option<Vec<f64>>,
+    /// Extension: seconds since the host booted.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_int"
+    )]
+    pub uptime_seconds: Option<i64>,
+    /// Extension: I/O rates of each physical block device over the last interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk_io: Option<Vec<DiskIo>>,
+    /// Extension: the processes using the most CPU and the most memory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_processes: Option<TopProcesses>,
+}
+
+/// Extension: one block device in `disk_io`; rates over the last interval, 0 after a counter
+/// reset.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DiskIo {
+    /// Kernel name of the device (`sda`, `nvme0n1`, `vda`).
+    pub device: String,
+    /// Bytes read per second (1 dp).
+    #[serde(default)]
+    pub read_bytes_per_sec: f64,
+    /// Bytes written per second (1 dp).
+    #[serde(default)]
+    pub write_bytes_per_sec: f64,
+    /// Completed reads per second (1 dp).
+    #[serde(default)]
+    pub read_ops_per_sec: f64,
+    /// Completed writes per second (1 dp).
+    #[serde(default)]
+    pub write_ops_per_sec: f64,
+}
+
+/// Extension: one process in `top_processes`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TopProcess {
+    /// Process id.
+    #[serde(deserialize_with = "lenient::int")]
+    pub pid: i64,
+    /// Command name (`comm`).
+    #[serde(default)]
+    pub name: String,
+    /// CPU over the last interval, in percent of one CPU (as `top` shows it; 1 dp).
+    #[serde(default)]
+    pub cpu_percent: f64,
+    /// Resident memory in MiB (1 dp).
+    #[serde(default)]
+    pub rss_mb: f64,
+}
+
+/// Extension: the top processes of one sample.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TopProcesses {
+    /// Highest CPU first.
+    #[serde(default)]
+    pub by_cpu: Vec<TopProcess>,
+    /// Highest resident memory first.
+    #[serde(default)]
+    pub by_memory: Vec<TopProcess>,
 }
 
 /// Reply to `metrics`.
@@ -188,7 +256,7 @@ pub struct MetricsResponse {
 
 /// `POST /api/v1/agent/services/register`. The required fields are checked by the ingest layer
 /// so a missing one gets the original's 400 text rather than a parse error.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceRegisterRequest {
     #[serde(default)]
@@ -250,6 +318,47 @@ pub struct ServiceCheckReport {
     pub error: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_timestamp")]
     pub checked_at: Option<DateTime<Utc>>,
+}
+
+/// **Extension** `POST /api/v1/agent/service-dependencies`: the connections between the services
+/// discovered on one host, as the agent's latest discovery pass saw them. Each report replaces
+/// the host's previous set (an older one, such as a replay, is ignored). Services are named as
+/// registered with `services/register`; an edge naming a service the host does not have is
+/// skipped.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ServiceDependenciesReport {
+    #[serde(deserialize_with = "lenient::int")]
+    pub host_id: i64,
+    /// When the connections were seen; the receive time when absent.
+    #[serde(default, deserialize_with = "lenient::opt_timestamp")]
+    pub observed_at: Option<DateTime<Utc>>,
+    /// The edges; an empty list clears the host's set.
+    #[serde(default)]
+    pub dependencies: Vec<ServiceDependencyEdge>,
+}
+
+/// One edge of a `service-dependencies` report: ESTABLISHED TCP connections from a process of
+/// service `from` to the listening port of service `to` on the same host.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ServiceDependencyEdge {
+    /// The client service's name.
+    pub from: String,
+    /// The server service's name.
+    pub to: String,
+    /// How many connections were open.
+    #[serde(default, deserialize_with = "lenient::int")]
+    pub connections: i64,
+}
+
+/// Reply to `service-dependencies`: `status` is `ok`, or `stale` when a newer set was already
+/// stored; `stored` counts the edges kept.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ServiceDependenciesResponse {
+    pub status: String,
+    pub stored: i64,
 }
 
 /// Reply to `services`.

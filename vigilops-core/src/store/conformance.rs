@@ -10,8 +10,8 @@ use serde_json::json;
 use super::{IdempotencyState, Store, StoreError};
 use crate::model::{
     Aggregate, AuditFilter, HostFilter, HostRegistration, HostStatus, MetricSample, MetricValues,
-    NewAuditEntry, NewDbMetric, NewLogEntry, NewServiceCheck, NewUser, Page, Resolution, Role,
-    ServiceRegistration,
+    NewAuditEntry, NewDbMetric, NewDiscoveredDependency, NewLogEntry, NewServiceCheck, NewUser,
+    Page, Resolution, Role, ServiceRegistration,
 };
 
 fn t0() -> DateTime<Utc> {
@@ -29,6 +29,7 @@ pub async fn run_all(store: &dyn Store) {
     hosts(store).await;
     metrics(store).await;
     services(store).await;
+    discovered_dependencies(store).await;
     db_metrics(store).await;
     logs(store).await;
     audit(store).await;
@@ -566,6 +567,108 @@ async fn services(store: &dyn Store) {
     assert!(newer > 0);
 }
 
+async fn discovered_dependencies(store: &dyn Store) {
+    let web = host_named(store, "db-primary").await;
+    let other = store.list_hosts(&HostFilter::default()).await.unwrap().0[0].id;
+    assert_ne!(web, other);
+    let register = |host_id: i64, name: &str| ServiceRegistration {
+        host_id,
+        name: name.to_owned(),
+        target: "localhost:1".to_owned(),
+        check_type: "tcp".to_owned(),
+        check_interval: 30,
+        timeout: 10,
+        category: "business".to_owned(),
+    };
+    let mut ids = Vec::new();
+    for name in ["api (:8000)", "postgres (:5432)", "redis (:6379)"] {
+        ids.push(
+            store
+                .register_service(register(web, name), t0())
+                .await
+                .unwrap()
+                .0,
+        );
+    }
+    // A service of the same name on another host must never be linked to this host's.
+    store
+        .register_service(register(other, "redis (:6379)"), t0())
+        .await
+        .unwrap();
+    let edge = |from: &str, to: &str, connections: i64| NewDiscoveredDependency {
+        from: from.to_owned(),
+        to: to.to_owned(),
+        connections,
+    };
+    let at = t0() + Duration::minutes(10);
+    let stored = store
+        .replace_discovered_dependencies(
+            web,
+            &[
+                edge("api (:8000)", "postgres (:5432)", 4),
+                edge("api (:8000)", "redis (:6379)", 2),
+                // Unknown on this host: skipped, not an error.
+                edge("api (:8000)", "ghost (:1)", 1),
+            ],
+            at,
+        )
+        .await
+        .unwrap();
+    assert_eq!(stored, Some(2));
+    let edges = store.discovered_dependencies(web).await.unwrap();
+    let view: Vec<(i64, &str, i64, &str, i64)> = edges
+        .iter()
+        .map(|e| {
+            (
+                e.source_service_id,
+                e.source_name.as_str(),
+                e.target_service_id,
+                e.target_name.as_str(),
+                e.connections,
+            )
+        })
+        .collect();
+    assert_eq!(
+        view,
+        [
+            (ids[0], "api (:8000)", ids[1], "postgres (:5432)", 4),
+            (ids[0], "api (:8000)", ids[2], "redis (:6379)", 2),
+        ]
+    );
+    assert!(edges.iter().all(|e| e.observed_at == at));
+    assert!(
+        store
+            .discovered_dependencies(other)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // A replay of an older report changes nothing.
+    let older = store
+        .replace_discovered_dependencies(web, &[edge("redis (:6379)", "api (:8000)", 9)], t0())
+        .await
+        .unwrap();
+    assert_eq!(older, None);
+    assert_eq!(store.discovered_dependencies(web).await.unwrap().len(), 2);
+
+    // A newer report replaces the whole set: the redis edge is gone.
+    let later = at + Duration::minutes(1);
+    let stored = store
+        .replace_discovered_dependencies(web, &[edge("api (:8000)", "postgres (:5432)", 1)], later)
+        .await
+        .unwrap();
+    assert_eq!(stored, Some(1));
+    let edges = store.discovered_dependencies(web).await.unwrap();
+    assert_eq!(edges.len(), 1);
+    assert_eq!(
+        (edges[0].target_service_id, edges[0].connections),
+        (ids[1], 1)
+    );
+    assert_eq!(edges[0].observed_at, later);
+    // The edges go with the host (checked again after host deletion at the end of the story).
+}
+
 async fn db_metrics(store: &dyn Store) {
     let web = host_named(store, "db-primary").await;
     let metric = |detail: Option<serde_json::Value>| NewDbMetric {
@@ -897,6 +1000,7 @@ async fn host_deletion_cascades(store: &dyn Store) {
         .unwrap();
     assert!(series.is_empty(), "a deleted host's samples go with it");
     assert!(store.recent_logs(web, 10).await.unwrap().is_empty());
+    assert!(store.discovered_dependencies(web).await.unwrap().is_empty());
     assert!(matches!(
         store.delete_host(web).await,
         Err(StoreError::NotFound(_))

@@ -10,9 +10,10 @@ use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
 
 use crate::model::{
-    AgentToken, Aggregate, AuditEntry, AuditFilter, Host, HostFilter, HostRegistration,
-    LatestMetrics, LogEntry, MetricPoint, MetricSample, NewAuditEntry, NewDbMetric, NewLogEntry,
-    NewServiceCheck, NewUser, Resolution, ServiceRegistration, User,
+    AgentToken, Aggregate, AuditEntry, AuditFilter, DiscoveredDependency, Host, HostFilter,
+    HostRegistration, LatestMetrics, LogEntry, MetricPoint, MetricSample, NewAuditEntry,
+    NewDbMetric, NewDiscoveredDependency, NewLogEntry, NewServiceCheck, NewUser, Resolution,
+    ServiceRegistration, User,
 };
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -165,6 +166,19 @@ pub trait ServiceStore: Send + Sync {
     /// Stores a check and, unless it is older than the last applied one, copies its status to
     /// the service. Returns the check id.
     async fn insert_service_check(&self, check: NewServiceCheck) -> StoreResult<i64>;
+    /// Replaces the discovered dependencies of `host_id` with `edges` (service names of that
+    /// host; edges naming an unknown service are skipped) observed at `observed_at`, unless a
+    /// set observed later is already stored (a replay never undoes a newer report). Returns how
+    /// many edges were stored, or `None` when the report was older and ignored.
+    async fn replace_discovered_dependencies(
+        &self,
+        host_id: i64,
+        edges: &[NewDiscoveredDependency],
+        observed_at: DateTime<Utc>,
+    ) -> StoreResult<Option<usize>>;
+    /// The discovered dependencies of `host_id`, by source then target name.
+    async fn discovered_dependencies(&self, host_id: i64)
+    -> StoreResult<Vec<DiscoveredDependency>>;
 }
 
 /// Monitored databases and their samples.

@@ -14,9 +14,10 @@ use super::{
     UserStore,
 };
 use crate::model::{
-    AgentToken, Aggregate, AuditEntry, AuditFilter, Host, HostFilter, HostRegistration, HostStatus,
-    LatestMetrics, LogEntry, MetricPoint, MetricSample, MetricValues, NewAuditEntry, NewDbMetric,
-    NewLogEntry, NewServiceCheck, NewUser, Resolution, Role, ServiceRegistration, User,
+    AgentToken, Aggregate, AuditEntry, AuditFilter, DiscoveredDependency, Host, HostFilter,
+    HostRegistration, HostStatus, LatestMetrics, LogEntry, MetricPoint, MetricSample, MetricValues,
+    NewAuditEntry, NewDbMetric, NewDiscoveredDependency, NewLogEntry, NewServiceCheck, NewUser,
+    Resolution, Role, ServiceRegistration, User,
 };
 
 /// Builds a statement from trusted fragments: only column lists and constants of this file are
@@ -638,6 +639,84 @@ impl ServiceStore for PostgresStore {
         .await?;
         transaction.commit().await?;
         Ok(id)
+    }
+
+    async fn replace_discovered_dependencies(
+        &self,
+        host_id: i64,
+        edges: &[NewDiscoveredDependency],
+        observed_at: DateTime<Utc>,
+    ) -> StoreResult<Option<usize>> {
+        let mut transaction = self.pool.begin().await?;
+        // Serialises concurrent reports of one host, so two sets never interleave.
+        sqlx::query("SELECT id FROM hosts WHERE id = $1 FOR UPDATE")
+            .bind(host_id)
+            .fetch_optional(&mut *transaction)
+            .await?;
+        let newest: Option<DateTime<Utc>> = sqlx::query_scalar(
+            "SELECT MAX(observed_at) FROM discovered_dependencies WHERE host_id = $1",
+        )
+        .bind(host_id)
+        .fetch_one(&mut *transaction)
+        .await?;
+        if newest.is_some_and(|newest| newest > observed_at) {
+            return Ok(None);
+        }
+        sqlx::query("DELETE FROM discovered_dependencies WHERE host_id = $1")
+            .bind(host_id)
+            .execute(&mut *transaction)
+            .await?;
+        let mut stored = 0u64;
+        for edge in edges {
+            stored += sqlx::query(
+                "INSERT INTO discovered_dependencies \
+                    (host_id, source_service_id, target_service_id, connections, observed_at) \
+                 SELECT $1, source.id, target.id, $4, $5 FROM services source \
+                 JOIN services target ON target.host_id = source.host_id AND target.name = $3 \
+                 WHERE source.host_id = $1 AND source.name = $2 AND source.id <> target.id \
+                 ON CONFLICT (host_id, source_service_id, target_service_id) \
+                 DO UPDATE SET connections = excluded.connections",
+            )
+            .bind(host_id)
+            .bind(&edge.from)
+            .bind(&edge.to)
+            .bind(edge.connections)
+            .bind(observed_at)
+            .execute(&mut *transaction)
+            .await?
+            .rows_affected();
+        }
+        transaction.commit().await?;
+        Ok(Some(usize::try_from(stored).unwrap_or(usize::MAX)))
+    }
+
+    async fn discovered_dependencies(
+        &self,
+        host_id: i64,
+    ) -> StoreResult<Vec<DiscoveredDependency>> {
+        let rows = sqlx::query(
+            "SELECT d.source_service_id, source.name AS source_name, d.target_service_id, \
+                target.name AS target_name, d.connections, d.observed_at \
+             FROM discovered_dependencies d \
+             JOIN services source ON source.id = d.source_service_id \
+             JOIN services target ON target.id = d.target_service_id \
+             WHERE d.host_id = $1 ORDER BY source.name, target.name",
+        )
+        .bind(host_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(DiscoveredDependency {
+                    source_service_id: row.try_get("source_service_id")?,
+                    source_name: row.try_get("source_name")?,
+                    target_service_id: row.try_get("target_service_id")?,
+                    target_name: row.try_get("target_name")?,
+                    connections: row.try_get("connections")?,
+                    observed_at: row.try_get("observed_at")?,
+                })
+            })
+            .collect()
     }
 }
 

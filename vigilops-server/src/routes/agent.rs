@@ -14,7 +14,8 @@ use vigilops_core::protocol::agent::{
     AgentUpdatesResponse, DbMetricsReport, DbMetricsResponse, DbTargetsResponse, HeartbeatRequest,
     HeartbeatResponse, IDEMPOTENCY_KEY_HEADER, LogBatch, LogBatchResponse, MetricsReport,
     MetricsResponse, RegisterRequest, RegisterResponse, ServiceCheckReport, ServiceCheckResponse,
-    ServiceRegisterRequest, ServiceRegisterResponse,
+    ServiceDependenciesReport, ServiceDependenciesResponse, ServiceRegisterRequest,
+    ServiceRegisterResponse,
 };
 use vigilops_core::protocol::rest::ErrorBody;
 
@@ -29,6 +30,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(metrics))
         .routes(routes!(register_service))
         .routes(routes!(service_check))
+        .routes(routes!(service_dependencies))
         .routes(routes!(db_metrics))
         .routes(routes!(logs))
         .routes(routes!(db_targets))
@@ -127,6 +129,25 @@ async fn service_check(
     let reply = ingest
         .idempotent(identity, idempotency_key(&headers)?, 201, || {
             ingest.service_check(identity, body)
+        })
+        .await?;
+    Ok(stored(reply))
+}
+
+/// **Extension:** replaces the host's discovered service dependencies. Honours `Idempotency-Key`.
+#[utoipa::path(post, path = "/api/v1/agent/service-dependencies", tag = "agent", security(("agent_token" = [])),
+    request_body = ServiceDependenciesReport,
+    responses((status = 201, body = ServiceDependenciesResponse), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn service_dependencies(
+    State(state): State<AppState>,
+    Agent(identity): Agent,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<ServiceDependenciesReport>,
+) -> Result<Response, ApiError> {
+    let ingest = &state.ingest;
+    let reply = ingest
+        .idempotent(identity, idempotency_key(&headers)?, 201, || {
+            ingest.service_dependencies(identity, body)
         })
         .await?;
     Ok(stored(reply))

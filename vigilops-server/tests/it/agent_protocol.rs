@@ -580,3 +580,65 @@ async fn deleted_hosts_make_agents_register_again(app: &TestApp) {
     assert_eq!(audit.body["items"][0]["resource_id"], host_id.to_string());
 }
 on_both_backends!(deleted_hosts_make_agents_register_again);
+
+async fn discovered_dependencies_are_stored_per_host(app: &TestApp) {
+    let (admin, agent) = app.admin_and_agent_token().await;
+    let host_id = app.register_host(&agent, "deps-01").await;
+    for name in ["api (:8000)", "postgres (:5432)"] {
+        let registered = app
+            .call(
+                "POST",
+                "/api/v1/agent/services/register",
+                Some(&agent),
+                Some(json!({"name": name, "target": "localhost:1", "type": "tcp", "host_id": host_id})),
+            )
+            .await;
+        assert_eq!(registered.status, StatusCode::OK);
+    }
+    let report = json!({
+        "host_id": host_id,
+        "observed_at": "2026-11-27T01:00:00+00:00",
+        "dependencies": [
+            {"from": "api (:8000)", "to": "postgres (:5432)", "connections": 3.0},
+            {"from": "api (:8000)", "to": "unknown (:1)", "connections": 1}
+        ],
+        "future_field": {"ignored": true}
+    });
+    let reply = app
+        .call(
+            "POST",
+            "/api/v1/agent/service-dependencies",
+            Some(&agent),
+            Some(report.clone()),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+    assert_eq!(reply.body, json!({"status": "ok", "stored": 1}));
+    let edges = app
+        .state
+        .store
+        .discovered_dependencies(host_id)
+        .await
+        .unwrap();
+    assert_eq!(edges.len(), 1);
+    assert_eq!(
+        (
+            edges[0].source_name.as_str(),
+            edges[0].target_name.as_str(),
+            edges[0].connections
+        ),
+        ("api (:8000)", "postgres (:5432)", 3)
+    );
+    // Another token's agent cannot write this host's edges.
+    let other = app.agent_token(&admin, "other").await;
+    let forbidden = app
+        .call(
+            "POST",
+            "/api/v1/agent/service-dependencies",
+            Some(&other),
+            Some(report),
+        )
+        .await;
+    assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
+}
+on_both_backends!(discovered_dependencies_are_stored_per_host);

@@ -29,6 +29,7 @@ async fn every_route_is_documented() {
         ("/api/v1/agent/metrics", "post"),
         ("/api/v1/agent/services/register", "post"),
         ("/api/v1/agent/services", "post"),
+        ("/api/v1/agent/service-dependencies", "post"),
         ("/api/v1/agent/db-metrics", "post"),
         ("/api/v1/agent/logs", "post"),
         ("/api/v1/agent/db-targets", "get"),
