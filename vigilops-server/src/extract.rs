@@ -34,6 +34,11 @@ fn path_of(path: &serde_path_to_error::Path) -> Vec<String> {
 
 /// Parses `bytes` as JSON into `T`, with a FastAPI-shaped 422 on failure.
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // The happy path parses once without tracking where it is (serde_path_to_error allocates
+    // a string per object key); only a failed body is parsed again to name the bad field.
+    if let Ok(value) = serde_json::from_slice::<T>(bytes) {
+        return Ok(value);
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let parsed = serde_path_to_error::deserialize::<_, T>(&mut deserializer);
     // Trailing data after the JSON value is a syntax error too.
