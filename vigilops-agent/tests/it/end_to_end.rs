@@ -6,6 +6,10 @@
 //! same data and port, and every numbered line must be stored exactly once, in order, and every
 //! metrics sample the agent took must be stored once with its original timestamp.
 //!
+//! The server is stopped with SIGTERM (it finishes the requests in flight), not SIGKILL: it
+//! stores a record and completes its idempotency key in two transactions, so a crash between the
+//! two would store the agent's replay a second time once the key goes stale (60 s).
+//!
 //! Runs on SQLite (the default data directory) and on a fresh PostgreSQL database. The server's
 //! binary is the one `cargo test --workspace` builds next to this test's executable; when it is
 //! missing (`cargo test -p vigilops-agent` alone), it is built once with cargo.
