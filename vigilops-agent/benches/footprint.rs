@@ -10,7 +10,7 @@
 //! Run: `cargo build --release -p vigilops-server && cargo bench -p vigilops-agent --bench
 //! footprint` (env: `SECONDS=300` measured, `INTERVAL=15` metrics/check/database interval,
 //! `CONFIGS=metrics,all`, `AGENT_ENV="NAME=value …"` extra environment for the agents, e.g.
-//! `MALLOC_ARENA_MAX=2`).
+//! `MALLOC_ARENA_MAX=2`, `NODE_EXPORTER=0` to leave node_exporter out).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
@@ -149,8 +149,17 @@ fn start_agent(name: &str, config: &Path, extra_env: &[(String, String)]) -> Pro
     }
 }
 
-/// (VmRSS, VmHWM) in KiB.
-fn memory_kib(pid: u32) -> Option<(u64, u64)> {
+/// What `/proc/<pid>/status` says about memory, in KiB.
+struct Memory {
+    rss: u64,
+    hwm: u64,
+    /// Private memory: heap, stacks.
+    anon: u64,
+    /// Mapped pages of the binary and its libraries (clean, shared with the page cache).
+    file: u64,
+}
+
+fn memory_kib(pid: u32) -> Option<Memory> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let field = |name: &str| {
         status
@@ -159,7 +168,12 @@ fn memory_kib(pid: u32) -> Option<(u64, u64)> {
             .and_then(|line| line.split_whitespace().nth(1))
             .and_then(|kib| kib.parse::<u64>().ok())
     };
-    Some((field("VmRSS:")?, field("VmHWM:")?))
+    Some(Memory {
+        rss: field("VmRSS:")?,
+        hwm: field("VmHWM:")?,
+        anon: field("RssAnon:")?,
+        file: field("RssFile:")?,
+    })
 }
 
 /// utime + stime in clock ticks, and the thread count.
@@ -178,6 +192,8 @@ fn cpu_ticks(pid: u32) -> Option<(u64, u64)> {
 #[derive(Default)]
 struct Measured {
     rss_samples: Vec<u64>,
+    anon_samples: Vec<u64>,
+    file_samples: Vec<u64>,
     hwm: u64,
     cpu_start: Option<(u64, Instant)>,
     cpu_end: Option<(u64, Instant)>,
@@ -186,9 +202,11 @@ struct Measured {
 
 impl Measured {
     fn sample(&mut self, pid: u32) {
-        if let Some((rss, hwm)) = memory_kib(pid) {
-            self.rss_samples.push(rss);
-            self.hwm = hwm;
+        if let Some(memory) = memory_kib(pid) {
+            self.rss_samples.push(memory.rss);
+            self.anon_samples.push(memory.anon);
+            self.file_samples.push(memory.file);
+            self.hwm = memory.hwm;
         }
         if let Some((ticks, threads)) = cpu_ticks(pid) {
             let now = Instant::now();
@@ -212,6 +230,13 @@ impl Measured {
             _ => f64::NAN,
         }
     }
+}
+
+/// The mean of KiB samples, in MiB.
+fn mean_mib(samples: &[u64]) -> f64 {
+    #[allow(clippy::cast_precision_loss)]
+    let mean = samples.iter().sum::<u64>() as f64 / samples.len().max(1) as f64;
+    mean / 1024.0
 }
 
 fn mib(kib: u64) -> f64 {
@@ -297,7 +322,8 @@ async fn main() {
 
     // node_exporter with Debian's default collectors, scraped at the same interval.
     let mut scraper = None;
-    if Path::new(NODE_EXPORTER).exists() {
+    let node_exporter_wanted = !std::env::var("NODE_EXPORTER").is_ok_and(|value| value == "0");
+    if node_exporter_wanted && Path::new(NODE_EXPORTER).exists() {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -331,7 +357,7 @@ async fn main() {
             }
             (scrapes, bytes)
         }));
-    } else {
+    } else if node_exporter_wanted {
         println!("{NODE_EXPORTER} not installed: node_exporter not measured");
     }
 
@@ -367,23 +393,23 @@ async fn main() {
         .map(|page| page.total)
         .unwrap_or(-1);
     println!(
-        "\n| process | RSS mean | RSS max | peak (VmHWM) | CPU (% of one core) | threads (max) |"
+        "\n| process | RSS mean | RSS max | peak (VmHWM) | anon / file RSS (mean) | CPU (% of one core) | threads (max) |"
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|");
     let rows = processes
         .iter()
         .map(|process| process.name.clone())
         .chain(std::iter::once("vigilops-server (receiving)".to_owned()))
         .zip(measured.iter().chain(std::iter::once(&server_measured)));
     for (name, measured) in rows {
-        let samples = measured.rss_samples.len().max(1);
-        #[allow(clippy::cast_precision_loss)]
-        let mean = measured.rss_samples.iter().sum::<u64>() as f64 / samples as f64 / 1024.0;
         let max = measured.rss_samples.iter().copied().max().unwrap_or(0);
         println!(
-            "| {name} | {mean:.1} MiB | {:.1} MiB | {:.1} MiB | {:.3} % | {} |",
+            "| {name} | {:.1} MiB | {:.1} MiB | {:.1} MiB | {:.1} / {:.1} MiB | {:.3} % | {} |",
+            mean_mib(&measured.rss_samples),
             mib(max),
             mib(measured.hwm),
+            mean_mib(&measured.anon_samples),
+            mean_mib(&measured.file_samples),
             measured.cpu_percent(ticks_per_second),
             measured.max_threads
         );
