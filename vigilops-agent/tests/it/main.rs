@@ -1,5 +1,6 @@
 //! End-to-end tests of the agent's reporter against a small local server that speaks the agent
-//! endpoints (register, heartbeat, metrics) and can be told to fail.
+//! endpoints (register, heartbeat, metrics) and can be told to fail; and (`end_to_end`) of the
+//! real agent binary against the real server binary.
 
 // Helpers outside #[test] functions unwrap too: a failure there is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -8,6 +9,7 @@ mod checks;
 mod db;
 mod delivery;
 mod discovery;
+mod end_to_end;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
