@@ -3,3 +3,5 @@
 //! clock, touches storage or sends notifications; callers pass time and data in.
 
 pub mod detect;
+pub mod rule;
+pub mod wire;
