@@ -4,4 +4,5 @@
 
 pub mod detect;
 pub mod rule;
+pub mod state;
 pub mod wire;
