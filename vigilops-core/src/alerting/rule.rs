@@ -10,7 +10,9 @@ use chrono::{Duration, NaiveTime};
 use regex::{Regex, RegexBuilder};
 use thiserror::Error;
 
-use super::detect::{BaselineConfig, ForecastConfig};
+use super::detect::{
+    BaselineConfig, Deviation, ForecastConfig, Sample, baseline as baseline_verdict, forecast,
+};
 use super::wire::{AlertRuleCreate, DetectorWire, TargetFilterWire};
 
 /// Host metrics a `metric` rule may name: the snapshot's numeric fields plus derived ones.
@@ -216,6 +218,51 @@ pub enum Condition {
         /// Detector settings.
         config: ForecastConfig,
     },
+}
+
+impl Condition {
+    /// Judges the latest reading `current` given the series' earlier `history` (any order).
+    /// `None` means "no data": a non-finite value or too little history for a detector, which
+    /// neither fires nor resolves.
+    pub fn assess(&self, current: Sample, history: &[Sample]) -> Option<Assessment> {
+        if !current.value.is_finite() {
+            return None;
+        }
+        match self {
+            Condition::Threshold(threshold) => Some(threshold.assess(current.value)),
+            Condition::Baseline { config, direction } => {
+                let verdict = baseline_verdict(history, current, config).ok()?;
+                let violating = match (direction, verdict.deviation) {
+                    (_, Deviation::Normal) => false,
+                    (Direction::Both, _)
+                    | (Direction::Above, Deviation::High)
+                    | (Direction::Below, Deviation::Low) => true,
+                    (Direction::Above, Deviation::Low) | (Direction::Below, Deviation::High) => {
+                        false
+                    }
+                };
+                Some(if violating {
+                    Assessment::Violating
+                } else {
+                    Assessment::Clear
+                })
+            }
+            Condition::Forecast {
+                limit,
+                within,
+                config,
+            } => {
+                let mut samples = history.to_vec();
+                samples.push(current);
+                let outlook = forecast(&samples, *limit, current.at, config).ok()?;
+                Some(if outlook.reaches_within(*within) {
+                    Assessment::Violating
+                } else {
+                    Assessment::Clear
+                })
+            }
+        }
+    }
 }
 
 /// How a log rule matches a message.
@@ -1064,6 +1111,66 @@ mod tests {
         assert_eq!(direction, Direction::Both);
         assert_eq!(config.sensitivity, 5.0);
         assert_eq!(config.window, Duration::hours(2));
+    }
+
+    #[test]
+    fn conditions_assess_with_thresholds_and_detectors() {
+        use chrono::{TimeZone, Utc};
+
+        let now = Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap();
+        let series = |per_hour: f64| -> Vec<Sample> {
+            (1..=120)
+                .map(|i| {
+                    let at = now - Duration::minutes(i);
+                    Sample::new(at, 50.0 - per_hour * i as f64 / 60.0)
+                })
+                .collect()
+        };
+        let threshold = Condition::Threshold(Threshold {
+            operator: Operator::Greater,
+            trigger: 90.0,
+            recovery: 80.0,
+        });
+        assert_eq!(
+            threshold.assess(Sample::new(now, 95.0), &[]),
+            Some(Assessment::Violating)
+        );
+        assert_eq!(threshold.assess(Sample::new(now, f64::NAN), &[]), None);
+
+        let disk_full_within_day = Condition::Forecast {
+            limit: 100.0,
+            within: Duration::hours(24),
+            config: ForecastConfig::default(),
+        };
+        // 50 % rising 5 %/h: full in 10 h.
+        assert_eq!(
+            disk_full_within_day.assess(Sample::new(now, 50.0), &series(5.0)),
+            Some(Assessment::Violating)
+        );
+        // 50 % rising 1 %/h: full in 50 h.
+        assert_eq!(
+            disk_full_within_day.assess(Sample::new(now, 50.0), &series(1.0)),
+            Some(Assessment::Clear)
+        );
+        assert_eq!(
+            disk_full_within_day.assess(Sample::new(now, 50.0), &[]),
+            None
+        );
+
+        let below = Condition::Baseline {
+            config: BaselineConfig::default(),
+            direction: Direction::Below,
+        };
+        let flat = series(0.0);
+        assert_eq!(
+            below.assess(Sample::new(now, 10.0), &flat),
+            Some(Assessment::Violating)
+        );
+        assert_eq!(
+            below.assess(Sample::new(now, 90.0), &flat),
+            Some(Assessment::Clear)
+        );
+        assert_eq!(below.assess(Sample::new(now, 10.0), &flat[..3]), None);
     }
 
     #[test]
