@@ -567,6 +567,49 @@ impl AlertRule {
     }
 }
 
+/// Checks a RuleCreate and returns it as it should be stored and shown: the name trimmed and
+/// the silence window as `"HH:MM:SS"` (the REST contract returns that form whatever was sent).
+pub fn normalize(wire: &AlertRuleCreate) -> Result<(AlertRuleCreate, AlertRule), InvalidRule> {
+    let rule = AlertRule::from_wire(wire)?;
+    let mut stored = wire.clone();
+    stored.name.clone_from(&rule.name);
+    if let Some(silence) = rule.silence {
+        stored.silence_start = Some(silence.start.format("%H:%M:%S").to_string());
+        stored.silence_end = Some(silence.end.format("%H:%M:%S").to_string());
+    }
+    Ok((stored, rule))
+}
+
+/// The rules created at start-up when no rule has their name (the original's builtins).
+pub fn builtin_rules() -> Vec<AlertRuleCreate> {
+    let builtin =
+        |name: &str, metric: &str, operator: &str, threshold: f64, duration: i64| AlertRuleCreate {
+            name: name.to_owned(),
+            metric: metric.to_owned(),
+            operator: operator.to_owned(),
+            threshold,
+            duration_seconds: duration,
+            ..AlertRuleCreate::default()
+        };
+    vec![
+        builtin("CPU 使用率过高", "cpu_percent", ">", 90.0, 300),
+        builtin("内存使用率过高", "memory_percent", ">", 90.0, 300),
+        AlertRuleCreate {
+            severity: "critical".to_owned(),
+            ..builtin("磁盘使用率过高", "disk_percent", ">", 95.0, 0)
+        },
+        AlertRuleCreate {
+            severity: "critical".to_owned(),
+            ..builtin("主机离线", "host_offline", "==", 1.0, 0)
+        },
+        AlertRuleCreate {
+            severity: "critical".to_owned(),
+            target_type: "service".to_owned(),
+            ..builtin("服务不可用", "service_down", "==", 1.0, 0)
+        },
+    ]
+}
+
 fn selector(check: &mut Checker, filter: Option<&TargetFilterWire>) -> TargetSelector {
     let Some(filter) = filter else {
         return TargetSelector::default();
@@ -849,6 +892,56 @@ mod tests {
             Ok(rule) => panic!("accepted {rule:?}"),
             Err(invalid) => invalid.errors.iter().map(|e| e.field).collect(),
         }
+    }
+
+    #[test]
+    fn the_original_builtins_are_valid_rules() {
+        let rules: Vec<AlertRule> = builtin_rules()
+            .iter()
+            .map(|wire| AlertRule::from_wire(wire).unwrap())
+            .collect();
+        let kinds: Vec<(&str, Severity, i64)> = rules
+            .iter()
+            .map(|rule| {
+                (
+                    rule.name.as_str(),
+                    rule.severity,
+                    rule.pending.num_seconds(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("CPU 使用率过高", Severity::Warning, 300),
+                ("内存使用率过高", Severity::Warning, 300),
+                ("磁盘使用率过高", Severity::Critical, 0),
+                ("主机离线", Severity::Critical, 0),
+                ("服务不可用", Severity::Critical, 0),
+            ]
+        );
+        assert_eq!(rules[3].kind, RuleKind::HostOffline);
+        assert_eq!(rules[4].kind, RuleKind::ServiceDown);
+        assert!(
+            rules
+                .iter()
+                .all(|rule| rule.cooldown == Duration::seconds(300))
+        );
+    }
+
+    #[test]
+    fn normalize_stores_silence_as_hh_mm_ss_and_trims_the_name() {
+        let (stored, normalized) = normalize(&rule(|r| {
+            r.name = "  cpu high ".to_owned();
+            r.silence_start = Some("22:00".to_owned());
+            r.silence_end = Some("06:30:15".to_owned());
+        }))
+        .unwrap();
+        assert_eq!(stored.name, "cpu high");
+        assert_eq!(normalized.name, "cpu high");
+        assert_eq!(stored.silence_start.as_deref(), Some("22:00:00"));
+        assert_eq!(stored.silence_end.as_deref(), Some("06:30:15"));
+        assert!(normalize(&rule(|r| r.operator = "≥".to_owned())).is_err());
     }
 
     #[test]
