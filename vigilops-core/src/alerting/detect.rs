@@ -249,9 +249,10 @@ pub struct ForecastConfig {
     /// Share of sample pairs whose slope must agree in sign with the fitted slope. Pure noise
     /// agrees about half the time, so this is what keeps noise from forecasting.
     pub min_agreement: f64,
-    /// A drop between consecutive samples larger than this (in the series' unit) is a reset
-    /// (cleanup, counter wrap): only the samples after the last one describe the current trend.
-    pub reset_drop: f64,
+    /// A drop between consecutive samples larger than this share of the earlier value is a
+    /// reset (cleanup, counter wrap): only the samples after the last one describe the current
+    /// trend. Relative, so it means the same for percentages, megabytes and counters.
+    pub reset_drop_ratio: f64,
 }
 
 impl Default for ForecastConfig {
@@ -261,7 +262,7 @@ impl Default for ForecastConfig {
             min_samples: 12,
             max_samples: 240,
             min_agreement: 0.8,
-            reset_drop: 10.0,
+            reset_drop_ratio: 0.1,
         }
     }
 }
@@ -313,7 +314,7 @@ const SECONDS_PER_HOUR: f64 = 3600.0;
 /// (from below when the series is under it, from above when it is over it at the start).
 ///
 /// Samples after `now` or before `now - lookback`, and non-finite ones, are ignored; so is
-/// everything before the last drop larger than `reset_drop`.
+/// everything before the last drop larger than `reset_drop_ratio` of the value before it.
 pub fn forecast(
     samples: &[Sample],
     limit: f64,
@@ -328,10 +329,9 @@ pub fn forecast(
         .filter(|sample| sample.value.is_finite() && sample.at >= start && sample.at <= now)
         .collect();
     usable.sort_by_key(|sample| sample.at);
-    if let Some(reset) = usable
-        .windows(2)
-        .rposition(|pair| pair[0].value - pair[1].value > config.reset_drop)
-    {
+    if let Some(reset) = usable.windows(2).rposition(|pair| {
+        pair[0].value - pair[1].value > config.reset_drop_ratio * pair[0].value.abs()
+    }) {
         usable.drain(..=reset);
     }
     if usable.len() > config.max_samples {
@@ -767,6 +767,40 @@ mod tests {
     }
 
     #[test]
+    fn forecast_resets_are_relative_to_the_series_scale() {
+        let now = t0();
+        // 500 GB used, growing 2 GB/h, with 20 GB log rotations every hour: 4 % drops are
+        // not resets, so the overall trend (2 - 20 = -18 GB/h) is seen, not a fresh start.
+        let samples: Vec<Sample> = (0..180)
+            .map(|i| {
+                let at = now - Duration::minutes(179 - i);
+                let value = 500_000.0 + 2_000.0 * i as f64 / 60.0 - 20_000.0 * (i / 60) as f64;
+                Sample::new(at, value)
+            })
+            .collect();
+        let config = ForecastConfig {
+            min_agreement: 0.5,
+            ..ForecastConfig::default()
+        };
+        let result = forecast(&samples, 1_000_000.0, now, &config).unwrap();
+        assert!(
+            matches!(result, Forecast::NotApproaching { slope_per_hour } if slope_per_hour < 0.0),
+            "{result:?}"
+        );
+        // A counter falling back to zero is a reset whatever its scale.
+        let mut counter: Vec<Sample> = (0..60)
+            .map(|i| Sample::new(now - Duration::minutes(119 - i), 1e9 + 1e6 * i as f64))
+            .collect();
+        counter
+            .extend((0..60).map(|i| Sample::new(now - Duration::minutes(59 - i), 1e3 * i as f64)));
+        let result = forecast(&counter, 1e8, now, &ForecastConfig::default()).unwrap();
+        let Forecast::Reaches { slope_per_hour, .. } = result else {
+            panic!("{result:?}");
+        };
+        assert!((slope_per_hour - 60_000.0).abs() < 1e-3, "{slope_per_hour}");
+    }
+
+    #[test]
     fn forecast_is_robust_to_a_few_wild_samples() {
         let now = t0();
         let mut samples = disk_series(now, 120, 40.0, 1.0, 0.0);
@@ -774,7 +808,7 @@ mod tests {
         samples[31].value = 5.0;
         samples[90].value = 0.0;
         let config = ForecastConfig {
-            reset_drop: f64::INFINITY,
+            reset_drop_ratio: f64::INFINITY,
             ..ForecastConfig::default()
         };
         let result = forecast(&samples, 100.0, now, &config).unwrap();
@@ -848,7 +882,7 @@ mod tests {
             let now = t0();
             // No agreement guard, so every input yields a slope to compare.
             let config = ForecastConfig {
-                reset_drop: f64::INFINITY,
+                reset_drop_ratio: f64::INFINITY,
                 min_agreement: 0.0,
                 ..ForecastConfig::default()
             };
