@@ -873,6 +873,8 @@ fn kind(check: &mut Checker, wire: &AlertRuleCreate, pending: Duration) -> Optio
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     fn rule(edit: impl FnOnce(&mut AlertRuleCreate)) -> AlertRuleCreate {
@@ -1321,6 +1323,75 @@ mod tests {
                 end: NaiveTime::from_hms_opt(6, 0, 30).unwrap()
             })
         );
+    }
+
+    fn any_wire() -> impl Strategy<Value = AlertRuleCreate> {
+        let text = |options: &'static [&'static str]| {
+            prop::sample::select(options).prop_map(str::to_owned)
+        };
+        (
+            (
+                text(&["cpu", "", " disk "]),
+                text(&["info", "warning", "critical", "fatal"]),
+                text(&["cpu_percent", "host_offline", "service_down", "nope", ""]),
+                text(&[">", ">=", "<", "<=", "==", "!=", "=>"]),
+                -1e3..1e3f64,
+                -10..1000i64,
+            ),
+            (
+                text(&["host", "service", "db"]),
+                text(&["metric", "log_keyword", "db_metric", "absence", "sql"]),
+                prop::option::of(text(&["error", "(unclosed", "a+b", ""])),
+                any::<bool>(),
+                prop::option::of(text(&["slow_queries", " "])),
+                -10..1000i64,
+            ),
+            (
+                prop::option::of(text(&["22:00", "06:00:30", "24:00", "x"])),
+                prop::option::of(text(&["22:00", "06:00:30", "24:00", "x"])),
+                prop::option::of(-1e3..1e3f64),
+                prop::option::of(prop::collection::vec(-2..5i64, 0..3)),
+            ),
+        )
+            .prop_map(|(a, b, c)| AlertRuleCreate {
+                name: a.0,
+                severity: a.1,
+                metric: a.2,
+                operator: a.3,
+                threshold: a.4,
+                duration_seconds: a.5,
+                target_type: b.0,
+                rule_type: b.1,
+                log_keyword: b.2,
+                log_keyword_is_regex: b.3,
+                db_metric_name: b.4,
+                cooldown_seconds: b.5,
+                silence_start: c.0,
+                silence_end: c.1,
+                recovery_threshold: c.2,
+                notification_channel_ids: c.3,
+                ..AlertRuleCreate::default()
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn validation_never_panics_and_the_stored_form_is_stable(wire in any_wire()) {
+            match normalize(&wire) {
+                Ok((stored, rule)) => {
+                    let (again, rule_again) = normalize(&stored).unwrap();
+                    prop_assert_eq!(again, stored);
+                    prop_assert_eq!(rule_again, rule);
+                }
+                Err(invalid) => {
+                    prop_assert!(!invalid.errors.is_empty());
+                    let text = invalid.to_string();
+                    for error in &invalid.errors {
+                        prop_assert!(text.contains(error.field));
+                    }
+                }
+            }
+        }
     }
 
     #[test]
