@@ -396,17 +396,21 @@ pub fn forecast(
     }
     let hours = (limit - fitted) / slope;
     let seconds = hours * SECONDS_PER_HOUR;
-    // Beyond ~290 years chrono cannot represent it, and it is not approaching in any useful sense.
-    if !seconds.is_finite() || seconds > 1e10 {
-        return Ok(Forecast::NotApproaching {
+    // Beyond ~300 years (or past what chrono can represent) is not approaching in any useful
+    // sense, and the bound keeps the conversions below from overflowing.
+    let at = (seconds.is_finite() && seconds <= 1e10)
+        .then(|| Duration::try_seconds(seconds.ceil() as i64))
+        .flatten()
+        .and_then(|within| now.checked_add_signed(within).map(|at| (at, within)));
+    Ok(match at {
+        Some((at, within)) => Forecast::Reaches {
+            at,
+            within,
             slope_per_hour: slope,
-        });
-    }
-    let within = Duration::seconds(seconds.ceil() as i64);
-    Ok(Forecast::Reaches {
-        at: now + within,
-        within,
-        slope_per_hour: slope,
+        },
+        None => Forecast::NotApproaching {
+            slope_per_hour: slope,
+        },
     })
 }
 
@@ -704,6 +708,16 @@ mod tests {
             panic!("{result:?}");
         };
         assert_eq!(within.num_hours(), 8);
+    }
+
+    #[test]
+    fn forecast_near_the_end_of_time_does_not_overflow() {
+        let now = DateTime::<Utc>::MAX_UTC - Duration::hours(1);
+        let samples = disk_series(now, 60, 10.0, 1.0, 0.0);
+        let result = forecast(&samples, 100.0, now, &ForecastConfig::default()).unwrap();
+        assert!(
+            matches!(result, Forecast::NotApproaching { slope_per_hour } if slope_per_hour > 0.0)
+        );
     }
 
     #[test]
