@@ -7,6 +7,7 @@
 //! - [`model`]: domain types (users, roles, hosts, tokens, metrics, …) independent of any wire format.
 //! - [`store`]: narrow storage role traits combined into [`store::Store`], with SQLite and
 //!   PostgreSQL backends and one conformance suite run against both.
+//! - [`alerting`]: rule model, detectors and the per-(rule, target) alert state machine.
 //! - [`audit`]: the audit trail every mutating call writes to.
 //! - [`auth`]: password hashing, JWTs, agent tokens and the login throttle.
 //! - [`ingest`]: what happens to an agent report: ownership checks, idempotency, group commit.
@@ -20,6 +21,8 @@
 //! (schemas on wire types), `redis`, `client`, `test-support`. The agent, the CLI and the Python
 //! bindings use only `client`, so they build without argon2, JWT, sqlx or utoipa.
 
+#[cfg(feature = "server")]
+pub mod alerting;
 #[cfg(feature = "server")]
 pub mod audit;
 #[cfg(feature = "server")]
