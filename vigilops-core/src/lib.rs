@@ -14,6 +14,8 @@
 //! - [`lease`]: once-per-cluster background jobs.
 //! - [`liveness`]: online/offline state of hosts from heartbeats.
 //! - [`config`]: layered server configuration with redacted secrets.
+//! - `notify` (feature `notify`; email with `notify-email`): notification channels (DingTalk,
+//!   Feishu, WeCom, webhook, email), templates, retries and per-channel rate limits.
 //! - `client` (feature `client`): the HTTP client of the REST and agent APIs.
 //!
 //! Features: `server` (everything server-side; implied by `sqlite`/`postgres`), `openapi`
@@ -36,6 +38,8 @@ pub mod lease;
 #[cfg(feature = "server")]
 pub mod liveness;
 pub mod model;
+#[cfg(feature = "notify")]
+pub mod notify;
 pub mod protocol;
 #[cfg(feature = "server")]
 pub mod store;
