@@ -19,8 +19,9 @@
 //! - `client` (feature `client`): the HTTP client of the REST and agent APIs.
 //!
 //! Features: `server` (everything server-side; implied by `sqlite`/`postgres`), `openapi`
-//! (schemas on wire types), `redis`, `client`, `test-support`. The agent, the CLI and the Python
-//! bindings use only `client`, so they build without argon2, JWT, sqlx or utoipa.
+//! (schemas on wire types), `redis`, `client`, `notify`, `notify-email`, `test-support`. The
+//! agent, the CLI and the Python bindings use only `client`, so they build without argon2, JWT,
+//! sqlx or utoipa.
 
 #[cfg(feature = "server")]
 pub mod audit;
