@@ -5,6 +5,7 @@
 //! Delivery is judged by the platform's answer, not by the HTTP status alone: DingTalk, Feishu and
 //! WeCom answer 200 with an error code in the body (`alerting-and-notifications.md` §8.7).
 
+pub mod compose;
 mod config;
 pub mod dingtalk;
 #[cfg(feature = "notify-email")]
