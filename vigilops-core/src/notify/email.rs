@@ -192,8 +192,9 @@ impl Channel for EmailChannel {
     }
 }
 
-/// A 5xx reply is permanent (bad recipient, auth refused); a 4xx reply, a dropped connection or
-/// a TLS failure to a server that may come back is transient.
+/// A 5xx reply is permanent (bad recipient, auth refused), and so is a client error such as a
+/// server that does not offer the mandatory STARTTLS; a 4xx reply, a dropped connection or a TLS
+/// failure to a server that may come back is transient.
 fn classify(error: &lettre::transport::smtp::Error) -> Outcome {
     let code = error
         .status()
@@ -201,7 +202,7 @@ fn classify(error: &lettre::transport::smtp::Error) -> Outcome {
     let message = super::http::truncate(&error.to_string());
     if error.is_timeout() {
         Outcome::TimedOut
-    } else if error.is_permanent() {
+    } else if error.is_permanent() || error.is_client() {
         Outcome::Rejected {
             response_code: code,
             platform_code: code.map(i64::from),

@@ -280,3 +280,23 @@ async fn email_to_a_server_that_is_down_is_transient_and_retried() {
     assert!(record.attempts.iter().all(|a| a.outcome.is_retryable()));
     assert_eq!(record.status(), DeliveryStatus::Failed);
 }
+
+#[tokio::test]
+async fn starttls_is_mandatory_so_credentials_never_cross_a_plain_connection() {
+    let (port, received) = smtp_server().await;
+    // The original's `smtp_ssl=false`: STARTTLS, which this server does not offer.
+    let config = ChannelConfig::from_parts(
+        "email",
+        json!({"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_user": USER,
+               "smtp_password": PASSWORD, "smtp_ssl": false, "recipients": ["a@example.com"]}),
+    )
+    .unwrap();
+    let channel = build_channel(&config, &reqwest::Client::new(), system_clock()).unwrap();
+    let record = quick_sender().deliver(channel.as_ref(), &alert()).await;
+    assert_eq!(record.status(), DeliveryStatus::Failed, "{record:?}");
+    assert!(
+        matches!(record.outcome(), Some(Outcome::Rejected { .. })),
+        "a server without STARTTLS is a configuration error, not worth retrying: {record:?}"
+    );
+    assert!(received.lock().await.is_empty());
+}
