@@ -123,6 +123,27 @@ mod tests {
     }
 
     #[test]
+    fn reads_current_and_legacy_replies() {
+        assert!(matches!(
+            reply(&serde_json::json!({"code": 0, "data": {}, "msg": "success"})),
+            Some(PlatformReply::Ok)
+        ));
+        assert!(matches!(
+            reply(&serde_json::json!({"Extra": null, "StatusCode": 0, "StatusMessage": "success"})),
+            Some(PlatformReply::Ok)
+        ));
+        assert!(matches!(
+            reply(&serde_json::json!({"code": 9499, "msg": "too many request"})),
+            Some(PlatformReply::RateLimited(9499, _))
+        ));
+        assert!(matches!(
+            reply(&serde_json::json!({"code": 19021, "msg": "sign match fail"})),
+            Some(PlatformReply::Error(19021, _))
+        ));
+        assert!(reply(&serde_json::json!({"ok": true})).is_none());
+    }
+
+    #[test]
     fn resolved_cards_are_green_and_unsigned_bodies_carry_no_sign() {
         let message =
             Notification::new("CPU", Severity::Critical, NotificationKind::Resolved, "ok");

@@ -6,12 +6,15 @@
 //! refilled at 20/min lets 39 messages through in one minute (a full burst, then the refill),
 //! which DingTalk would answer with 130101 and a ten-minute ban.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
+use std::hash::Hash;
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
 use super::{ChannelKind, Notification, NotificationKind, Severity};
+use crate::clock::Clock;
 
 /// At most `max` sends in any `window`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,6 +176,53 @@ impl ChannelLimiter {
     }
 }
 
+/// The limiters of every channel, keyed by channel id, reading the time from a [`Clock`]: what
+/// the dispatcher holds. It offers each message, sends what is admitted, and sleeps until
+/// [`Self::next_release_at`] to send what [`Self::due`] returns.
+#[derive(Debug)]
+pub struct RateLimiters<K> {
+    clock: Arc<dyn Clock>,
+    limiters: HashMap<K, ChannelLimiter>,
+}
+
+impl<K: Hash + Eq + Clone> RateLimiters<K> {
+    /// No limiters yet; each is made with its platform's limits on first use.
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Self {
+            clock,
+            limiters: HashMap::new(),
+        }
+    }
+
+    /// Offers `message` to channel `key` of type `kind`.
+    pub fn offer(&mut self, key: K, kind: ChannelKind, message: Notification) -> Admission {
+        let now = self.clock.now();
+        self.limiters
+            .entry(key)
+            .or_insert_with(|| ChannelLimiter::for_kind(kind))
+            .offer(now, message)
+    }
+
+    /// The held messages (a digest per channel when several were held) whose channel has
+    /// capacity again.
+    pub fn due(&mut self) -> Vec<(K, Notification)> {
+        let now = self.clock.now();
+        self.limiters
+            .iter_mut()
+            .filter_map(|(key, limiter)| limiter.poll(now).map(|message| (key.clone(), message)))
+            .collect()
+    }
+
+    /// The earliest time a held message can go out, `None` when nothing is held.
+    pub fn next_release_at(&self) -> Option<DateTime<Utc>> {
+        let now = self.clock.now();
+        self.limiters
+            .values()
+            .filter_map(|limiter| limiter.next_release_at(now))
+            .min()
+    }
+}
+
 fn digest(held: &Held) -> Notification {
     let kind = if held.firing > 0 {
         NotificationKind::Firing
@@ -320,6 +370,30 @@ mod tests {
         assert_eq!(limiter.offer(at(0), first.clone()), Admission::Send(first));
         assert_eq!(limiter.offer(at(3), second.clone()), Admission::Held);
         assert_eq!(limiter.poll(at(10)), Some(second));
+    }
+
+    #[test]
+    fn a_saturated_robot_holds_only_its_own_messages() {
+        let clock = Arc::new(crate::clock::ManualClock::new(at(0)));
+        let mut limiters = RateLimiters::new(clock.clone());
+        for n in 0..25 {
+            let message = alert(n, Severity::Warning, NotificationKind::Firing);
+            let admitted = limiters.offer("robot", ChannelKind::DingTalk, message.clone());
+            assert_eq!(admitted == Admission::Held, n >= 20, "message {n}");
+            assert!(matches!(
+                limiters.offer("hook", ChannelKind::Webhook, message),
+                Admission::Send(_)
+            ));
+        }
+        assert_eq!(limiters.next_release_at(), Some(at(60)));
+        clock.advance(Duration::seconds(59));
+        assert!(limiters.due().is_empty());
+        clock.advance(Duration::seconds(1));
+        let due = limiters.due();
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].0, "robot");
+        assert_eq!(due[0].1.title, "告警汇总: 5 条通知");
+        assert_eq!(limiters.next_release_at(), None);
     }
 
     #[test]
