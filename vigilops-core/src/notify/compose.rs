@@ -98,13 +98,11 @@ pub fn alert_notification(
             }
         }
     }
-    let header = match kind {
-        NotificationKind::Resolved => "## ✅ VigilOps 已恢复",
-        _ => "## ⚠️ VigilOps 告警",
-    };
+    // The heading ("⚠️ [告警] …" / "✅ [已恢复] …") is each channel's: a card header on Feishu,
+    // a Markdown heading on DingTalk and WeCom, the subject for email.
     let lines = builtin_lines(context);
     let mut message = Notification::new(context.title.clone(), severity(context), kind, "");
-    message.markdown = format!("{header}\n\n{}", lines.join("\n\n"));
+    message.markdown = lines.join("\n\n");
     message.text = lines.join("\n").replace("**", "");
     message.webhook_payload = Some(webhook_alert_object(context, service_id));
     message
@@ -136,7 +134,7 @@ mod tests {
         let message = alert_notification(&context(), None, None);
         assert_eq!(
             message.markdown,
-            "## ⚠️ VigilOps 告警\n\n**标题**: CPU 使用率过高 - web-01\n\n**级别**: warning\n\n\
+            "**标题**: CPU 使用率过高 - web-01\n\n**级别**: warning\n\n\
              **消息**: cpu_percent = 97.5 > 90.0\n\n**触发时间**: 2026-02-21 10:00:00"
         );
         assert_eq!(
@@ -173,7 +171,6 @@ mod tests {
         context.resolved_at = Some(Utc.with_ymd_and_hms(2026, 2, 21, 10, 12, 5).unwrap());
         let message = alert_notification(&context, None, None);
         assert_eq!(message.kind, NotificationKind::Resolved);
-        assert!(message.markdown.starts_with("## ✅ VigilOps 已恢复"));
         assert!(message.text.ends_with("恢复时间: 2026-02-21 10:12:05"));
         assert_eq!(message.display_title(), "[已恢复] CPU 使用率过高 - web-01");
     }

@@ -11,7 +11,9 @@ use serde_json::json;
 use sha2::Sha256;
 
 use super::http::{PlatformReply, errcode_reply, post_json};
-use super::{Channel, ChannelKind, ConfigError, DingTalkConfig, Notification, Outcome};
+use super::{
+    Channel, ChannelKind, ConfigError, DingTalkConfig, Notification, NotificationKind, Outcome,
+};
 use crate::clock::Clock;
 
 /// DingTalk's "send too fast" code (more than 20 messages a minute per robot).
@@ -44,11 +46,22 @@ pub fn signed_url(
     Ok(url)
 }
 
-/// The JSON body for `message`.
+/// The JSON body for `message`: DingTalk shows `title` only in the chat list, so the text opens
+/// with it as a heading.
 pub fn body(message: &Notification) -> serde_json::Value {
+    let icon = match message.kind {
+        NotificationKind::Firing => "⚠️ ",
+        NotificationKind::Resolved => "✅ ",
+        NotificationKind::Info => "",
+    };
+    let text = format!(
+        "## {icon}{}\n\n{}",
+        message.display_title(),
+        message.full_markdown()
+    );
     json!({
         "msgtype": "markdown",
-        "markdown": {"title": message.display_title(), "text": message.full_markdown()},
+        "markdown": {"title": message.display_title(), "text": text},
     })
 }
 

@@ -181,7 +181,8 @@ async fn dingtalk_accepts_a_signed_markdown_message() {
     );
     assert_eq!(
         accepted[0]["markdown"]["text"],
-        "cpu_percent = 97.5 > 90.0\n\n**主机**: web-01\n\n[查看告警](https://vigilops.example/alerts/42)"
+        "## ⚠️ [告警] CPU 使用率过高 - web-01\n\ncpu_percent = 97.5 > 90.0\n\n**主机**: web-01\n\n\
+         [查看告警](https://vigilops.example/alerts/42)"
     );
 }
 
