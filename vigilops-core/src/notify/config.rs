@@ -252,7 +252,32 @@ impl ChannelConfig {
                 field: "smtp_host",
                 reason: "is empty".to_owned(),
             }),
-            Self::Email(_) => Ok(()),
+            Self::Email(config) => {
+                // Full parsing is lettre's, when the channel is built; this catches the common
+                // mistakes at save time, where the user can still fix them.
+                let looks_like_address = |address: &str| {
+                    address.rsplit_once('@').is_some_and(|(local, domain)| {
+                        !local.trim().is_empty() && !domain.trim().is_empty()
+                    })
+                };
+                if !looks_like_address(config.from_address()) {
+                    return Err(ConfigError::Field {
+                        field: if config.from.is_some() {
+                            "from"
+                        } else {
+                            "smtp_user"
+                        },
+                        reason: format!("`{}` is not an email address", config.from_address()),
+                    });
+                }
+                match config.recipients.iter().find(|r| !looks_like_address(r)) {
+                    Some(bad) => Err(ConfigError::Field {
+                        field: "recipients",
+                        reason: format!("`{bad}` is not an email address"),
+                    }),
+                    None => Ok(()),
+                }
+            }
         }
     }
 
@@ -442,7 +467,8 @@ mod tests {
         assert_eq!(email.security(), SmtpSecurity::ImplicitTls);
         let starttls = ChannelConfig::from_parts(
             "email",
-            json!({"smtp_host": "h", "smtp_port": 587, "smtp_ssl": false}),
+            json!({"smtp_host": "h", "smtp_port": 587, "smtp_ssl": false,
+                   "smtp_user": "ops@example.com"}),
         )
         .unwrap();
         let ChannelConfig::Email(starttls) = starttls else {
@@ -527,10 +553,10 @@ mod tests {
         );
         let email = ChannelConfig::from_parts(
             "email",
-            json!({"smtp_host": "h", "smtp_password": "pw", "smtp_user": "u"}),
+            json!({"smtp_host": "h", "smtp_password": "pw", "smtp_user": "u@example.com"}),
         )
         .unwrap();
         assert_eq!(email.masked().to_json()["smtp_password"], "******");
-        assert_eq!(email.masked().to_json()["smtp_user"], "u");
+        assert_eq!(email.masked().to_json()["smtp_user"], "u@example.com");
     }
 }
