@@ -282,7 +282,6 @@ pub trait Channel: Send + Sync + Debug {
 }
 
 /// Builds the channel for a parsed config. `clock` signs the IM requests' timestamps.
-#[cfg_attr(not(feature = "notify-email"), allow(clippy::needless_pass_by_value))]
 pub fn build_channel(
     config: &ChannelConfig,
     client: &reqwest::Client,
