@@ -15,11 +15,14 @@
 //! - [`lease`]: once-per-cluster background jobs.
 //! - [`liveness`]: online/offline state of hosts from heartbeats.
 //! - [`config`]: layered server configuration with redacted secrets.
+//! - `notify` (feature `notify`; email with `notify-email`): notification channels (DingTalk,
+//!   Feishu, WeCom, webhook, email), templates, retries and per-channel rate limits.
 //! - `client` (feature `client`): the HTTP client of the REST and agent APIs.
 //!
 //! Features: `server` (everything server-side; implied by `sqlite`/`postgres`), `openapi`
-//! (schemas on wire types), `redis`, `client`, `test-support`. The agent, the CLI and the Python
-//! bindings use only `client`, so they build without argon2, JWT, sqlx or utoipa.
+//! (schemas on wire types), `redis`, `client`, `notify`, `notify-email`, `test-support`. The
+//! agent, the CLI and the Python bindings use only `client`, so they build without argon2, JWT,
+//! sqlx or utoipa.
 
 #[cfg(feature = "server")]
 pub mod alerting;
@@ -39,6 +42,8 @@ pub mod lease;
 #[cfg(feature = "server")]
 pub mod liveness;
 pub mod model;
+#[cfg(feature = "notify")]
+pub mod notify;
 pub mod protocol;
 #[cfg(feature = "server")]
 pub mod store;

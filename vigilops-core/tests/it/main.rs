@@ -1,6 +1,9 @@
-//! Integration tests of vigilops-core: the store conformance story on both backends.
+//! Integration tests of vigilops-core: the store conformance story on both backends, and the
+//! notification channels against local receivers.
 
 // Helpers outside #[test] functions panic on failure by design.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[cfg(feature = "notify")]
+mod notify;
 mod store;
