@@ -14,11 +14,12 @@
 //! - [`lease`]: once-per-cluster background jobs.
 //! - [`liveness`]: online/offline state of hosts from heartbeats.
 //! - [`config`]: layered server configuration with redacted secrets.
+//! - `safety` (feature `safety`): the command check on parsed argv shared by server and agent.
 //! - `client` (feature `client`): the HTTP client of the REST and agent APIs.
 //!
 //! Features: `server` (everything server-side; implied by `sqlite`/`postgres`), `openapi`
-//! (schemas on wire types), `redis`, `client`, `test-support`. The agent, the CLI and the Python
-//! bindings use only `client`, so they build without argon2, JWT, sqlx or utoipa.
+//! (schemas on wire types), `redis`, `client`, `safety`, `test-support`. The agent adds `safety`
+//! to `client`; the CLI and the Python bindings use only `client`, so they build without argon2, JWT, sqlx or utoipa.
 
 #[cfg(feature = "server")]
 pub mod audit;
@@ -37,6 +38,8 @@ pub mod lease;
 pub mod liveness;
 pub mod model;
 pub mod protocol;
+#[cfg(feature = "safety")]
+pub mod safety;
 #[cfg(feature = "server")]
 pub mod store;
 
