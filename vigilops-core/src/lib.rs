@@ -11,6 +11,8 @@
 //! - [`auth`]: password hashing, JWTs, agent tokens and the login throttle.
 //! - [`ingest`]: what happens to an agent report: ownership checks, idempotency, group commit.
 //! - [`host`]: reading hosts, their latest metrics and chart series.
+//! - [`bus`]: notifications between replicas (in-process, or Redis with feature `redis`).
+//! - [`command`]: the command channel to host agents: queue, hand over, record results.
 //! - [`lease`]: once-per-cluster background jobs.
 //! - [`liveness`]: online/offline state of hosts from heartbeats.
 //! - [`config`]: layered server configuration with redacted secrets.
@@ -25,7 +27,10 @@
 pub mod audit;
 #[cfg(feature = "server")]
 pub mod auth;
+pub mod bus;
 pub mod clock;
+#[cfg(feature = "server")]
+pub mod command;
 #[cfg(feature = "server")]
 pub mod config;
 #[cfg(feature = "server")]

@@ -921,14 +921,11 @@ fn check_value(kind: Value, value: &str) -> Result<(), String> {
                     .all(|b| b.is_ascii_lowercase() || b"%,+-_".contains(&b)),
             || format!("`{value}` is not a ps sort key"),
         ),
-        Value::TimeSpec => expect(
-            value.len() <= 40
-                && value
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b" :+-.".contains(&b))
-                && !value.starts_with('-'),
-            || format!("`{value}` is not a time specification"),
-        ),
+        Value::TimeSpec => expect(value.len() <= 40 && is_time_spec(value), || {
+            format!(
+                "`{value}` is not a time specification (like `1 hour ago`, `today`, `2026-11-27 10:00`)"
+            )
+        }),
         Value::InternetSelector => expect(
             value.len() <= 100
                 && value
@@ -999,6 +996,40 @@ fn check_value(kind: Value, value: &str) -> Result<(), String> {
             )
         }
     }
+}
+
+/// journalctl/docker times: words from a small vocabulary, numbers, dates and clock times.
+fn is_time_spec(value: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "now",
+        "today",
+        "yesterday",
+        "ago",
+        "s",
+        "sec",
+        "second",
+        "seconds",
+        "m",
+        "min",
+        "minute",
+        "minutes",
+        "h",
+        "hour",
+        "hours",
+        "d",
+        "day",
+        "days",
+        "w",
+        "week",
+        "weeks",
+    ];
+    value.split(' ').all(|token| {
+        WORDS.contains(&token)
+            || (token.as_bytes().first().is_some_and(u8::is_ascii_digit)
+                && token
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || b"-:.TZhmsdw".contains(&b)))
+    })
 }
 
 fn expect(condition: bool, reason: impl FnOnce() -> String) -> Result<(), String> {

@@ -921,11 +921,49 @@ async fn commands(store: &dyn Store) {
         .await
         .unwrap();
 
+    // An agent without the remediation capability never gets a remediation step.
+    let plain = store
+        .claim_queued_commands(
+            host,
+            uuid::Uuid::new_v4(),
+            t0(),
+            Duration::seconds(30),
+            1,
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        plain.iter().map(|c| c.request_id).collect::<Vec<_>>(),
+        [second.request_id]
+    );
+    let answered = CommandOutcome {
+        status: CommandStatus::Failed,
+        exit_code: Some(2),
+        stdout: None,
+        stderr: Some("boom".to_owned()),
+        duration_ms: Some(1),
+    };
+    assert!(
+        store
+            .finish_command(host, plain[0].request_id, answered, t0())
+            .await
+            .unwrap()
+    );
+    // Queue a fresh one in its place for the race below.
+    let second = store
+        .insert_command(
+            queued(host, "uptime", t0() + Duration::seconds(1)),
+            t0() + Duration::seconds(1),
+        )
+        .await
+        .unwrap();
+
     // Claiming hands out the oldest queued commands once, to one connection.
     let connection = uuid::Uuid::new_v4();
     let now = t0() + Duration::seconds(10);
     let claimed = store
-        .claim_queued_commands(host, connection, now, Duration::seconds(30), 2)
+        .claim_queued_commands(host, connection, now, Duration::seconds(30), 2, true)
         .await
         .unwrap();
     let ids: Vec<_> = claimed.iter().map(|c| c.request_id).collect();
@@ -936,7 +974,7 @@ async fn commands(store: &dyn Store) {
         && c.deadline_at == now + Duration::seconds(90)));
     let other = uuid::Uuid::new_v4();
     let rest = store
-        .claim_queued_commands(host, other, now, Duration::seconds(30), 10)
+        .claim_queued_commands(host, other, now, Duration::seconds(30), 10, false)
         .await
         .unwrap();
     assert_eq!(
@@ -945,7 +983,7 @@ async fn commands(store: &dyn Store) {
     );
     assert!(
         store
-            .claim_queued_commands(host, other, now, Duration::seconds(30), 10)
+            .claim_queued_commands(host, other, now, Duration::seconds(30), 10, true)
             .await
             .unwrap()
             .is_empty()

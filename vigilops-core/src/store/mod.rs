@@ -276,7 +276,8 @@ pub trait CommandStore: Send + Sync {
     async fn host_commands(&self, host_id: i64, limit: i64) -> StoreResult<Vec<AgentCommand>>;
     /// Atomically moves up to `limit` queued commands of a host to `sent` on `connection_id`,
     /// oldest first, with a deadline of `now + timeout + grace`, and returns them. A command
-    /// is claimed by one connection only, even when two replicas race.
+    /// is claimed by one connection only, even when two replicas race. Remediation steps are
+    /// claimed only when `remediation_capable` (the agent announced the capability).
     async fn claim_queued_commands(
         &self,
         host_id: i64,
@@ -284,6 +285,7 @@ pub trait CommandStore: Send + Sync {
         now: DateTime<Utc>,
         grace: Duration,
         limit: i64,
+        remediation_capable: bool,
     ) -> StoreResult<Vec<AgentCommand>>;
     /// Appends streamed output to a `sent` or `running` command of this host and marks it
     /// running. Each stream is kept to at most `max_chars` characters; a chunk that does not fit is

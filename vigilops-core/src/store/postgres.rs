@@ -1078,11 +1078,13 @@ impl CommandStore for PostgresStore {
         now: DateTime<Utc>,
         grace: Duration,
         limit: i64,
+        remediation_capable: bool,
     ) -> StoreResult<Vec<AgentCommand>> {
         // SKIP LOCKED: two replicas racing for one host each take different rows, never the same.
         let rows = sqlx::query(sql!(
             "WITH picked AS (SELECT request_id FROM agent_commands \
-                 WHERE host_id = $1 AND status = 'queued' ORDER BY created_at, request_id \
+                 WHERE host_id = $1 AND status = 'queued' AND (remediation_id IS NULL OR $6) \
+                 ORDER BY created_at, request_id \
                  LIMIT $5 FOR UPDATE SKIP LOCKED) \
              UPDATE agent_commands AS c SET status = 'sent', connection_id = $2, sent_at = $3, \
              deadline_at = $3 + make_interval(secs => c.timeout_seconds + $4) \
@@ -1094,6 +1096,7 @@ impl CommandStore for PostgresStore {
         .bind(now)
         .bind(grace.num_milliseconds() as f64 / 1000.0)
         .bind(limit)
+        .bind(remediation_capable)
         .fetch_all(&self.pool)
         .await?;
         commands_from_rows(&rows)

@@ -1105,12 +1105,14 @@ impl CommandStore for SqliteStore {
         now: DateTime<Utc>,
         grace: Duration,
         limit: i64,
+        remediation_capable: bool,
     ) -> StoreResult<Vec<AgentCommand>> {
         let rows = sqlx::query(sql!(
             "UPDATE agent_commands SET status = 'sent', connection_id = $2, sent_at = $3, \
              deadline_at = $3 + (timeout_seconds * 1000000) + $4 \
              WHERE request_id IN (SELECT request_id FROM agent_commands \
-                 WHERE host_id = $1 AND status = 'queued' ORDER BY created_at, request_id LIMIT $5) \
+                 WHERE host_id = $1 AND status = 'queued' AND (remediation_id IS NULL OR $6) \
+                 ORDER BY created_at, request_id LIMIT $5) \
              AND status = 'queued' RETURNING {COMMAND_COLUMNS}"
         ))
         .bind(host_id)
@@ -1118,6 +1120,7 @@ impl CommandStore for SqliteStore {
         .bind(micros(now))
         .bind(grace.num_microseconds().unwrap_or(i64::MAX / 4))
         .bind(limit)
+        .bind(remediation_capable)
         .fetch_all(&self.pool)
         .await?;
         commands_from_rows(&rows)

@@ -3,4 +3,5 @@
 // Helpers outside #[test] functions panic on failure by design.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod command;
 mod store;
