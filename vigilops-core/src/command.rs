@@ -201,6 +201,8 @@ impl CommandService {
             })),
         )
         .await?;
+        // This replica's own sessions are woken directly; the bus reaches the others.
+        self.local.wake(command.host_id);
         if let Err(error) = self.bus.publish(TOPIC, &command.host_id.to_string()).await {
             // The holding replica polls the store, so this only delays the command.
             tracing::warn!(%error, host_id = command.host_id, "command notification failed");
