@@ -7,6 +7,7 @@
 mod checks;
 mod db;
 mod discovery;
+mod remote;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
