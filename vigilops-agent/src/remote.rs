@@ -25,6 +25,10 @@ use crate::reporter::{AgentHandle, sleep_unless_stopped, wait_stopped};
 /// The `PATH` commands run with: system directories only, so a writable directory earlier in
 /// the agent's own `PATH` cannot shadow `df`.
 const SAFE_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/// The root the policy confines file reads to. The policy checks the path as written; the agent,
+/// which can see the file system, also refuses a path under it that a symbolic link leads out of
+/// (`/var/log/x -> /etc/shadow`).
+const LOG_ROOT: &str = "/var/log";
 /// The timeout when the server sends none (the original agent's default).
 const DEFAULT_TIMEOUT_SECONDS: i64 = 120;
 
@@ -278,6 +282,17 @@ pub async fn execute(
             return;
         }
     };
+    if let Some(escaped) = checked.argv.iter().find(|argument| {
+        escapes_root(
+            std::path::Path::new(argument),
+            std::path::Path::new(LOG_ROOT),
+        )
+    }) {
+        let reason = format!("`{escaped}` resolves outside {LOG_ROOT} (a symbolic link)");
+        tracing::warn!(request_id = %request.request_id, %reason, "refused a command");
+        let _ = frames.send(done(reason)).await;
+        return;
+    }
     let seconds = if request.timeout > 0 {
         request.timeout
     } else {
@@ -402,6 +417,19 @@ pub async fn run_argv(
         stderr,
         duration_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
         timed_out,
+    }
+}
+
+/// Whether `path`, written under `root`, really lives elsewhere once symbolic links are resolved.
+/// A path that does not exist escapes nothing (the program will report it missing).
+fn escapes_root(path: &std::path::Path, root: &std::path::Path) -> bool {
+    if !path.starts_with(root) {
+        return false;
+    }
+    let real_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    match std::fs::canonicalize(path) {
+        Ok(real) => !real.starts_with(&real_root),
+        Err(_) => false,
     }
 }
 
@@ -566,6 +594,25 @@ mod tests {
         let frames = frames_of(step, options()).await;
         assert!(
             matches!(&frames[0], AgentFrame::CommandDone { stderr, .. } if stderr.contains("remediation is disabled"))
+        );
+    }
+
+    #[test]
+    fn a_symbolic_link_out_of_the_root_escapes_it() {
+        let root = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let secret = outside.path().join("shadow");
+        std::fs::write(&secret, "x").unwrap();
+        let inside = root.path().join("app.log");
+        std::fs::write(&inside, "x").unwrap();
+        let link = root.path().join("evil.log");
+        std::os::unix::fs::symlink(&secret, &link).unwrap();
+        assert!(escapes_root(&link, root.path()));
+        assert!(!escapes_root(&inside, root.path()));
+        assert!(!escapes_root(&root.path().join("missing.log"), root.path()));
+        assert!(
+            !escapes_root(&secret, root.path()),
+            "paths outside the root are the policy's business"
         );
     }
 
