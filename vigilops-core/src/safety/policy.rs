@@ -936,9 +936,12 @@ fn check_value(kind: Value, value: &str) -> Result<(), String> {
         Value::SearchPattern => expect(
             value.len() <= 256
                 && !value.starts_with('-')
+                && !value.starts_with('/')
                 && value.bytes().all(|b| (0x20..0x7f).contains(&b)),
             || {
-                "the search pattern must be printable text of at most 256 bytes, not starting with -".to_owned()
+                "the search pattern must be printable text of at most 256 bytes, not starting with - or / \
+                 (it would read as an option or a path)"
+                    .to_owned()
             },
         ),
         Value::NamePattern => expect(

@@ -257,6 +257,11 @@ fn each_form_is_constrained() {
             Purpose::Diagnostic,
             "not under /var/log",
         ),
+        (
+            "grep -i /bin/* /var/log/syslog",
+            Purpose::Diagnostic,
+            "not starting with - or /",
+        ),
         ("top", Purpose::Diagnostic, "requires"),
         ("df -h /tmp/%2e%2e", Purpose::Diagnostic, "character `%`"),
     ];
