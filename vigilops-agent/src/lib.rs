@@ -12,6 +12,8 @@
 //! - [`reporter`]: registration, heartbeat, the collection loop and in-order delivery.
 //! - [`checks`]: HTTP(S) and TCP service checks.
 //! - [`logs`]: log file tailing (rotation, multiline, levels, persisted offsets).
+//! - [`remote`]: the command channel: a WebSocket to the server, commands re-checked with core's
+//!   safety module and run without a shell, with a timeout and an output limit.
 
 pub mod checks;
 pub mod collector;
@@ -20,5 +22,6 @@ pub mod db;
 pub mod discovery;
 pub mod host_info;
 pub mod logs;
+pub mod remote;
 pub mod reporter;
 pub mod spool;

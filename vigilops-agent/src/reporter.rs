@@ -347,6 +347,8 @@ pub struct Reporter {
     pub log_offsets: Option<std::path::PathBuf>,
     /// Log tailing knobs.
     pub log_options: crate::logs::LogOptions,
+    /// The command channel (agent WebSocket); `None` turns it off.
+    pub remote: Option<crate::remote::RemoteOptions>,
 }
 
 impl std::fmt::Debug for Reporter {
@@ -384,6 +386,11 @@ impl Reporter {
             log_sources: config.log_sources.clone(),
             log_offsets: Some(config.spool.dir.join("offsets.json")),
             log_options: crate::logs::LogOptions::default(),
+            remote: Some(crate::remote::RemoteOptions::new(
+                &config.server.url,
+                &config.server.token,
+                config.remediation.enabled,
+            )),
         }
     }
 
@@ -423,6 +430,9 @@ impl Reporter {
             &stop,
         ));
         tasks.extend(crate::checks::spawn_loops(&handle, &self.services, &stop));
+        if let Some(remote) = self.remote {
+            tasks.extend(crate::remote::spawn_loop(&handle, remote, &stop));
+        }
         tasks.extend(crate::logs::spawn_loop(
             &handle,
             &self.log_sources,

@@ -12,17 +12,20 @@
 //! - [`auth`]: password hashing, JWTs, agent tokens and the login throttle.
 //! - [`ingest`]: what happens to an agent report: ownership checks, idempotency, group commit.
 //! - [`host`]: reading hosts, their latest metrics and chart series.
+//! - [`bus`]: notifications between replicas (in-process, or Redis with feature `redis`).
+//! - [`command`]: the command channel to host agents: queue, hand over, record results.
 //! - [`lease`]: once-per-cluster background jobs.
 //! - [`liveness`]: online/offline state of hosts from heartbeats.
 //! - [`config`]: layered server configuration with redacted secrets.
 //! - `notify` (feature `notify`; email with `notify-email`): notification channels (DingTalk,
 //!   Feishu, WeCom, webhook, email), templates, retries and per-channel rate limits.
+//! - `safety` (feature `safety`): the command check on parsed argv shared by server and agent.
 //! - `client` (feature `client`): the HTTP client of the REST and agent APIs.
 //!
 //! Features: `server` (everything server-side; implied by `sqlite`/`postgres`), `openapi`
-//! (schemas on wire types), `redis`, `client`, `notify`, `notify-email`, `test-support`. The
-//! agent, the CLI and the Python bindings use only `client`, so they build without argon2, JWT,
-//! sqlx or utoipa.
+//! (schemas on wire types), `redis`, `client`, `safety`, `notify`, `notify-email`,
+//! `test-support`. The agent adds `safety` to `client`; the CLI and the Python bindings use only
+//! `client`, so they build without argon2, JWT, sqlx or utoipa.
 
 #[cfg(feature = "server")]
 pub mod alerting;
@@ -30,7 +33,10 @@ pub mod alerting;
 pub mod audit;
 #[cfg(feature = "server")]
 pub mod auth;
+pub mod bus;
 pub mod clock;
+#[cfg(feature = "server")]
+pub mod command;
 #[cfg(feature = "server")]
 pub mod config;
 #[cfg(feature = "server")]
@@ -45,6 +51,8 @@ pub mod model;
 #[cfg(feature = "notify")]
 pub mod notify;
 pub mod protocol;
+#[cfg(feature = "safety")]
+pub mod safety;
 #[cfg(feature = "server")]
 pub mod store;
 

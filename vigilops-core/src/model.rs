@@ -418,3 +418,129 @@ pub struct AuditFilter {
     pub resource_type: Option<String>,
     pub page: Page,
 }
+
+/// Where a command queued for a host's agent stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CommandStatus {
+    /// Waiting for the host's agent to be connected.
+    Queued,
+    /// Handed to the agent's connection; no output yet.
+    Sent,
+    /// The agent streamed output.
+    Running,
+    /// Finished with exit code 0.
+    Succeeded,
+    /// Finished with another exit code, or the agent could not start it.
+    Failed,
+    /// The agent refused it (`command_done`).
+    Rejected,
+    /// No terminal frame in time, or no agent took it in time.
+    TimedOut,
+    /// The connection it was sent on dropped before a terminal frame; it may or may not have run.
+    Lost,
+}
+
+impl CommandStatus {
+    /// Every status, in lifecycle order.
+    pub const ALL: [Self; 8] = [
+        Self::Queued,
+        Self::Sent,
+        Self::Running,
+        Self::Succeeded,
+        Self::Failed,
+        Self::Rejected,
+        Self::TimedOut,
+        Self::Lost,
+    ];
+
+    /// The storage and wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Sent => "sent",
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::Rejected => "rejected",
+            Self::TimedOut => "timed_out",
+            Self::Lost => "lost",
+        }
+    }
+
+    /// Whether nothing more will happen to the command.
+    pub fn is_terminal(self) -> bool {
+        !matches!(self, Self::Queued | Self::Sent | Self::Running)
+    }
+}
+
+impl fmt::Display for CommandStatus {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+impl FromStr for CommandStatus {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|status| status.as_str() == text)
+            .ok_or_else(|| format!("unknown command status `{text}`"))
+    }
+}
+
+/// A command to queue for a host's agent, already safety-checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAgentCommand {
+    pub request_id: uuid::Uuid,
+    pub host_id: i64,
+    /// The command as the operator or the runbook wrote it (what an original agent receives).
+    pub command: String,
+    /// The argument vector the safety check produced.
+    pub argv: Vec<String>,
+    pub timeout_seconds: i32,
+    pub requested_by: Option<i64>,
+    pub remediation_id: Option<i64>,
+    pub step: Option<i32>,
+    /// When a queued command that no agent took gives up.
+    pub deadline_at: DateTime<Utc>,
+}
+
+/// A command queued for a host's agent and what became of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentCommand {
+    pub request_id: uuid::Uuid,
+    pub host_id: i64,
+    pub command: String,
+    pub argv: Vec<String>,
+    pub timeout_seconds: i32,
+    pub status: CommandStatus,
+    pub exit_code: Option<i32>,
+    /// Bounded; see `command::MAX_OUTPUT_BYTES`.
+    pub stdout: String,
+    pub stderr: String,
+    pub duration_ms: Option<i64>,
+    pub requested_by: Option<i64>,
+    pub remediation_id: Option<i64>,
+    pub step: Option<i32>,
+    /// The agent connection the command was handed to.
+    pub connection_id: Option<uuid::Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Queued: when it expires untaken. Sent or running: when it times out without an answer.
+    pub deadline_at: DateTime<Utc>,
+}
+
+/// The terminal result of a command.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandOutcome {
+    /// A terminal status.
+    pub status: CommandStatus,
+    pub exit_code: Option<i32>,
+    /// When `Some`, replaces the streamed output (`command_result` repeats it in full).
+    pub stdout: Option<String>,
+    pub stderr: Option<String>,
+    pub duration_ms: Option<i64>,
+}

@@ -5,6 +5,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use vigilops_core::auth::AuthError;
+use vigilops_core::command::CommandError;
 use vigilops_core::ingest::IngestError;
 use vigilops_core::store::StoreError;
 
@@ -131,6 +132,37 @@ impl From<IngestError> for ApiError {
             IngestError::IdempotencyInProgress => Self::new(StatusCode::CONFLICT, message),
             IngestError::Store(error) => error.into(),
             IngestError::Batch(error) => Self::internal(&error),
+        }
+    }
+}
+
+impl From<CommandError> for ApiError {
+    fn from(error: CommandError) -> Self {
+        match error {
+            CommandError::HostNotFound(_) => Self::not_found("host"),
+            CommandError::NotFound(_) => Self::not_found("command"),
+            // One validation entry per reason, so a client can show each of them.
+            CommandError::Refused(refusal) => Self {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                detail: Value::Array(
+                    refusal
+                        .reasons
+                        .iter()
+                        .map(|reason| {
+                            json!({
+                                "loc": ["body", "command"],
+                                "msg": format!("Command refused: {reason}"),
+                                "type": "unsafe_command",
+                            })
+                        })
+                        .collect(),
+                ),
+                bearer_challenge: false,
+            },
+            CommandError::InvalidTimeout => {
+                Self::validation(&["body", "timeout"], error.to_string(), "value_error")
+            }
+            CommandError::Store(error) => error.into(),
         }
     }
 }

@@ -135,12 +135,18 @@ pub(crate) trait RoleBound: Send + Sync + 'static {
 /// Any logged-in user.
 #[derive(Debug)]
 pub(crate) struct ViewerRole;
+/// Operators and admins.
+#[derive(Debug)]
+pub(crate) struct OperatorRole;
 /// Admins only.
 #[derive(Debug)]
 pub(crate) struct AdminRole;
 
 impl RoleBound for ViewerRole {
     const MIN: Role = Role::Viewer;
+}
+impl RoleBound for OperatorRole {
+    const MIN: Role = Role::Operator;
 }
 impl RoleBound for AdminRole {
     const MIN: Role = Role::Admin;
@@ -166,6 +172,8 @@ impl<R: RoleBound> CurrentUser<R> {
 
 /// A logged-in user of any role.
 pub(crate) type Viewer = CurrentUser<ViewerRole>;
+/// An operator or an admin.
+pub(crate) type Operator = CurrentUser<OperatorRole>;
 /// An admin.
 pub(crate) type Admin = CurrentUser<AdminRole>;
 

@@ -21,7 +21,9 @@ use tower_http::decompression::RequestDecompressionLayer;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 use vigilops_core::auth::{AuthService, JwtConfig};
+use vigilops_core::bus::{Bus, InProcessBus, RedisBus};
 use vigilops_core::clock::{Clock, SystemClock};
+use vigilops_core::command::CommandService;
 use vigilops_core::config::{ConfigError, ServerConfig};
 use vigilops_core::host::HostService;
 use vigilops_core::ingest::{BatchConfig, IngestConfig, Ingestor};
@@ -60,6 +62,8 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::agent_tokens::router())
         .merge(routes::hosts::router())
         .merge(routes::agent::router())
+        .merge(routes::agent_ws::router())
+        .merge(routes::commands::router())
         .merge(routes::audit::router())
         .split_for_parts();
     api.merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
@@ -84,27 +88,42 @@ impl App {
             source,
         })?;
         let store = store::open(&config.effective_database_url()).await?;
-        let redis = match &config.redis_url {
-            None => None,
+        let (redis, bus): (_, Arc<dyn Bus>) = match &config.redis_url {
+            None => (None, Arc::new(InProcessBus::new())),
             Some(url) => {
                 let client = redis::Client::open(url.0.as_str())?;
-                Some(redis::aio::ConnectionManager::new(client).await?)
+                let manager = redis::aio::ConnectionManager::new(client.clone()).await?;
+                let bus = Arc::new(RedisBus::new(client, manager.clone()));
+                (Some(manager), bus)
             }
         };
-        Ok(Self::with_store(
+        Ok(Self::with_store_and_bus(
             config,
             store,
             Arc::new(SystemClock),
             redis,
+            bus,
         )?)
     }
 
-    /// Builds the application over an already opened store (tests and benchmarks).
+    /// Builds the application over an already opened store with the single-node bus.
     pub fn with_store(
         config: ServerConfig,
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         redis: Option<redis::aio::ConnectionManager>,
+    ) -> Result<Self, ConfigError> {
+        Self::with_store_and_bus(config, store, clock, redis, Arc::new(InProcessBus::new()))
+    }
+
+    /// Builds the application over an already opened store and a bus between replicas (tests
+    /// run two "replicas" over one database and one Redis this way).
+    pub fn with_store_and_bus(
+        config: ServerConfig,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        redis: Option<redis::aio::ConnectionManager>,
+        bus: Arc<dyn Bus>,
     ) -> Result<Self, ConfigError> {
         let secret = config.resolve_jwt_secret()?;
         let jwt = JwtConfig::new(
@@ -141,6 +160,7 @@ impl App {
                 config.allow_registration,
             ),
             hosts: HostService::new(Arc::clone(&store), Arc::clone(&clock)),
+            commands: CommandService::new(Arc::clone(&store), Arc::clone(&clock), bus),
             ingest,
             store,
             clock,
@@ -177,7 +197,20 @@ pub async fn serve(
         Duration::seconds(state.config.heartbeat_timeout_seconds),
         wait(stopped.clone()),
     ));
-    let purger = tokio::spawn(purge_idempotency_keys(state.clone(), holder, wait(stopped)));
+    let purger = tokio::spawn(purge_idempotency_keys(
+        state.clone(),
+        holder.clone(),
+        wait(stopped.clone()),
+    ));
+    let expirer = tokio::spawn(expire_commands(state.clone(), holder, wait(stopped)));
+    // Wakes this replica's agent sessions when another replica queues for their host.
+    let listener_task = match state.commands.start_listener().await {
+        Ok(task) => Some(task),
+        Err(error) => {
+            tracing::warn!(%error, "command notifications unavailable; agents poll every 5 s");
+            None
+        }
+    };
     let result = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),
@@ -187,6 +220,10 @@ pub async fn serve(
     let _ = stop.send(true);
     let _ = sweeper.await;
     let _ = purger.await;
+    let _ = expirer.await;
+    if let Some(task) = listener_task {
+        task.abort();
+    }
     result.map_err(StartError::Io)
 }
 
@@ -219,6 +256,38 @@ async fn purge_idempotency_keys(
                 Ok(purged) if purged > 0 => tracing::info!(purged, "purged old idempotency keys"),
                 Ok(_) => {}
                 Err(error) => tracing::warn!(%error, "idempotency purge failed"),
+            }
+        }
+    }
+}
+
+/// Times out commands past their deadline, every 5 s, once per cluster.
+async fn expire_commands(
+    state: AppState,
+    holder: String,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let lease = Lease::new(
+        Arc::clone(&state.store),
+        Arc::clone(&state.clock),
+        "command-expiry",
+        holder,
+        Duration::seconds(20),
+    );
+    let mut ticker = tokio::time::interval(std::time::Duration::from_secs(5));
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            _ = ticker.tick() => {}
+        }
+        if matches!(lease.acquire().await, Ok(true)) {
+            match state.commands.expire_overdue().await {
+                Ok(expired) if !expired.is_empty() => {
+                    tracing::info!(count = expired.len(), "timed out agent commands");
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "command expiry failed"),
             }
         }
     }

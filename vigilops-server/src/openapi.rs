@@ -18,6 +18,7 @@ use utoipa::{Modify, OpenApi};
         (name = "agent", description = "The agent protocol (agent token)"),
         (name = "agent-tokens", description = "Agent token administration (admin)"),
         (name = "hosts", description = "Monitored hosts and their metrics"),
+        (name = "commands", description = "Diagnostic commands run on hosts by their agents (operator)"),
         (name = "audit", description = "Audit trail (admin)")
     )
 )]

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use vigilops_core::auth::AuthService;
 use vigilops_core::clock::Clock;
+use vigilops_core::command::CommandService;
 use vigilops_core::config::ServerConfig;
 use vigilops_core::host::HostService;
 use vigilops_core::ingest::Ingestor;
@@ -17,6 +18,8 @@ pub struct AppState {
     pub auth: AuthService,
     pub ingest: Ingestor,
     pub hosts: HostService,
+    /// Commands queued for hosts' agents.
+    pub commands: CommandService,
     /// `None` when no Redis is configured.
     pub redis: Option<redis::aio::ConnectionManager>,
 }

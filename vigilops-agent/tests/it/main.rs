@@ -10,6 +10,7 @@ mod db;
 mod delivery;
 mod discovery;
 mod end_to_end;
+mod remote;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};

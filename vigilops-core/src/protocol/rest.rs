@@ -324,3 +324,64 @@ pub struct HealthResponse {
     pub database_backend: String,
     pub version: String,
 }
+
+/// Body of `POST /api/v1/hosts/{id}/commands`: a diagnostic command for the host's agent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct QueueCommandRequest {
+    /// A read-only diagnostic command, split like a shell would but run without one
+    /// (`df -h`, `journalctl -u nginx -n 100`). Metacharacters are refused.
+    pub command: String,
+    /// Seconds, 1–3600 (default 60).
+    #[serde(default)]
+    pub timeout: Option<i64>,
+}
+
+/// A command queued for a host's agent and what became of it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AgentCommandView {
+    pub request_id: uuid::Uuid,
+    pub host_id: i64,
+    pub command: String,
+    /// The argument vector the agent runs (no shell).
+    pub argv: Vec<String>,
+    /// Seconds.
+    pub timeout: i32,
+    /// `queued`, `sent`, `running`, `succeeded`, `failed`, `rejected`, `timed_out` or `lost`.
+    pub status: String,
+    pub exit_code: Option<i32>,
+    /// At most 64 Ki characters each; longer output is cut with a marker.
+    pub stdout: String,
+    pub stderr: String,
+    pub duration_ms: Option<i64>,
+    pub requested_by: Option<i64>,
+    pub remediation_id: Option<i64>,
+    pub step: Option<i32>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl From<crate::model::AgentCommand> for AgentCommandView {
+    fn from(command: crate::model::AgentCommand) -> Self {
+        Self {
+            request_id: command.request_id,
+            host_id: command.host_id,
+            command: command.command,
+            argv: command.argv,
+            timeout: command.timeout_seconds,
+            status: command.status.as_str().to_owned(),
+            exit_code: command.exit_code,
+            stdout: command.stdout,
+            stderr: command.stderr,
+            duration_ms: command.duration_ms,
+            requested_by: command.requested_by,
+            remediation_id: command.remediation_id,
+            step: command.step,
+            created_at: command.created_at,
+            sent_at: command.sent_at,
+            finished_at: command.finished_at,
+        }
+    }
+}

@@ -9,9 +9,7 @@ use serde_json::json;
 
 use super::{IdempotencyState, Store, StoreError};
 use crate::model::{
-    Aggregate, AuditFilter, HostFilter, HostRegistration, HostStatus, MetricSample, MetricValues,
-    NewAuditEntry, NewDbMetric, NewDiscoveredDependency, NewLogEntry, NewServiceCheck, NewUser,
-    Page, Resolution, Role, ServiceRegistration,
+    Aggregate, AuditFilter, CommandOutcome, CommandStatus, HostFilter, HostRegistration, HostStatus, MetricSample, MetricValues, NewAgentCommand, NewAuditEntry, NewDbMetric, NewDiscoveredDependency, NewLogEntry, NewServiceCheck, NewUser, Page, Resolution, Role, ServiceRegistration,
 };
 
 fn t0() -> DateTime<Utc> {
@@ -36,6 +34,7 @@ pub async fn run_all(store: &dyn Store) {
     idempotency(store).await;
     throttle(store).await;
     leases(store).await;
+    commands(store).await;
     host_deletion_cascades(store).await;
 }
 
@@ -964,6 +963,277 @@ async fn leases(store: &dyn Store) {
     );
 }
 
+fn queued(host_id: i64, command: &str, at: DateTime<Utc>) -> NewAgentCommand {
+    NewAgentCommand {
+        request_id: uuid::Uuid::new_v4(),
+        host_id,
+        command: command.to_owned(),
+        argv: command.split(' ').map(str::to_owned).collect(),
+        timeout_seconds: 60,
+        requested_by: None,
+        remediation_id: None,
+        step: None,
+        deadline_at: at + Duration::seconds(300),
+    }
+}
+
+async fn commands(store: &dyn Store) {
+    let host = host_named(store, "db-primary").await;
+    let operator = store
+        .user_by_email("op@example.com")
+        .await
+        .unwrap()
+        .map(|user| user.id);
+    let first = NewAgentCommand {
+        requested_by: operator,
+        remediation_id: Some(7),
+        step: Some(2),
+        ..queued(host, "df -h", t0())
+    };
+    let stored = store.insert_command(first.clone(), t0()).await.unwrap();
+    assert_eq!(stored.request_id, first.request_id);
+    assert_eq!(stored.argv, ["df", "-h"]);
+    assert_eq!(stored.status, CommandStatus::Queued);
+    assert_eq!(
+        (stored.requested_by, stored.remediation_id, stored.step),
+        (operator, Some(7), Some(2))
+    );
+    assert_eq!(
+        (stored.stdout.as_str(), stored.exit_code, stored.sent_at),
+        ("", None, None)
+    );
+    assert_eq!(stored.deadline_at, t0() + Duration::seconds(300));
+    assert!(matches!(
+        store.insert_command(first.clone(), t0()).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let second = store
+        .insert_command(
+            queued(host, "uptime", t0() + Duration::seconds(1)),
+            t0() + Duration::seconds(1),
+        )
+        .await
+        .unwrap();
+    let third = store
+        .insert_command(
+            queued(host, "free -m", t0() + Duration::seconds(2)),
+            t0() + Duration::seconds(2),
+        )
+        .await
+        .unwrap();
+
+    // An agent without the remediation capability never gets a remediation step.
+    let plain = store
+        .claim_queued_commands(
+            host,
+            uuid::Uuid::new_v4(),
+            t0(),
+            Duration::seconds(30),
+            1,
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        plain.iter().map(|c| c.request_id).collect::<Vec<_>>(),
+        [second.request_id]
+    );
+    let answered = CommandOutcome {
+        status: CommandStatus::Failed,
+        exit_code: Some(2),
+        stdout: None,
+        stderr: Some("boom".to_owned()),
+        duration_ms: Some(1),
+    };
+    assert!(
+        store
+            .finish_command(host, plain[0].request_id, answered, t0())
+            .await
+            .unwrap()
+    );
+    // Queue a fresh one in its place for the race below.
+    let second = store
+        .insert_command(
+            queued(host, "uptime", t0() + Duration::seconds(1)),
+            t0() + Duration::seconds(1),
+        )
+        .await
+        .unwrap();
+
+    // Claiming hands out the oldest queued commands once, to one connection.
+    let connection = uuid::Uuid::new_v4();
+    let now = t0() + Duration::seconds(10);
+    let claimed = store
+        .claim_queued_commands(host, connection, now, Duration::seconds(30), 2, true)
+        .await
+        .unwrap();
+    let ids: Vec<_> = claimed.iter().map(|c| c.request_id).collect();
+    assert_eq!(ids, [first.request_id, second.request_id]);
+    assert!(claimed.iter().all(|c| c.status == CommandStatus::Sent
+        && c.connection_id == Some(connection)
+        && c.sent_at == Some(now)
+        && c.deadline_at == now + Duration::seconds(90)));
+    let other = uuid::Uuid::new_v4();
+    let rest = store
+        .claim_queued_commands(host, other, now, Duration::seconds(30), 10, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        rest.iter().map(|c| c.request_id).collect::<Vec<_>>(),
+        [third.request_id]
+    );
+    assert!(
+        store
+            .claim_queued_commands(host, other, now, Duration::seconds(30), 10, true)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Streamed output appends within the bound and marks the command running.
+    assert!(
+        store
+            .append_command_output(host, first.request_id, "line 1\n", "", 16)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .append_command_output(host, first.request_id, "", "warn\n", 16)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .append_command_output(host, first.request_id, "a chunk too long\n", "", 16)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .append_command_output(host + 1000, first.request_id, "x", "", 16)
+            .await
+            .unwrap()
+    );
+    let running = store.command(first.request_id).await.unwrap().unwrap();
+    assert_eq!(running.status, CommandStatus::Running);
+    assert_eq!(
+        (running.stdout.as_str(), running.stderr.as_str()),
+        ("line 1\n", "warn\n")
+    );
+
+    // The first terminal result wins; it replaces the streamed output when given.
+    let done = CommandOutcome {
+        status: CommandStatus::Succeeded,
+        exit_code: Some(0),
+        stdout: Some("full output\n".to_owned()),
+        stderr: None,
+        duration_ms: Some(42),
+    };
+    let finished_at = now + Duration::seconds(1);
+    assert!(
+        store
+            .finish_command(host, first.request_id, done.clone(), finished_at)
+            .await
+            .unwrap()
+    );
+    let again = CommandOutcome {
+        status: CommandStatus::Rejected,
+        ..done.clone()
+    };
+    assert!(
+        !store
+            .finish_command(host, first.request_id, again, finished_at)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .finish_command(host + 1000, second.request_id, done.clone(), finished_at)
+            .await
+            .unwrap()
+    );
+    let finished = store.command(first.request_id).await.unwrap().unwrap();
+    assert_eq!(finished.status, CommandStatus::Succeeded);
+    assert_eq!(
+        (finished.exit_code, finished.duration_ms),
+        (Some(0), Some(42))
+    );
+    assert_eq!(
+        (finished.stdout.as_str(), finished.stderr.as_str()),
+        ("full output\n", "warn\n")
+    );
+    assert_eq!(finished.finished_at, Some(finished_at));
+    assert!(
+        !store
+            .append_command_output(host, first.request_id, "late", "", 100)
+            .await
+            .unwrap()
+    );
+
+    // A dropped connection loses what it held, and only that.
+    let lost = store
+        .mark_connection_commands_lost(connection, finished_at)
+        .await
+        .unwrap();
+    assert_eq!(
+        lost.iter().map(|c| c.request_id).collect::<Vec<_>>(),
+        [second.request_id]
+    );
+    assert_eq!(lost[0].status, CommandStatus::Lost);
+    assert_eq!(
+        store
+            .command(third.request_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        CommandStatus::Sent
+    );
+
+    // Deadlines: a queued command nobody took and a sent one nobody answered both time out.
+    let untaken = store
+        .insert_command(queued(host, "ps aux", now), now)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .expire_commands(now + Duration::seconds(60), "nobody took it", "no answer")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store
+        .append_command_output(host, third.request_id, "", "partial", 100)
+        .await
+        .unwrap();
+    let expired = store
+        .expire_commands(now + Duration::seconds(301), "nobody took it", "no answer")
+        .await
+        .unwrap();
+    let by_id = |id| {
+        expired
+            .iter()
+            .find(|c: &&crate::model::AgentCommand| c.request_id == id)
+            .unwrap()
+    };
+    assert_eq!(expired.len(), 2);
+    assert_eq!(by_id(third.request_id).stderr, "partial\nno answer");
+    assert_eq!(by_id(untaken.request_id).stderr, "nobody took it");
+    assert!(
+        expired
+            .iter()
+            .all(|c| c.status == CommandStatus::TimedOut && c.exit_code == Some(-1))
+    );
+
+    let listed = store.host_commands(host, 2).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|c| c.request_id).collect::<Vec<_>>(),
+        [untaken.request_id, third.request_id]
+    );
+    assert!(store.command(uuid::Uuid::new_v4()).await.unwrap().is_none());
+}
+
 async fn host_deletion_cascades(store: &dyn Store) {
     let web = host_named(store, "db-primary").await;
     store
@@ -978,6 +1248,8 @@ async fn host_deletion_cascades(store: &dyn Store) {
             .len(),
         1
     );
+    let remaining = store.host_commands(web, 10).await.unwrap();
+    assert!(!remaining.is_empty());
     store.delete_host(web).await.unwrap();
     assert!(store.host(web).await.unwrap().is_none());
     assert!(
@@ -1001,6 +1273,7 @@ async fn host_deletion_cascades(store: &dyn Store) {
     assert!(series.is_empty(), "a deleted host's samples go with it");
     assert!(store.recent_logs(web, 10).await.unwrap().is_empty());
     assert!(store.discovered_dependencies(web).await.unwrap().is_empty());
+    assert!(store.host_commands(web, 10).await.unwrap().is_empty());
     assert!(matches!(
         store.delete_host(web).await,
         Err(StoreError::NotFound(_))

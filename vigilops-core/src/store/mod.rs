@@ -10,9 +10,10 @@ use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
 
 use crate::model::{
-    AgentToken, Aggregate, AuditEntry, AuditFilter, DiscoveredDependency, Host, HostFilter,
-    HostRegistration, LatestMetrics, LogEntry, MetricPoint, MetricSample, NewAuditEntry,
-    NewDbMetric, NewDiscoveredDependency, NewLogEntry, NewServiceCheck, NewUser, Resolution,
+    AgentCommand, AgentToken, Aggregate, AuditEntry, AuditFilter, CommandOutcome,
+    DiscoveredDependency, Host, HostFilter, HostRegistration, LatestMetrics, LogEntry, MetricPoint,
+    MetricSample, NewAgentCommand, NewAuditEntry, NewDbMetric, NewDiscoveredDependency, NewLogEntry,
+    NewServiceCheck, NewUser, Resolution,
     ServiceRegistration, User,
 };
 
@@ -273,6 +274,72 @@ pub trait LeaseStore: Send + Sync {
     ) -> StoreResult<bool>;
 }
 
+/// Commands queued for hosts' agents: the source of truth every replica shares. The replica
+/// holding a host's agent connection hands commands over; any replica may queue or read them.
+#[async_trait]
+pub trait CommandStore: Send + Sync {
+    /// Queues a command. A repeated `request_id` is a `Conflict`.
+    async fn insert_command(
+        &self,
+        command: NewAgentCommand,
+        now: DateTime<Utc>,
+    ) -> StoreResult<AgentCommand>;
+    /// One command.
+    async fn command(&self, request_id: uuid::Uuid) -> StoreResult<Option<AgentCommand>>;
+    /// The newest `limit` commands of a host, newest first.
+    async fn host_commands(&self, host_id: i64, limit: i64) -> StoreResult<Vec<AgentCommand>>;
+    /// Atomically moves up to `limit` queued commands of a host to `sent` on `connection_id`,
+    /// oldest first, with a deadline of `now + timeout + grace`, and returns them. A command
+    /// is claimed by one connection only, even when two replicas race. Remediation steps are
+    /// claimed only when `remediation_capable` (the agent announced the capability).
+    async fn claim_queued_commands(
+        &self,
+        host_id: i64,
+        connection_id: uuid::Uuid,
+        now: DateTime<Utc>,
+        grace: Duration,
+        limit: i64,
+        remediation_capable: bool,
+    ) -> StoreResult<Vec<AgentCommand>>;
+    /// Appends streamed output to a `sent` or `running` command of this host and marks it
+    /// running. Each stream is kept to at most `max_chars` characters; a chunk that does not fit is
+    /// dropped (the terminal result carries the complete, bounded output).
+    /// False when there is no such unfinished command.
+    async fn append_command_output(
+        &self,
+        host_id: i64,
+        request_id: uuid::Uuid,
+        stdout: &str,
+        stderr: &str,
+        max_chars: i64,
+    ) -> StoreResult<bool>;
+    /// Records the terminal result of an unfinished command of this host. The first terminal
+    /// result wins: false (and no change) when the command is unknown, of another host, or
+    /// already finished.
+    async fn finish_command(
+        &self,
+        host_id: i64,
+        request_id: uuid::Uuid,
+        outcome: CommandOutcome,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Marks `lost` every `sent`/`running` command handed to `connection_id` (its socket
+    /// dropped); queued commands are untouched. Returns them.
+    async fn mark_connection_commands_lost(
+        &self,
+        connection_id: uuid::Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<AgentCommand>>;
+    /// Times out every unfinished command whose deadline is before `now`: queued ones with
+    /// `queued_reason`, handed-over ones with `sent_reason` as stderr. Returns them.
+    async fn expire_commands(
+        &self,
+        now: DateTime<Utc>,
+        queued_reason: &str,
+        sent_reason: &str,
+    ) -> StoreResult<Vec<AgentCommand>>;
+}
+
 /// Everything the server needs from storage.
 #[async_trait]
 pub trait Store:
@@ -287,6 +354,7 @@ pub trait Store:
     + IdempotencyStore
     + ThrottleStore
     + LeaseStore
+    + CommandStore
     + std::fmt::Debug
 {
     /// Round-trips to the database; for the health check.

@@ -9,15 +9,12 @@ use std::collections::HashMap;
 use std::str::FromStr;
 
 use super::{
-    AgentTokenStore, AuditStore, DbMetricStore, HostStore, IdempotencyState, IdempotencyStore,
-    LeaseStore, LogStore, MetricStore, ServiceStore, Store, StoreError, StoreResult, ThrottleStore,
-    UserStore,
+    AgentTokenStore, AuditStore, CommandStore, DbMetricStore, HostStore, IdempotencyState,
+    IdempotencyStore, LeaseStore, LogStore, MetricStore, ServiceStore, Store, StoreError,
+    StoreResult, ThrottleStore, UserStore,
 };
 use crate::model::{
-    AgentToken, Aggregate, AuditEntry, AuditFilter, DiscoveredDependency, Host, HostFilter,
-    HostRegistration, HostStatus, LatestMetrics, LogEntry, MetricPoint, MetricSample, MetricValues,
-    NewAuditEntry, NewDbMetric, NewDiscoveredDependency, NewLogEntry, NewServiceCheck, NewUser,
-    Resolution, Role, ServiceRegistration, User,
+    AgentCommand, AgentToken, Aggregate, AuditEntry, AuditFilter, CommandOutcome, DiscoveredDependency, Host, HostFilter, HostRegistration, HostStatus, LatestMetrics, LogEntry, MetricPoint, MetricSample, MetricValues, NewAgentCommand, NewAuditEntry, NewDbMetric, NewDiscoveredDependency, NewLogEntry, NewServiceCheck, NewUser, Resolution, Role, ServiceRegistration, User,
 };
 
 /// Builds a statement from trusted fragments: only column lists and constants of this file are
@@ -1049,6 +1046,221 @@ impl LeaseStore for PostgresStore {
         .execute(&self.pool)
         .await?;
         Ok(result.rows_affected() == 1)
+    }
+}
+
+const COMMAND_COLUMNS: &str = "request_id, host_id, command, argv_json, timeout_seconds, status, \
+     exit_code, stdout, stderr, duration_ms, requested_by, remediation_id, step, connection_id, \
+     created_at, sent_at, finished_at, deadline_at";
+
+/// [`COMMAND_COLUMNS`] qualified with the alias `c`, for statements that join.
+const COMMAND_COLUMNS_C: &str = "c.request_id, c.host_id, c.command, c.argv_json, \
+     c.timeout_seconds, c.status, c.exit_code, c.stdout, c.stderr, c.duration_ms, c.requested_by, \
+     c.remediation_id, c.step, c.connection_id, c.created_at, c.sent_at, c.finished_at, c.deadline_at";
+
+fn command_from_row(row: &sqlx::postgres::PgRow) -> StoreResult<AgentCommand> {
+    let status: String = row.try_get("status")?;
+    let argv: Value = row.try_get("argv_json")?;
+    Ok(AgentCommand {
+        request_id: row.try_get("request_id")?,
+        host_id: row.try_get("host_id")?,
+        command: row.try_get("command")?,
+        argv: serde_json::from_value(argv)
+            .map_err(|error| StoreError::Corrupt(format!("argv_json: {error}")))?,
+        timeout_seconds: row.try_get("timeout_seconds")?,
+        status: status.parse().map_err(StoreError::Corrupt)?,
+        exit_code: row.try_get("exit_code")?,
+        stdout: row.try_get("stdout")?,
+        stderr: row.try_get("stderr")?,
+        duration_ms: row.try_get("duration_ms")?,
+        requested_by: row.try_get("requested_by")?,
+        remediation_id: row.try_get("remediation_id")?,
+        step: row.try_get("step")?,
+        connection_id: row.try_get("connection_id")?,
+        created_at: row.try_get("created_at")?,
+        sent_at: row.try_get("sent_at")?,
+        finished_at: row.try_get("finished_at")?,
+        deadline_at: row.try_get("deadline_at")?,
+    })
+}
+
+fn commands_from_rows(rows: &[sqlx::postgres::PgRow]) -> StoreResult<Vec<AgentCommand>> {
+    let mut commands = rows
+        .iter()
+        .map(command_from_row)
+        .collect::<StoreResult<Vec<_>>>()?;
+    // RETURNING gives no order; callers get the oldest first.
+    commands.sort_by_key(|command| (command.created_at, command.request_id));
+    Ok(commands)
+}
+
+#[async_trait]
+impl CommandStore for PostgresStore {
+    async fn insert_command(
+        &self,
+        command: NewAgentCommand,
+        now: DateTime<Utc>,
+    ) -> StoreResult<AgentCommand> {
+        let row = sqlx::query(sql!(
+            "INSERT INTO agent_commands (request_id, host_id, command, argv_json, timeout_seconds, \
+             status, requested_by, remediation_id, step, created_at, deadline_at) \
+             VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $10) RETURNING {COMMAND_COLUMNS}"
+        ))
+        .bind(command.request_id)
+        .bind(command.host_id)
+        .bind(&command.command)
+        .bind(Value::from(command.argv.clone()))
+        .bind(command.timeout_seconds)
+        .bind(command.requested_by)
+        .bind(command.remediation_id)
+        .bind(command.step)
+        .bind(now)
+        .bind(command.deadline_at)
+        .fetch_one(&self.pool)
+        .await?;
+        command_from_row(&row)
+    }
+
+    async fn command(&self, request_id: uuid::Uuid) -> StoreResult<Option<AgentCommand>> {
+        let row = sqlx::query(sql!(
+            "SELECT {COMMAND_COLUMNS} FROM agent_commands WHERE request_id = $1"
+        ))
+        .bind(request_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(command_from_row).transpose()
+    }
+
+    async fn host_commands(&self, host_id: i64, limit: i64) -> StoreResult<Vec<AgentCommand>> {
+        let rows = sqlx::query(sql!(
+            "SELECT {COMMAND_COLUMNS} FROM agent_commands WHERE host_id = $1 \
+             ORDER BY created_at DESC, request_id DESC LIMIT $2"
+        ))
+        .bind(host_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(command_from_row).collect()
+    }
+
+    async fn claim_queued_commands(
+        &self,
+        host_id: i64,
+        connection_id: uuid::Uuid,
+        now: DateTime<Utc>,
+        grace: Duration,
+        limit: i64,
+        remediation_capable: bool,
+    ) -> StoreResult<Vec<AgentCommand>> {
+        // SKIP LOCKED: two replicas racing for one host each take different rows, never the same.
+        let rows = sqlx::query(sql!(
+            "WITH picked AS (SELECT request_id FROM agent_commands \
+                 WHERE host_id = $1 AND status = 'queued' AND (remediation_id IS NULL OR $6) \
+                 ORDER BY created_at, request_id \
+                 LIMIT $5 FOR UPDATE SKIP LOCKED) \
+             UPDATE agent_commands AS c SET status = 'sent', connection_id = $2, sent_at = $3, \
+             deadline_at = $3 + make_interval(secs => c.timeout_seconds + $4) \
+             FROM picked WHERE c.request_id = picked.request_id \
+             RETURNING {COMMAND_COLUMNS_C}"
+        ))
+        .bind(host_id)
+        .bind(connection_id)
+        .bind(now)
+        .bind(grace.num_milliseconds() as f64 / 1000.0)
+        .bind(limit)
+        .bind(remediation_capable)
+        .fetch_all(&self.pool)
+        .await?;
+        commands_from_rows(&rows)
+    }
+
+    async fn append_command_output(
+        &self,
+        host_id: i64,
+        request_id: uuid::Uuid,
+        stdout: &str,
+        stderr: &str,
+        max_chars: i64,
+    ) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "UPDATE agent_commands SET status = 'running', \
+             stdout = CASE WHEN length(stdout) + length($3) <= $5 THEN stdout || $3 ELSE stdout END, \
+             stderr = CASE WHEN length(stderr) + length($4) <= $5 THEN stderr || $4 ELSE stderr END \
+             WHERE request_id = $1 AND host_id = $2 AND status IN ('sent', 'running')",
+        )
+        .bind(request_id)
+        .bind(host_id)
+        .bind(stdout)
+        .bind(stderr)
+        .bind(max_chars)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn finish_command(
+        &self,
+        host_id: i64,
+        request_id: uuid::Uuid,
+        outcome: CommandOutcome,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "UPDATE agent_commands SET status = $3, exit_code = $4, \
+             stdout = COALESCE($5, stdout), stderr = COALESCE($6, stderr), duration_ms = $7, \
+             finished_at = $8 \
+             WHERE request_id = $1 AND host_id = $2 AND status IN ('sent', 'running')",
+        )
+        .bind(request_id)
+        .bind(host_id)
+        .bind(outcome.status.as_str())
+        .bind(outcome.exit_code)
+        .bind(outcome.stdout)
+        .bind(outcome.stderr)
+        .bind(outcome.duration_ms)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn mark_connection_commands_lost(
+        &self,
+        connection_id: uuid::Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<AgentCommand>> {
+        let rows = sqlx::query(sql!(
+            "UPDATE agent_commands SET status = 'lost', finished_at = $2 \
+             WHERE connection_id = $1 AND status IN ('sent', 'running') RETURNING {COMMAND_COLUMNS}"
+        ))
+        .bind(connection_id)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        commands_from_rows(&rows)
+    }
+
+    async fn expire_commands(
+        &self,
+        now: DateTime<Utc>,
+        queued_reason: &str,
+        sent_reason: &str,
+    ) -> StoreResult<Vec<AgentCommand>> {
+        let rows = sqlx::query(sql!(
+            "UPDATE agent_commands SET \
+             stderr = CASE WHEN status = 'queued' THEN $2 \
+                           WHEN stderr = '' THEN $3 ELSE stderr || $4 END, \
+             status = 'timed_out', exit_code = -1, finished_at = $1 \
+             WHERE status IN ('queued', 'sent', 'running') AND deadline_at < $1 \
+             RETURNING {COMMAND_COLUMNS}"
+        ))
+        .bind(now)
+        .bind(queued_reason)
+        .bind(sent_reason)
+        .bind(format!("\n{sent_reason}"))
+        .fetch_all(&self.pool)
+        .await?;
+        commands_from_rows(&rows)
     }
 }
 

@@ -6,4 +6,5 @@
 
 #[cfg(feature = "notify")]
 mod notify;
+mod command;
 mod store;

@@ -3,8 +3,10 @@
 
 pub(crate) mod agent;
 pub(crate) mod agent_tokens;
+pub(crate) mod agent_ws;
 pub(crate) mod audit;
 pub(crate) mod auth;
+pub(crate) mod commands;
 pub(crate) mod health;
 pub(crate) mod hosts;
 pub(crate) mod spa;

@@ -8,6 +8,7 @@ mod agent_protocol;
 mod auth;
 mod bad_input;
 mod binary;
+mod commands;
 mod health;
 mod hosts;
 mod openapi;
