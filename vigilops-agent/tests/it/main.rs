@@ -165,12 +165,15 @@ async fn decode_gzip(
         .and_then(|value| value.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    server
-        .recorded
-        .lock()
-        .unwrap()
-        .encodings
-        .push((parts.uri.path().to_owned(), encoding.clone()));
+    // Only requests with a body are compressed; the command channel's WebSocket upgrade is a GET.
+    if parts.method == axum::http::Method::POST {
+        server
+            .recorded
+            .lock()
+            .unwrap()
+            .encodings
+            .push((parts.uri.path().to_owned(), encoding.clone()));
+    }
     let bytes = axum::body::to_bytes(body, 16 * 1024 * 1024).await.unwrap();
     let bytes = if encoding == "gzip" {
         let mut inflated = Vec::new();

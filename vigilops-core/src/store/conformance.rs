@@ -9,7 +9,10 @@ use serde_json::json;
 
 use super::{IdempotencyState, Store, StoreError};
 use crate::model::{
-    Aggregate, AuditFilter, CommandOutcome, CommandStatus, HostFilter, HostRegistration, HostStatus, MetricSample, MetricValues, NewAgentCommand, NewAuditEntry, NewDbMetric, NewDiscoveredDependency, NewLogEntry, NewServiceCheck, NewUser, Page, Resolution, Role, ServiceRegistration,
+    Aggregate, AuditFilter, CommandOutcome, CommandStatus, HostFilter, HostRegistration,
+    HostStatus, MetricSample, MetricValues, NewAgentCommand, NewAuditEntry, NewDbMetric,
+    NewDiscoveredDependency, NewLogEntry, NewServiceCheck, NewUser, Page, Resolution, Role,
+    ServiceRegistration,
 };
 
 fn t0() -> DateTime<Utc> {

@@ -12,9 +12,8 @@ use std::collections::HashMap;
 use crate::model::{
     AgentCommand, AgentToken, Aggregate, AuditEntry, AuditFilter, CommandOutcome,
     DiscoveredDependency, Host, HostFilter, HostRegistration, LatestMetrics, LogEntry, MetricPoint,
-    MetricSample, NewAgentCommand, NewAuditEntry, NewDbMetric, NewDiscoveredDependency, NewLogEntry,
-    NewServiceCheck, NewUser, Resolution,
-    ServiceRegistration, User,
+    MetricSample, NewAgentCommand, NewAuditEntry, NewDbMetric, NewDiscoveredDependency,
+    NewLogEntry, NewServiceCheck, NewUser, Resolution, ServiceRegistration, User,
 };
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]

@@ -20,7 +20,11 @@ use super::{
     StoreResult, ThrottleStore, UserStore,
 };
 use crate::model::{
-    AgentCommand, AgentToken, Aggregate, AuditEntry, AuditFilter, CommandOutcome, DiscoveredDependency, Host, HostFilter, HostRegistration, HostStatus, LatestMetrics, LogEntry, MetricPoint, MetricSample, MetricValues, NewAgentCommand, NewAuditEntry, NewDbMetric, NewDiscoveredDependency, NewLogEntry, NewServiceCheck, NewUser, Resolution, Role, ServiceRegistration, User,
+    AgentCommand, AgentToken, Aggregate, AuditEntry, AuditFilter, CommandOutcome,
+    DiscoveredDependency, Host, HostFilter, HostRegistration, HostStatus, LatestMetrics, LogEntry,
+    MetricPoint, MetricSample, MetricValues, NewAgentCommand, NewAuditEntry, NewDbMetric,
+    NewDiscoveredDependency, NewLogEntry, NewServiceCheck, NewUser, Resolution, Role,
+    ServiceRegistration, User,
 };
 
 /// Builds a statement from trusted fragments: only column lists and constants of this file are

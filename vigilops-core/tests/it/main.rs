@@ -4,7 +4,7 @@
 // Helpers outside #[test] functions panic on failure by design.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod command;
 #[cfg(feature = "notify")]
 mod notify;
-mod command;
 mod store;
