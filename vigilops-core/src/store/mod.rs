@@ -130,9 +130,10 @@ pub trait HostStore: Send + Sync {
 #[async_trait]
 pub trait MetricStore: Send + Sync {
     /// Stores many samples in one transaction (group commit) and returns their ids in order.
-    /// Each host's latest snapshot moves to its newest sample, never back to an older one.
+    /// A host's latest sample is its newest one (on equal times, the one stored last), never an
+    /// older one stored later.
     async fn insert_metrics(&self, samples: &[MetricSample]) -> StoreResult<Vec<i64>>;
-    /// The latest snapshot of each given host recorded at or after `since`.
+    /// The newest sample of each given host recorded at or after `since`.
     async fn latest_metrics(
         &self,
         host_ids: &[i64],
