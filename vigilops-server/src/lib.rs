@@ -227,20 +227,27 @@ pub async fn serve(
     result.map_err(StartError::Io)
 }
 
-/// Forgets idempotency keys older than 24 h, hourly, once per cluster.
-async fn purge_idempotency_keys(
-    state: AppState,
+/// Runs `job` every `period` on the replica that holds the lease `name` (valid for `ttl`), so
+/// once per cluster, until `shutdown` resolves.
+async fn run_leased_every<F, Fut>(
+    state: &AppState,
+    name: &'static str,
     holder: String,
+    (ttl, period): (Duration, std::time::Duration),
     shutdown: impl std::future::Future<Output = ()>,
-) {
+    mut job: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let lease = Lease::new(
         Arc::clone(&state.store),
         Arc::clone(&state.clock),
-        "idempotency-purge",
+        name,
         holder,
-        Duration::minutes(50),
+        ttl,
     );
-    let mut ticker = tokio::time::interval(std::time::Duration::from_secs(3_600));
+    let mut ticker = tokio::time::interval(period);
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -248,6 +255,25 @@ async fn purge_idempotency_keys(
             _ = ticker.tick() => {}
         }
         if matches!(lease.acquire().await, Ok(true)) {
+            job().await;
+        }
+    }
+}
+
+/// Forgets idempotency keys older than 24 h, hourly, once per cluster.
+async fn purge_idempotency_keys(
+    state: AppState,
+    holder: String,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let every = (Duration::minutes(50), std::time::Duration::from_secs(3_600));
+    run_leased_every(
+        &state,
+        "idempotency-purge",
+        holder,
+        every,
+        shutdown,
+        || async {
             match state
                 .store
                 .purge_idempotency(state.clock.now() - Duration::hours(24))
@@ -257,8 +283,9 @@ async fn purge_idempotency_keys(
                 Ok(_) => {}
                 Err(error) => tracing::warn!(%error, "idempotency purge failed"),
             }
-        }
-    }
+        },
+    )
+    .await;
 }
 
 /// Times out commands past their deadline, every 5 s, once per cluster.
@@ -267,21 +294,14 @@ async fn expire_commands(
     holder: String,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
-    let lease = Lease::new(
-        Arc::clone(&state.store),
-        Arc::clone(&state.clock),
+    let every = (Duration::seconds(20), std::time::Duration::from_secs(5));
+    run_leased_every(
+        &state,
         "command-expiry",
         holder,
-        Duration::seconds(20),
-    );
-    let mut ticker = tokio::time::interval(std::time::Duration::from_secs(5));
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            () = &mut shutdown => break,
-            _ = ticker.tick() => {}
-        }
-        if matches!(lease.acquire().await, Ok(true)) {
+        every,
+        shutdown,
+        || async {
             match state.commands.expire_overdue().await {
                 Ok(expired) if !expired.is_empty() => {
                     tracing::info!(count = expired.len(), "timed out agent commands");
@@ -289,6 +309,7 @@ async fn expire_commands(
                 Ok(_) => {}
                 Err(error) => tracing::warn!(%error, "command expiry failed"),
             }
-        }
-    }
+        },
+    )
+    .await;
 }
