@@ -86,6 +86,10 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(_) => {
                 Self::new(StatusCode::CONFLICT, "Conflict with existing data")
             }
+            StoreError::ClaimLost => Self::new(
+                StatusCode::CONFLICT,
+                "Request with this Idempotency-Key is in progress",
+            ),
             other => Self::internal(&other),
         }
     }

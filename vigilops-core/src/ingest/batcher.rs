@@ -5,7 +5,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::model::MetricSample;
-use crate::store::Store;
+use crate::store::{ClaimedRows, IdempotencyClaim, Store, StoreError};
 
 /// Why a sample was not stored.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -13,12 +13,28 @@ pub enum BatchError {
     /// The writer tasks are gone (shutdown).
     #[error("metric writer is shut down")]
     Closed,
+    /// The sample's `Idempotency-Key` was taken over by another request; nothing was stored.
+    #[error("idempotency key was taken over by another request")]
+    ClaimLost,
     /// The store refused the sample.
     #[error("failed to store metric sample: {0}")]
     Store(String),
 }
 
-type Job = (MetricSample, oneshot::Sender<Result<i64, BatchError>>);
+impl From<StoreError> for BatchError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::ClaimLost => Self::ClaimLost,
+            other => Self::Store(other.to_string()),
+        }
+    }
+}
+
+struct Job {
+    sample: MetricSample,
+    claim: Option<IdempotencyClaim>,
+    reply: oneshot::Sender<Result<i64, BatchError>>,
+}
 
 /// Tunables of the batcher.
 #[derive(Debug, Clone, Copy)]
@@ -76,13 +92,22 @@ impl MetricBatcher {
         }
     }
 
-    /// Stores one sample and returns its id once its batch has committed.
-    pub async fn submit(&self, sample: MetricSample) -> Result<i64, BatchError> {
+    /// Stores one sample and returns its id once its batch has committed. A `claim` is
+    /// completed in that same transaction.
+    pub async fn submit(
+        &self,
+        sample: MetricSample,
+        claim: Option<IdempotencyClaim>,
+    ) -> Result<i64, BatchError> {
         let (reply, receive) = oneshot::channel();
         let shard =
             usize::try_from(sample.host_id.rem_euclid(self.shards.len() as i64)).unwrap_or(0);
         self.shards[shard]
-            .send((sample, reply))
+            .send(Job {
+                sample,
+                claim,
+                reply,
+            })
             .await
             .map_err(|_| BatchError::Closed)?;
         receive.await.map_err(|_| BatchError::Closed)?
@@ -90,30 +115,47 @@ impl MetricBatcher {
 }
 
 async fn write_batch(store: &dyn Store, batch: Vec<Job>) {
-    let (samples, replies): (Vec<MetricSample>, Vec<_>) = batch.into_iter().unzip();
-    match store.insert_metrics(&samples).await {
+    let mut samples = Vec::with_capacity(batch.len());
+    let mut claims = Vec::new();
+    let mut replies = Vec::with_capacity(batch.len());
+    for (row, job) in batch.into_iter().enumerate() {
+        samples.push(job.sample);
+        if let Some(claim) = job.claim.clone() {
+            claims.push(ClaimedRows {
+                claim,
+                rows: row..row + 1,
+            });
+        }
+        replies.push((job.claim, job.reply));
+    }
+    match store.insert_metrics(&samples, &claims).await {
         Ok(ids) => {
-            for (reply, id) in replies.into_iter().zip(ids) {
+            for ((_, reply), id) in replies.into_iter().zip(ids) {
                 // The requester may have gone away; its sample is stored all the same.
                 let _ = reply.send(Ok(id));
             }
         }
         Err(error) if samples.len() > 1 => {
-            // One bad sample (a host deleted meanwhile) must not fail its neighbours: retry
-            // each alone so only the bad one reports an error.
+            // One bad sample (a lost idempotency claim, a store refusal) must not fail its
+            // neighbours: retry each alone so only the bad one reports an error.
             tracing::warn!(%error, batch = samples.len(), "metric batch failed, retrying one by one");
-            for (sample, reply) in samples.into_iter().zip(replies) {
+            for (sample, (claim, reply)) in samples.into_iter().zip(replies) {
+                let claims: Vec<ClaimedRows> = claim
+                    .into_iter()
+                    .map(|claim| ClaimedRows { claim, rows: 0..1 })
+                    .collect();
                 let result = store
-                    .insert_metrics(std::slice::from_ref(&sample))
+                    .insert_metrics(std::slice::from_ref(&sample), &claims)
                     .await
-                    .map_err(|error| BatchError::Store(error.to_string()))
+                    .map_err(BatchError::from)
                     .and_then(|ids| ids.first().copied().ok_or(BatchError::Closed));
                 let _ = reply.send(result);
             }
         }
         Err(error) => {
-            for reply in replies {
-                let _ = reply.send(Err(BatchError::Store(error.to_string())));
+            let error = BatchError::from(error);
+            for (_, reply) in replies {
+                let _ = reply.send(Err(error.clone()));
             }
         }
     }

@@ -27,7 +27,7 @@ use crate::protocol::agent::{
     ServiceDependenciesResponse, ServiceRegisterRequest, ServiceRegisterResponse,
     is_valid_idempotency_key,
 };
-use crate::store::{IdempotencyState, Store, StoreError};
+use crate::store::{IdempotencyClaim, IdempotencyState, Store, StoreError};
 use agent_auth::AgentCaches;
 pub use batcher::{BatchConfig, BatchError, MetricBatcher};
 
@@ -303,18 +303,18 @@ impl Ingestor {
     }
 
     /// `metrics`: one host sample, written through group commit.
+    /// A `claim` is completed in the sample's transaction.
     pub async fn metrics(
         &self,
         identity: AgentIdentity,
         report: MetricsReport,
+        claim: Option<ClaimedKey>,
     ) -> Result<MetricsResponse, IngestError> {
         self.check_host(identity, report.host_id).await?;
         let sample = metric_sample(&report, |sent| self.data_time(sent));
-        let metric_id = self.batcher.submit(sample).await?;
-        Ok(MetricsResponse {
-            status: "ok".to_owned(),
-            metric_id,
-        })
+        let claim = claim.map(|claim| claim.completed_by(reply::metrics));
+        let metric_id = self.batcher.submit(sample, claim).await?;
+        Ok(reply::metrics_response(metric_id))
     }
 
     /// `services/register`: creates or updates the service (`host_id`, `name`).
@@ -417,10 +417,12 @@ impl Ingestor {
     }
 
     /// `services`: one check result.
+    /// A `claim` is completed in the check's transaction.
     pub async fn service_check(
         &self,
         identity: AgentIdentity,
         report: ServiceCheckReport,
+        claim: Option<ClaimedKey>,
     ) -> Result<ServiceCheckResponse, IngestError> {
         let host_id = self
             .store
@@ -435,26 +437,30 @@ impl Ingestor {
             .map(|text| text.chars().take(MAX_CHECK_ERROR_CHARS).collect());
         let check_id = self
             .store
-            .insert_service_check(NewServiceCheck {
-                service_id: report.service_id,
-                status: report.status.as_str().to_owned(),
-                response_time_ms: report.response_time_ms,
-                status_code: report.status_code,
-                error,
-                checked_at: self.data_time(report.checked_at),
-            })
+            .insert_service_check(
+                NewServiceCheck {
+                    service_id: report.service_id,
+                    status: report.status.as_str().to_owned(),
+                    response_time_ms: report.response_time_ms,
+                    status_code: report.status_code,
+                    error,
+                    checked_at: self.data_time(report.checked_at),
+                },
+                claim
+                    .map(|claim| claim.completed_by(reply::service_check))
+                    .as_ref(),
+            )
             .await?;
-        Ok(ServiceCheckResponse {
-            status: "ok".to_owned(),
-            check_id,
-        })
+        Ok(reply::service_check_response(check_id))
     }
 
     /// `db-metrics`: one database sample; the database is found or created by (host, name).
+    /// A `claim` is completed in the sample's transaction.
     pub async fn db_metrics(
         &self,
         identity: AgentIdentity,
         report: DbMetricsReport,
+        claim: Option<ClaimedKey>,
     ) -> Result<DbMetricsResponse, IngestError> {
         const REQUIRED: &str = "host_id and db_name required";
         let host_id = report
@@ -490,20 +496,21 @@ impl Ingestor {
                     slow_queries_detail,
                 },
                 self.clock.now(),
+                claim
+                    .map(|claim| claim.completed_by(reply::db_metrics))
+                    .as_ref(),
             )
             .await?;
-        Ok(DbMetricsResponse {
-            status: "ok".to_owned(),
-            database_id,
-            metric_id,
-        })
+        Ok(reply::db_metrics_response(&[database_id, metric_id]))
     }
 
     /// `logs`: an all-or-nothing batch; every entry's host must belong to the token.
+    /// A `claim` is completed in the batch's transaction.
     pub async fn logs(
         &self,
         identity: AgentIdentity,
         batch: LogBatch,
+        claim: Option<ClaimedKey>,
     ) -> Result<LogBatchResponse, IngestError> {
         if batch.logs.len() > MAX_LOG_BATCH {
             return Err(IngestError::TooLarge);
@@ -526,13 +533,53 @@ impl Ingestor {
                 timestamp: self.data_time(Some(entry.timestamp)),
             })
             .collect();
-        let received = self.store.insert_logs(&entries, self.clock.now()).await?;
+        let claim = claim.map(|claim| claim.completed_by(reply::logs));
+        let received = self
+            .store
+            .insert_logs(&entries, self.clock.now(), claim.as_ref())
+            .await?;
         Ok(LogBatchResponse { received })
     }
 
-    /// Runs `operation` at most once per (token, `key`): a repeat returns the stored reply, a
-    /// concurrent repeat is refused, a failure releases the key for a retry. Without a key the
-    /// operation simply runs.
+    /// Runs a write at most once per (token, `key`): a repeat returns the stored reply, a
+    /// concurrent repeat is refused, a failure releases the key for a retry. `operation` gets
+    /// the claimed key and must complete it inside its own transaction (see
+    /// [`IdempotencyClaim`]), so a crash can never leave the write stored and the key open.
+    /// Without a key the operation simply runs.
+    pub async fn idempotent_write<T, F, Fut>(
+        &self,
+        identity: AgentIdentity,
+        key: Option<&str>,
+        status: u16,
+        operation: F,
+    ) -> Result<StoredReply, IngestError>
+    where
+        T: Serialize,
+        F: FnOnce(Option<ClaimedKey>) -> Fut,
+        Fut: Future<Output = Result<T, IngestError>>,
+    {
+        let Some(key) = key else {
+            let value = operation(None).await?;
+            return Ok(StoredReply {
+                status,
+                body: reply::render(&value),
+            });
+        };
+        let claim = match self.claim(identity, key, status).await? {
+            Claim::Replay(reply) => return Ok(reply),
+            Claim::Owned(claim) => claim,
+        };
+        match operation(Some(claim)).await {
+            Ok(value) => Ok(StoredReply {
+                status,
+                body: reply::render(&value),
+            }),
+            Err(error) => Err(self.released(identity, key, error).await),
+        }
+    }
+
+    /// Like [`Self::idempotent_write`] for operations that are idempotent by nature (upserts):
+    /// the key is completed after the operation, in its own transaction.
     pub async fn idempotent<T, F, Fut>(
         &self,
         identity: AgentIdentity,
@@ -545,47 +592,158 @@ impl Ingestor {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, IngestError>>,
     {
-        let render = |value: &T| serde_json::to_string(value).unwrap_or_else(|_| "{}".to_owned());
         let Some(key) = key else {
             let value = operation().await?;
             return Ok(StoredReply {
                 status,
-                body: render(&value),
+                body: reply::render(&value),
             });
         };
+        if let Claim::Replay(reply) = self.claim(identity, key, status).await? {
+            return Ok(reply);
+        }
+        match operation().await {
+            Ok(value) => {
+                let body = reply::render(&value);
+                self.store
+                    .complete_idempotent(identity.token_id, key, status, &body)
+                    .await?;
+                Ok(StoredReply { status, body })
+            }
+            Err(error) => Err(self.released(identity, key, error).await),
+        }
+    }
+
+    /// Claims `key` for this request, or finds the reply to replay.
+    async fn claim(
+        &self,
+        identity: AgentIdentity,
+        key: &str,
+        status: u16,
+    ) -> Result<Claim, IngestError> {
         if !is_valid_idempotency_key(key) {
             return Err(IngestError::InvalidIdempotencyKey);
         }
+        let now = self.clock.now();
         match self
             .store
-            .begin_idempotent(
-                identity.token_id,
-                key,
-                self.clock.now(),
-                IDEMPOTENCY_STALE_AFTER,
-            )
+            .begin_idempotent(identity.token_id, key, now, IDEMPOTENCY_STALE_AFTER)
             .await?
         {
-            IdempotencyState::Completed { status, body } => Ok(StoredReply { status, body }),
+            IdempotencyState::Completed { status, body } => {
+                Ok(Claim::Replay(StoredReply { status, body }))
+            }
             IdempotencyState::InProgress => Err(IngestError::IdempotencyInProgress),
-            IdempotencyState::Started => match operation().await {
-                Ok(value) => {
-                    let body = render(&value);
-                    self.store
-                        .complete_idempotent(identity.token_id, key, status, &body)
-                        .await?;
-                    Ok(StoredReply { status, body })
-                }
-                Err(error) => {
-                    if let Err(release_error) =
-                        self.store.release_idempotent(identity.token_id, key).await
-                    {
-                        tracing::warn!(%release_error, "failed to release idempotency key");
-                    }
-                    Err(error)
-                }
-            },
+            IdempotencyState::Started => Ok(Claim::Owned(ClaimedKey {
+                token_id: identity.token_id,
+                key: key.to_owned(),
+                claimed_at: now,
+                status,
+            })),
         }
+    }
+
+    /// Gives the key back after a failed operation and returns the error to answer with: a
+    /// claim taken over by a retry meanwhile means that retry is in progress.
+    async fn released(
+        &self,
+        identity: AgentIdentity,
+        key: &str,
+        error: IngestError,
+    ) -> IngestError {
+        if let Err(release_error) = self.store.release_idempotent(identity.token_id, key).await {
+            tracing::warn!(%release_error, "failed to release idempotency key");
+        }
+        match error {
+            IngestError::Store(StoreError::ClaimLost)
+            | IngestError::Batch(BatchError::ClaimLost) => IngestError::IdempotencyInProgress,
+            other => other,
+        }
+    }
+}
+
+/// Whether a request runs or replays.
+enum Claim {
+    Replay(StoredReply),
+    Owned(ClaimedKey),
+}
+
+/// An `Idempotency-Key` this request claimed; the write it guards completes it.
+#[derive(Debug, Clone)]
+pub struct ClaimedKey {
+    token_id: i64,
+    key: String,
+    claimed_at: DateTime<Utc>,
+    status: u16,
+}
+
+impl ClaimedKey {
+    /// The store's claim, with the function that renders the reply from the written ids.
+    fn completed_by(self, reply: fn(&[i64]) -> String) -> IdempotencyClaim {
+        IdempotencyClaim {
+            token_id: self.token_id,
+            key: self.key,
+            claimed_at: self.claimed_at,
+            status: self.status,
+            reply,
+        }
+    }
+}
+
+/// The replies of the idempotent writes, built from the ids the write produced, so the reply
+/// stored inside the write's transaction is exactly the one sent the first time.
+mod reply {
+    use serde::Serialize;
+
+    use crate::protocol::agent::{
+        DbMetricsResponse, LogBatchResponse, MetricsResponse, ServiceCheckResponse,
+    };
+
+    pub(super) fn render(value: &impl Serialize) -> String {
+        serde_json::to_string(value).unwrap_or_else(|_| "{}".to_owned())
+    }
+
+    fn id(ids: &[i64], index: usize) -> i64 {
+        ids.get(index).copied().unwrap_or_default()
+    }
+
+    pub(super) fn metrics_response(metric_id: i64) -> MetricsResponse {
+        MetricsResponse {
+            status: "ok".to_owned(),
+            metric_id,
+        }
+    }
+
+    pub(super) fn metrics(ids: &[i64]) -> String {
+        render(&metrics_response(id(ids, 0)))
+    }
+
+    pub(super) fn service_check_response(check_id: i64) -> ServiceCheckResponse {
+        ServiceCheckResponse {
+            status: "ok".to_owned(),
+            check_id,
+        }
+    }
+
+    pub(super) fn service_check(ids: &[i64]) -> String {
+        render(&service_check_response(id(ids, 0)))
+    }
+
+    pub(super) fn db_metrics_response(ids: &[i64]) -> DbMetricsResponse {
+        DbMetricsResponse {
+            status: "ok".to_owned(),
+            database_id: id(ids, 0),
+            metric_id: id(ids, 1),
+        }
+    }
+
+    pub(super) fn db_metrics(ids: &[i64]) -> String {
+        render(&db_metrics_response(ids))
+    }
+
+    pub(super) fn logs(ids: &[i64]) -> String {
+        let received = usize::try_from(id(ids, 0)).unwrap_or_default();
+        render(&LogBatchResponse { received })
     }
 }
 

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::json;
 
-use super::{IdempotencyState, Store, StoreError};
+use super::{ClaimedRows, IdempotencyClaim, IdempotencyState, Store, StoreError};
 use crate::model::{
     Aggregate, AuditFilter, CommandOutcome, CommandStatus, HostFilter, HostRegistration,
     HostStatus, MetricSample, MetricValues, NewAgentCommand, NewAuditEntry, NewDbMetric,
@@ -35,6 +35,7 @@ pub async fn run_all(store: &dyn Store) {
     logs(store).await;
     audit(store).await;
     idempotency(store).await;
+    idempotent_writes(store).await;
     throttle(store).await;
     leases(store).await;
     commands(store).await;
@@ -351,7 +352,7 @@ async fn host_named(store: &dyn Store, hostname: &str) -> i64 {
 
 async fn metrics(store: &dyn Store) {
     let web = host_named(store, "db-primary").await;
-    assert!(store.insert_metrics(&[]).await.unwrap().is_empty());
+    assert!(store.insert_metrics(&[], &[]).await.unwrap().is_empty());
 
     // A batch spanning two hosts returns one id per sample, in order.
     let other = store.list_hosts(&HostFilter::default()).await.unwrap().0[0].id;
@@ -365,7 +366,7 @@ async fn metrics(store: &dyn Store) {
         })
         .chain([sample(other, t0(), 1.0)])
         .collect();
-    let ids = store.insert_metrics(&batch).await.unwrap();
+    let ids = store.insert_metrics(&batch, &[]).await.unwrap();
     assert_eq!(ids.len(), 11);
     let mut distinct = ids.clone();
     distinct.sort_unstable();
@@ -410,7 +411,7 @@ async fn metrics(store: &dyn Store) {
 
     // A replayed older sample is stored but does not move the snapshot back.
     store
-        .insert_metrics(&[sample(web, t0() - Duration::hours(1), 5.0)])
+        .insert_metrics(&[sample(web, t0() - Duration::hours(1), 5.0)], &[])
         .await
         .unwrap();
     let latest = store.latest_metrics(&[web], t0()).await.unwrap();
@@ -555,15 +556,18 @@ async fn services(store: &dyn Store) {
         checked_at: at,
     };
     let first = store
-        .insert_service_check(check("down", t0() + Duration::minutes(2)))
+        .insert_service_check(check("down", t0() + Duration::minutes(2)), None)
         .await
         .unwrap();
-    let replay = store.insert_service_check(check("up", t0())).await.unwrap();
+    let replay = store
+        .insert_service_check(check("up", t0()), None)
+        .await
+        .unwrap();
     assert_ne!(first, replay);
     // The older (replayed) check is stored but did not flip the status back to up: a newer
     // "up" check is needed.
     let newer = store
-        .insert_service_check(check("up", t0() + Duration::minutes(3)))
+        .insert_service_check(check("up", t0() + Duration::minutes(3)), None)
         .await
         .unwrap();
     assert!(newer > 0);
@@ -694,10 +698,13 @@ async fn db_metrics(store: &dyn Store) {
         slow_queries_detail: detail,
     };
     let (database, first) = store
-        .insert_db_metric(metric(Some(json!([{"sql_text": "select 1"}]))), t0())
+        .insert_db_metric(metric(Some(json!([{"sql_text": "select 1"}]))), t0(), None)
         .await
         .unwrap();
-    let (same, second) = store.insert_db_metric(metric(None), t0()).await.unwrap();
+    let (same, second) = store
+        .insert_db_metric(metric(None), t0(), None)
+        .await
+        .unwrap();
     assert_eq!(database, same, "found by (host, name)");
     assert_ne!(first, second);
 }
@@ -712,7 +719,7 @@ async fn logs(store: &dyn Store) {
         message: message.to_owned(),
         timestamp: t0() + Duration::seconds(offset),
     };
-    assert_eq!(store.insert_logs(&[], t0()).await.unwrap(), 0);
+    assert_eq!(store.insert_logs(&[], t0(), None).await.unwrap(), 0);
     let stored = store
         .insert_logs(
             &[
@@ -721,13 +728,18 @@ async fn logs(store: &dyn Store) {
                 entry(web, "多字节 ✓", 2),
             ],
             t0(),
+            None,
         )
         .await
         .unwrap();
     assert_eq!(stored, 3);
     // All or nothing: an entry for a host that does not exist fails the whole batch.
     let failed = store
-        .insert_logs(&[entry(web, "lost?", 3), entry(999_999, "bad", 4)], t0())
+        .insert_logs(
+            &[entry(web, "lost?", 3), entry(999_999, "bad", 4)],
+            t0(),
+            None,
+        )
         .await;
     assert!(failed.is_err());
     let recent = store.recent_logs(web, 10).await.unwrap();
@@ -792,6 +804,229 @@ async fn audit(store: &dyn Store) {
         .await
         .unwrap();
     assert!(none.is_empty() && total == 0);
+}
+
+fn claim(key: &str, claimed_at: DateTime<Utc>) -> IdempotencyClaim {
+    IdempotencyClaim {
+        token_id: 7,
+        key: key.to_owned(),
+        claimed_at,
+        status: 201,
+        reply: |ids| format!("{ids:?}"),
+    }
+}
+
+/// A write completes its claimed key in its own transaction: afterwards the key replays the
+/// reply rendered from the written ids, and a claim taken over meanwhile rolls the write back.
+async fn idempotent_writes(store: &dyn Store) {
+    let web = host_named(store, "db-primary").await;
+    let stale = Duration::seconds(60);
+    let at = t0() + Duration::days(30);
+    let stored_at = |from: DateTime<Utc>| async move {
+        store
+            .metric_series(
+                web,
+                from,
+                from + Duration::minutes(5),
+                Resolution::Raw,
+                Aggregate::Avg,
+                100,
+            )
+            .await
+            .unwrap()
+            .len()
+    };
+
+    // Two claimed samples in one batch: both keys replay their own sample's id.
+    for key in ["w-1", "w-2"] {
+        assert_eq!(
+            store.begin_idempotent(7, key, at, stale).await.unwrap(),
+            IdempotencyState::Started
+        );
+    }
+    let batch = [
+        sample(web, at, 1.0),
+        sample(web, at + Duration::seconds(1), 2.0),
+    ];
+    let claims = [
+        ClaimedRows {
+            claim: claim("w-1", at),
+            rows: 0..1,
+        },
+        ClaimedRows {
+            claim: claim("w-2", at),
+            rows: 1..2,
+        },
+    ];
+    let ids = store.insert_metrics(&batch, &claims).await.unwrap();
+    for (key, id) in ["w-1", "w-2"].into_iter().zip(&ids) {
+        assert_eq!(
+            store.begin_idempotent(7, key, at, stale).await.unwrap(),
+            IdempotencyState::Completed {
+                status: 201,
+                body: format!("[{id}]")
+            }
+        );
+    }
+    assert_eq!(stored_at(at).await, 2);
+
+    // A claim taken over by a retry (it went stale) fails the write, and nothing is stored:
+    // not even the batch neighbour whose claim is fine.
+    let later = at + Duration::hours(1);
+    assert_eq!(
+        store
+            .begin_idempotent(7, "w-3", later, stale)
+            .await
+            .unwrap(),
+        IdempotencyState::Started
+    );
+    assert_eq!(
+        store
+            .begin_idempotent(7, "w-4", later, stale)
+            .await
+            .unwrap(),
+        IdempotencyState::Started
+    );
+    let retry_at = later + Duration::seconds(61);
+    assert_eq!(
+        store
+            .begin_idempotent(7, "w-3", retry_at, stale)
+            .await
+            .unwrap(),
+        IdempotencyState::Started
+    );
+    let lost = store
+        .insert_metrics(
+            &[
+                sample(web, later, 3.0),
+                sample(web, later + Duration::seconds(1), 4.0),
+            ],
+            &[
+                ClaimedRows {
+                    claim: claim("w-3", later),
+                    rows: 0..1,
+                },
+                ClaimedRows {
+                    claim: claim("w-4", later),
+                    rows: 1..2,
+                },
+            ],
+        )
+        .await;
+    assert!(matches!(lost, Err(StoreError::ClaimLost)), "{lost:?}");
+    assert_eq!(stored_at(later).await, 0, "a lost claim stores nothing");
+    // The neighbour's key was rolled back with the write: still claimed, not completed.
+    assert_eq!(
+        store
+            .begin_idempotent(7, "w-4", later + Duration::seconds(1), stale)
+            .await
+            .unwrap(),
+        IdempotencyState::InProgress
+    );
+    // The retry that owns the key now stores it once.
+    store
+        .insert_metrics(
+            &[sample(web, later, 3.0)],
+            &[ClaimedRows {
+                claim: claim("w-3", retry_at),
+                rows: 0..1,
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(stored_at(later).await, 1);
+
+    // Logs, checks and database samples complete their claims the same way.
+    let line = NewLogEntry {
+        host_id: web,
+        service: None,
+        source: None,
+        level: Some("INFO".to_owned()),
+        message: "claimed".to_owned(),
+        timestamp: at,
+    };
+    assert_eq!(
+        store
+            .begin_idempotent(7, "w-logs", at, stale)
+            .await
+            .unwrap(),
+        IdempotencyState::Started
+    );
+    let stale_claim = claim("w-logs", at - Duration::seconds(1));
+    let lost = store
+        .insert_logs(std::slice::from_ref(&line), at, Some(&stale_claim))
+        .await;
+    assert!(matches!(lost, Err(StoreError::ClaimLost)), "{lost:?}");
+    assert!(
+        store
+            .recent_logs(web, 100)
+            .await
+            .unwrap()
+            .iter()
+            .all(|entry| entry.message != "claimed")
+    );
+    let stored = store
+        .insert_logs(&[line.clone(), line], at, Some(&claim("w-logs", at)))
+        .await
+        .unwrap();
+    assert_eq!(stored, 2);
+    assert_eq!(
+        store
+            .begin_idempotent(7, "w-logs", at, stale)
+            .await
+            .unwrap(),
+        IdempotencyState::Completed {
+            status: 201,
+            body: "[2]".to_owned()
+        }
+    );
+
+    let (service, _) = store
+        .register_service(
+            ServiceRegistration {
+                host_id: web,
+                name: "claimed-api".to_owned(),
+                target: "http://127.0.0.1:9/".to_owned(),
+                check_type: "http".to_owned(),
+                check_interval: 60,
+                timeout: 10,
+                category: "business".to_owned(),
+            },
+            at,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .begin_idempotent(7, "w-check", at, stale)
+            .await
+            .unwrap(),
+        IdempotencyState::Started
+    );
+    let check_id = store
+        .insert_service_check(
+            NewServiceCheck {
+                service_id: service,
+                status: "up".to_owned(),
+                response_time_ms: Some(3.0),
+                status_code: Some(200),
+                error: None,
+                checked_at: at,
+            },
+            Some(&claim("w-check", at)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .begin_idempotent(7, "w-check", at, stale)
+            .await
+            .unwrap(),
+        IdempotencyState::Completed {
+            status: 201,
+            body: format!("[{check_id}]")
+        }
+    );
 }
 
 async fn idempotency(store: &dyn Store) {
@@ -1240,7 +1475,7 @@ async fn commands(store: &dyn Store) {
 async fn host_deletion_cascades(store: &dyn Store) {
     let web = host_named(store, "db-primary").await;
     store
-        .insert_metrics(&[sample(web, t0() - Duration::minutes(1), 42.0)])
+        .insert_metrics(&[sample(web, t0() - Duration::minutes(1), 42.0)], &[])
         .await
         .unwrap();
     assert_eq!(

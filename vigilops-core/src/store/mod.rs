@@ -36,6 +36,10 @@ pub enum StoreError {
     /// A uniqueness rule would be broken.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// An `Idempotency-Key` claim was taken over by another request before the write
+    /// completed it; the write was rolled back.
+    #[error("idempotency key was taken over by another request")]
+    ClaimLost,
     /// A stored value could not be read back.
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
@@ -132,7 +136,13 @@ pub trait MetricStore: Send + Sync {
     /// Stores many samples in one transaction (group commit) and returns their ids in order.
     /// A host's latest sample is its newest one (on equal times, the one stored last), never an
     /// older one stored later.
-    async fn insert_metrics(&self, samples: &[MetricSample]) -> StoreResult<Vec<i64>>;
+    /// Each claim in `claims` is completed in the same transaction with the reply rendered from
+    /// the ids of its `rows`; if any claim was lost, nothing is stored (`ClaimLost`).
+    async fn insert_metrics(
+        &self,
+        samples: &[MetricSample],
+        claims: &[ClaimedRows],
+    ) -> StoreResult<Vec<i64>>;
     /// The newest sample of each given host recorded at or after `since`.
     async fn latest_metrics(
         &self,
@@ -165,8 +175,13 @@ pub trait ServiceStore: Send + Sync {
     /// The host a service belongs to.
     async fn service_host(&self, service_id: i64) -> StoreResult<Option<i64>>;
     /// Stores a check and, unless it is older than the last applied one, copies its status to
-    /// the service. Returns the check id.
-    async fn insert_service_check(&self, check: NewServiceCheck) -> StoreResult<i64>;
+    /// the service. Returns the check id. A `claim` is completed in the same transaction with
+    /// the reply rendered from `[check id]`.
+    async fn insert_service_check(
+        &self,
+        check: NewServiceCheck,
+        claim: Option<&IdempotencyClaim>,
+    ) -> StoreResult<i64>;
     /// Replaces the discovered dependencies of `host_id` with `edges` (service names of that
     /// host; edges naming an unknown service are skipped) observed at `observed_at`, unless a
     /// set observed later is already stored (a replay never undoes a newer report). Returns how
@@ -186,19 +201,28 @@ pub trait ServiceStore: Send + Sync {
 #[async_trait]
 pub trait DbMetricStore: Send + Sync {
     /// Finds or creates the database (`host_id`, `db_name`), marks it healthy, replaces its slow
-    /// statements when given, and stores the sample. Returns (database id, metric id).
+    /// statements when given, and stores the sample. Returns (database id, metric id). A
+    /// `claim` is completed in the same transaction with the reply rendered from
+    /// `[database id, metric id]`.
     async fn insert_db_metric(
         &self,
         metric: NewDbMetric,
         now: DateTime<Utc>,
+        claim: Option<&IdempotencyClaim>,
     ) -> StoreResult<(i64, i64)>;
 }
 
 /// Log lines.
 #[async_trait]
 pub trait LogStore: Send + Sync {
-    /// Stores a batch, all or nothing. Returns how many were stored.
-    async fn insert_logs(&self, entries: &[NewLogEntry], now: DateTime<Utc>) -> StoreResult<usize>;
+    /// Stores a batch, all or nothing. Returns how many were stored. A `claim` is completed in
+    /// the same transaction with the reply rendered from `[count]`.
+    async fn insert_logs(
+        &self,
+        entries: &[NewLogEntry],
+        now: DateTime<Utc>,
+        claim: Option<&IdempotencyClaim>,
+    ) -> StoreResult<usize>;
     /// The newest `limit` lines of a host, newest first.
     async fn recent_logs(&self, host_id: i64, limit: i64) -> StoreResult<Vec<LogEntry>>;
 }
@@ -221,6 +245,33 @@ pub enum IdempotencyState {
     InProgress,
     /// Done before; replay this status and body.
     Completed { status: u16, body: String },
+}
+
+/// A claimed `Idempotency-Key` that a write completes inside its own transaction, so no crash
+/// can leave the write stored while the key still looks unfinished (its retry would store it
+/// twice). The reply is rendered from the ids the write produced, because they are part of it.
+#[derive(Debug, Clone)]
+pub struct IdempotencyClaim {
+    /// The agent token the key belongs to.
+    pub token_id: i64,
+    /// The `Idempotency-Key`.
+    pub key: String,
+    /// When this request claimed the key; if another request has taken the key over since
+    /// (the claim went stale), completing fails with `ClaimLost` and the write rolls back.
+    pub claimed_at: DateTime<Utc>,
+    /// The HTTP status to replay.
+    pub status: u16,
+    /// Renders the reply body from the ids the write produced.
+    pub reply: fn(&[i64]) -> String,
+}
+
+/// A claim completed by the rows `rows` of a multi-row write.
+#[derive(Debug, Clone)]
+pub struct ClaimedRows {
+    /// The claim.
+    pub claim: IdempotencyClaim,
+    /// Which rows' ids render its reply.
+    pub rows: std::ops::Range<usize>,
 }
 
 /// Remembered replies of agent requests, keyed by (token, `Idempotency-Key`).

@@ -4,14 +4,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{AssertSqlSafe, PgPool, Row};
+use sqlx::{AssertSqlSafe, PgConnection, PgPool, Row};
 use std::collections::HashMap;
 use std::str::FromStr;
 
 use super::{
-    AgentTokenStore, AuditStore, CommandStore, DbMetricStore, HostStore, IdempotencyState,
-    IdempotencyStore, LeaseStore, LogStore, MetricStore, ServiceStore, Store, StoreError,
-    StoreResult, ThrottleStore, UserStore,
+    AgentTokenStore, AuditStore, ClaimedRows, CommandStore, DbMetricStore, HostStore,
+    IdempotencyClaim, IdempotencyState, IdempotencyStore, LeaseStore, LogStore, MetricStore,
+    ServiceStore, Store, StoreError, StoreResult, ThrottleStore, UserStore,
 };
 use crate::model::{
     AgentCommand, AgentToken, Aggregate, AuditEntry, AuditFilter, CommandOutcome,
@@ -416,7 +416,11 @@ impl HostStore for PostgresStore {
 
 #[async_trait]
 impl MetricStore for PostgresStore {
-    async fn insert_metrics(&self, samples: &[MetricSample]) -> StoreResult<Vec<i64>> {
+    async fn insert_metrics(
+        &self,
+        samples: &[MetricSample],
+        claims: &[ClaimedRows],
+    ) -> StoreResult<Vec<i64>> {
         if samples.is_empty() {
             return Ok(Vec::new());
         }
@@ -466,14 +470,24 @@ impl MetricStore for PostgresStore {
         for column in &columns {
             query = query.bind(column);
         }
-        let ids = query.bind(&extras).fetch_all(&self.pool).await?;
-        if ids.len() != samples.len() {
-            return Err(StoreError::Corrupt(format!(
-                "inserted {} metric rows for {} samples",
-                ids.len(),
-                samples.len()
-            )));
+        let query = query.bind(&extras);
+        if claims.is_empty() {
+            let ids = query.fetch_all(&self.pool).await?;
+            return checked_ids(ids, samples.len());
         }
+        let mut transaction = self.pool.begin().await?;
+        let ids = checked_ids(query.fetch_all(&mut *transaction).await?, samples.len())?;
+        let completions = claims
+            .iter()
+            .map(|claimed| {
+                let rows = ids.get(claimed.rows.clone()).ok_or_else(|| {
+                    StoreError::Corrupt(format!("claim rows {:?} out of range", claimed.rows))
+                })?;
+                Ok((&claimed.claim, (claimed.claim.reply)(rows)))
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        complete_claims(&mut transaction, &completions).await?;
+        transaction.commit().await?;
         Ok(ids)
     }
 
@@ -615,7 +629,11 @@ impl ServiceStore for PostgresStore {
         Ok(host.flatten())
     }
 
-    async fn insert_service_check(&self, check: NewServiceCheck) -> StoreResult<i64> {
+    async fn insert_service_check(
+        &self,
+        check: NewServiceCheck,
+        claim: Option<&IdempotencyClaim>,
+    ) -> StoreResult<i64> {
         let mut transaction = self.pool.begin().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO service_checks (service_id, status, response_time_ms, status_code, error, checked_at) \
@@ -638,6 +656,9 @@ impl ServiceStore for PostgresStore {
         .bind(check.checked_at)
         .execute(&mut *transaction)
         .await?;
+        if let Some(claim) = claim {
+            complete_claims(&mut transaction, &[(claim, (claim.reply)(&[id]))]).await?;
+        }
         transaction.commit().await?;
         Ok(id)
     }
@@ -727,6 +748,7 @@ impl DbMetricStore for PostgresStore {
         &self,
         metric: NewDbMetric,
         now: DateTime<Utc>,
+        claim: Option<&IdempotencyClaim>,
     ) -> StoreResult<(i64, i64)> {
         let mut transaction = self.pool.begin().await?;
         let database_id: i64 = sqlx::query_scalar(
@@ -771,6 +793,10 @@ impl DbMetricStore for PostgresStore {
         .bind(&metric.extra)
         .fetch_one(&mut *transaction)
         .await?;
+        if let Some(claim) = claim {
+            let reply = (claim.reply)(&[database_id, metric_id]);
+            complete_claims(&mut transaction, &[(claim, reply)]).await?;
+        }
         transaction.commit().await?;
         Ok((database_id, metric_id))
     }
@@ -778,8 +804,13 @@ impl DbMetricStore for PostgresStore {
 
 #[async_trait]
 impl LogStore for PostgresStore {
-    async fn insert_logs(&self, entries: &[NewLogEntry], now: DateTime<Utc>) -> StoreResult<usize> {
-        if entries.is_empty() {
+    async fn insert_logs(
+        &self,
+        entries: &[NewLogEntry],
+        now: DateTime<Utc>,
+        claim: Option<&IdempotencyClaim>,
+    ) -> StoreResult<usize> {
+        if entries.is_empty() && claim.is_none() {
             return Ok(0);
         }
         let hosts: Vec<i64> = entries.iter().map(|entry| entry.host_id).collect();
@@ -790,7 +821,7 @@ impl LogStore for PostgresStore {
         let levels: Vec<Option<String>> = entries.iter().map(|entry| entry.level.clone()).collect();
         let messages: Vec<String> = entries.iter().map(|entry| entry.message.clone()).collect();
         let times: Vec<DateTime<Utc>> = entries.iter().map(|entry| entry.timestamp).collect();
-        let result = sqlx::query(
+        let query = sqlx::query(
             "INSERT INTO log_entries (host_id, service, source, level, message, timestamp, created_at) \
              SELECT h, s, src, l, m, t, $7 FROM UNNEST($1::int8[], $2::text[], $3::text[], $4::text[], \
                 $5::text[], $6::timestamptz[]) AS u(h, s, src, l, m, t)",
@@ -801,10 +832,17 @@ impl LogStore for PostgresStore {
         .bind(&levels)
         .bind(&messages)
         .bind(&times)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(usize::try_from(result.rows_affected()).unwrap_or(usize::MAX))
+        .bind(now);
+        let Some(claim) = claim else {
+            let result = query.execute(&self.pool).await?;
+            return Ok(usize::try_from(result.rows_affected()).unwrap_or(usize::MAX));
+        };
+        let mut transaction = self.pool.begin().await?;
+        let stored = query.execute(&mut *transaction).await?.rows_affected();
+        let reply = (claim.reply)(&[i64::try_from(stored).unwrap_or(i64::MAX)]);
+        complete_claims(&mut transaction, &[(claim, reply)]).await?;
+        transaction.commit().await?;
+        Ok(usize::try_from(stored).unwrap_or(usize::MAX))
     }
 
     async fn recent_logs(&self, host_id: i64, limit: i64) -> StoreResult<Vec<LogEntry>> {
@@ -1278,4 +1316,52 @@ impl Store for PostgresStore {
     fn backend_name(&self) -> &'static str {
         "postgres"
     }
+}
+
+/// `ids` if there is one per sample.
+fn checked_ids(ids: Vec<i64>, samples: usize) -> StoreResult<Vec<i64>> {
+    if ids.len() != samples {
+        return Err(StoreError::Corrupt(format!(
+            "inserted {} metric rows for {samples} samples",
+            ids.len()
+        )));
+    }
+    Ok(ids)
+}
+
+/// Completes `claims` (each with its rendered reply) inside the caller's transaction, in one
+/// statement. `ClaimLost` if any was taken over meanwhile, so the caller's write rolls back.
+async fn complete_claims(
+    connection: &mut PgConnection,
+    claims: &[(&IdempotencyClaim, String)],
+) -> StoreResult<()> {
+    if claims.is_empty() {
+        return Ok(());
+    }
+    let tokens: Vec<i64> = claims.iter().map(|(claim, _)| claim.token_id).collect();
+    let keys: Vec<&str> = claims.iter().map(|(claim, _)| claim.key.as_str()).collect();
+    let claimed: Vec<DateTime<Utc>> = claims.iter().map(|(claim, _)| claim.claimed_at).collect();
+    let statuses: Vec<i32> = claims
+        .iter()
+        .map(|(claim, _)| i32::from(claim.status))
+        .collect();
+    let bodies: Vec<&str> = claims.iter().map(|(_, body)| body.as_str()).collect();
+    let completed = sqlx::query(
+        "UPDATE idempotency_keys AS k SET status_code = u.status, body = u.body \
+         FROM UNNEST($1::int8[], $2::text[], $3::timestamptz[], $4::int4[], $5::text[]) \
+            AS u(token, idem_key, claimed, status, body) \
+         WHERE k.token_id = u.token AND k.key = u.idem_key AND k.created_at = u.claimed \
+            AND k.status_code IS NULL",
+    )
+    .bind(&tokens)
+    .bind(&keys)
+    .bind(&claimed)
+    .bind(&statuses)
+    .bind(&bodies)
+    .execute(connection)
+    .await?;
+    if completed.rows_affected() != claims.len() as u64 {
+        return Err(StoreError::ClaimLost);
+    }
+    Ok(())
 }

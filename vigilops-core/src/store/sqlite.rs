@@ -9,15 +9,15 @@ use serde_json::Value;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{AssertSqlSafe, Row, SqlitePool};
+use sqlx::{AssertSqlSafe, Row, SqliteConnection, SqlitePool};
 use std::collections::HashMap;
 use std::str::FromStr;
 
 use super::codec::metric_fields;
 use super::{
-    AgentTokenStore, AuditStore, CommandStore, DbMetricStore, HostStore, IdempotencyState,
-    IdempotencyStore, LeaseStore, LogStore, MetricStore, ServiceStore, Store, StoreError,
-    StoreResult, ThrottleStore, UserStore,
+    AgentTokenStore, AuditStore, ClaimedRows, CommandStore, DbMetricStore, HostStore,
+    IdempotencyClaim, IdempotencyState, IdempotencyStore, LeaseStore, LogStore, MetricStore,
+    ServiceStore, Store, StoreError, StoreResult, ThrottleStore, UserStore,
 };
 use crate::model::{
     AgentCommand, AgentToken, Aggregate, AuditEntry, AuditFilter, CommandOutcome,
@@ -429,7 +429,11 @@ impl HostStore for SqliteStore {
 
 #[async_trait]
 impl MetricStore for SqliteStore {
-    async fn insert_metrics(&self, samples: &[MetricSample]) -> StoreResult<Vec<i64>> {
+    async fn insert_metrics(
+        &self,
+        samples: &[MetricSample],
+        claims: &[ClaimedRows],
+    ) -> StoreResult<Vec<i64>> {
         if samples.is_empty() {
             return Ok(Vec::new());
         }
@@ -467,6 +471,13 @@ impl MetricStore for SqliteStore {
             let last = result.last_insert_rowid();
             let count = i64::try_from(chunk.len()).unwrap_or(i64::MAX);
             ids.extend((last - count + 1)..=last);
+        }
+        for claimed in claims {
+            let rows = ids.get(claimed.rows.clone()).ok_or_else(|| {
+                StoreError::Corrupt(format!("claim rows {:?} out of range", claimed.rows))
+            })?;
+            let reply = (claimed.claim.reply)(rows);
+            complete_claim(&mut transaction, &claimed.claim, &reply).await?;
         }
         transaction.commit().await?;
         Ok(ids)
@@ -618,7 +629,11 @@ impl ServiceStore for SqliteStore {
         Ok(host.flatten())
     }
 
-    async fn insert_service_check(&self, check: NewServiceCheck) -> StoreResult<i64> {
+    async fn insert_service_check(
+        &self,
+        check: NewServiceCheck,
+        claim: Option<&IdempotencyClaim>,
+    ) -> StoreResult<i64> {
         let mut transaction = self.pool.begin().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO service_checks (service_id, status, response_time_ms, status_code, error, checked_at) \
@@ -641,6 +656,9 @@ impl ServiceStore for SqliteStore {
         .bind(micros(check.checked_at))
         .execute(&mut *transaction)
         .await?;
+        if let Some(claim) = claim {
+            complete_claim(&mut transaction, claim, &(claim.reply)(&[id])).await?;
+        }
         transaction.commit().await?;
         Ok(id)
     }
@@ -725,6 +743,7 @@ impl DbMetricStore for SqliteStore {
         &self,
         metric: NewDbMetric,
         now: DateTime<Utc>,
+        claim: Option<&IdempotencyClaim>,
     ) -> StoreResult<(i64, i64)> {
         let mut transaction = self.pool.begin().await?;
         let database_id: i64 = sqlx::query_scalar(
@@ -769,6 +788,10 @@ impl DbMetricStore for SqliteStore {
         .bind(json_text(metric.extra.as_ref()))
         .fetch_one(&mut *transaction)
         .await?;
+        if let Some(claim) = claim {
+            let reply = (claim.reply)(&[database_id, metric_id]);
+            complete_claim(&mut transaction, claim, &reply).await?;
+        }
         transaction.commit().await?;
         Ok((database_id, metric_id))
     }
@@ -776,7 +799,12 @@ impl DbMetricStore for SqliteStore {
 
 #[async_trait]
 impl LogStore for SqliteStore {
-    async fn insert_logs(&self, entries: &[NewLogEntry], now: DateTime<Utc>) -> StoreResult<usize> {
+    async fn insert_logs(
+        &self,
+        entries: &[NewLogEntry],
+        now: DateTime<Utc>,
+        claim: Option<&IdempotencyClaim>,
+    ) -> StoreResult<usize> {
         let mut transaction = self.pool.begin().await?;
         for entry in entries {
             sqlx::query(
@@ -792,6 +820,10 @@ impl LogStore for SqliteStore {
             .bind(micros(now))
             .execute(&mut *transaction)
             .await?;
+        }
+        if let Some(claim) = claim {
+            let count = i64::try_from(entries.len()).unwrap_or(i64::MAX);
+            complete_claim(&mut transaction, claim, &(claim.reply)(&[count])).await?;
         }
         transaction.commit().await?;
         Ok(entries.len())
@@ -1271,4 +1303,28 @@ impl Store for SqliteStore {
     fn backend_name(&self) -> &'static str {
         "sqlite"
     }
+}
+
+/// Completes `claim` with `reply` inside the caller's transaction. `ClaimLost` if another
+/// request took the key over meanwhile, so the caller's write rolls back.
+async fn complete_claim(
+    connection: &mut SqliteConnection,
+    claim: &IdempotencyClaim,
+    reply: &str,
+) -> StoreResult<()> {
+    let completed = sqlx::query(
+        "UPDATE idempotency_keys SET status_code = $4, body = $5 \
+         WHERE token_id = $1 AND key = $2 AND created_at = $3 AND status_code IS NULL",
+    )
+    .bind(claim.token_id)
+    .bind(&claim.key)
+    .bind(micros(claim.claimed_at))
+    .bind(i64::from(claim.status))
+    .bind(reply)
+    .execute(connection)
+    .await?;
+    if completed.rows_affected() != 1 {
+        return Err(StoreError::ClaimLost);
+    }
+    Ok(())
 }

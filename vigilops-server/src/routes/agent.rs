@@ -96,8 +96,8 @@ async fn metrics(
 ) -> Result<Response, ApiError> {
     let ingest = &state.ingest;
     let reply = ingest
-        .idempotent(identity, idempotency_key(&headers)?, 201, || {
-            ingest.metrics(identity, body)
+        .idempotent_write(identity, idempotency_key(&headers)?, 201, |claim| {
+            ingest.metrics(identity, body, claim)
         })
         .await?;
     Ok(stored(reply))
@@ -127,8 +127,8 @@ async fn service_check(
 ) -> Result<Response, ApiError> {
     let ingest = &state.ingest;
     let reply = ingest
-        .idempotent(identity, idempotency_key(&headers)?, 201, || {
-            ingest.service_check(identity, body)
+        .idempotent_write(identity, idempotency_key(&headers)?, 201, |claim| {
+            ingest.service_check(identity, body, claim)
         })
         .await?;
     Ok(stored(reply))
@@ -165,8 +165,8 @@ async fn db_metrics(
 ) -> Result<Response, ApiError> {
     let ingest = &state.ingest;
     let reply = ingest
-        .idempotent(identity, idempotency_key(&headers)?, 201, || {
-            ingest.db_metrics(identity, body)
+        .idempotent_write(identity, idempotency_key(&headers)?, 201, |claim| {
+            ingest.db_metrics(identity, body, claim)
         })
         .await?;
     Ok(stored(reply))
@@ -184,8 +184,8 @@ async fn logs(
 ) -> Result<Response, ApiError> {
     let ingest = &state.ingest;
     let reply = ingest
-        .idempotent(identity, idempotency_key(&headers)?, 201, || {
-            ingest.logs(identity, body)
+        .idempotent_write(identity, idempotency_key(&headers)?, 201, |claim| {
+            ingest.logs(identity, body, claim)
         })
         .await?;
     Ok(stored(reply))

@@ -91,7 +91,7 @@ async fn series_are_downsampled(app: &TestApp) {
             extra: None,
         })
         .collect();
-    app.state.store.insert_metrics(&samples).await.unwrap();
+    app.state.store.insert_metrics(&samples, &[]).await.unwrap();
 
     let get = |query: &'static str| {
         let path = format!("/api/v1/hosts/{host_id}/metrics?{query}");
