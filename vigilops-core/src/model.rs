@@ -6,6 +6,11 @@ use serde_json::Value;
 use std::fmt;
 use std::str::FromStr;
 
+#[cfg(feature = "server")]
+mod alerting;
+#[cfg(feature = "server")]
+pub use alerting::*;
+
 /// What a user may do. Ordered: a higher role may do everything a lower one may.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Role {

@@ -1,8 +1,11 @@
-//! The alerting engine's pure foundations: detectors over samples, the rule model with its
-//! validation and wire shapes, and the per-(rule, target) state machine. Nothing here reads the
-//! clock, touches storage or sends notifications; callers pass time and data in.
+//! Alerting. The engine's pure foundations: detectors over samples, the rule model with its
+//! validation and wire shapes, the per-(rule, target) state machine and silence schedules;
+//! nothing in those reads the clock, touches storage or sends notifications, callers pass time
+//! and data in. [`service`] is what the REST API calls (rules, alerts, silences over the store).
 
 pub mod detect;
 pub mod rule;
+pub mod service;
+pub mod silence;
 pub mod state;
 pub mod wire;

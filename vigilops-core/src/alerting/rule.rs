@@ -82,7 +82,8 @@ impl Severity {
         }
     }
 
-    fn parse(text: &str) -> Option<Self> {
+    /// Parses the wire name.
+    pub fn parse(text: &str) -> Option<Self> {
         match text {
             "info" => Some(Severity::Info),
             "warning" => Some(Severity::Warning),
@@ -443,6 +444,19 @@ pub struct AlertRule {
     pub channel_ids: Vec<i64>,
     /// Disabled rules are not evaluated.
     pub enabled: bool,
+    /// Re-notify an active, unacknowledged alert this often.
+    pub repeat_interval: Option<Duration>,
+    /// Escalate an unacknowledged alert.
+    pub escalation: Option<Escalation>,
+}
+
+/// Notify more channels when an alert stays unacknowledged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Escalation {
+    /// How long after firing.
+    pub after: Duration,
+    /// The channels notified then; never empty.
+    pub channel_ids: Vec<i64>,
 }
 
 /// Collects field errors while a rule is checked.
@@ -531,6 +545,35 @@ impl AlertRule {
                 format!("must hold channel ids, got {bad}"),
             );
         }
+        let repeat_interval = match wire.repeat_interval_seconds {
+            None => None,
+            Some(seconds) if seconds < 60 => {
+                check.refuse(
+                    "repeat_interval_seconds",
+                    format!("must be at least 60, got {seconds}"),
+                );
+                None
+            }
+            Some(seconds) => Some(check.seconds("repeat_interval_seconds", seconds)),
+        };
+        let escalation = wire.escalation.as_ref().and_then(|escalation| {
+            if escalation.after_seconds <= 0 {
+                check.refuse("escalation", "after_seconds must be positive");
+                return None;
+            }
+            if escalation.channel_ids.is_empty() || escalation.channel_ids.iter().any(|id| *id <= 0)
+            {
+                check.refuse(
+                    "escalation",
+                    "channel_ids must hold at least one channel id",
+                );
+                return None;
+            }
+            Some(Escalation {
+                after: check.seconds("escalation", escalation.after_seconds),
+                channel_ids: escalation.channel_ids.clone(),
+            })
+        });
         let kind = kind(&mut check, wire, pending);
 
         if !check.errors.is_empty() {
@@ -563,6 +606,8 @@ impl AlertRule {
             selector,
             channel_ids,
             enabled: wire.is_enabled,
+            repeat_interval,
+            escalation,
         })
     }
 }

@@ -1,5 +1,6 @@
-//! Wire shapes of `/api/v1/alert-rules`: the original's RuleCreate and Rule JSON with its
-//! defaults, plus our optional extension fields. Enumerations travel as strings here so that a
+//! Wire shapes of `/api/v1/alert-rules`, `/api/v1/alerts` and our `/api/v1/silences`: the
+//! original's RuleCreate, Rule and Alert JSON with its defaults, plus our optional extension
+//! fields. Enumerations travel as strings here so that a
 //! bad value is reported by [`crate::alerting::rule::AlertRule::from_wire`] naming its field,
 //! rather than as an anonymous JSON error.
 
@@ -7,6 +8,9 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+
+use crate::model::{Alert, AlertEvent, Silence, SilenceMatchers, SilenceSchedule, StoredAlertRule};
 
 /// `target_filter`: stored but unused by the original; ours narrows the rule's targets.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -53,6 +57,16 @@ pub enum DetectorWire {
     },
 }
 
+/// **Ours:** notify more channels when an alert stays unacknowledged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EscalationWire {
+    /// How long after firing an unacknowledged alert escalates.
+    pub after_seconds: i64,
+    /// The channels notified then.
+    pub channel_ids: Vec<i64>,
+}
+
 /// RuleCreate, with the original's defaults for every missing field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -92,6 +106,10 @@ pub struct AlertRuleCreate {
     pub log_keyword_is_regex: bool,
     /// **Ours:** a detector instead of the fixed comparison.
     pub detector: Option<DetectorWire>,
+    /// **Ours:** re-notify an active, unacknowledged alert this often; null never.
+    pub repeat_interval_seconds: Option<i64>,
+    /// **Ours:** escalate an unacknowledged alert to more channels.
+    pub escalation: Option<EscalationWire>,
 }
 
 impl Default for AlertRuleCreate {
@@ -120,12 +138,14 @@ impl Default for AlertRuleCreate {
             recovery_threshold: None,
             log_keyword_is_regex: false,
             detector: None,
+            repeat_interval_seconds: None,
+            escalation: None,
         }
     }
 }
 
 /// Keeps "absent" (outer `None`) apart from "explicitly null" (`Some(None)`) in an update.
-fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+pub(crate) fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
@@ -136,6 +156,7 @@ where
 /// `PUT /alert-rules/{id}`: any subset of RuleCreate. For nullable fields, an explicit `null`
 /// clears the value and a missing key keeps it.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct AlertRuleUpdate {
     pub name: Option<String>,
@@ -173,6 +194,10 @@ pub struct AlertRuleUpdate {
     pub log_keyword_is_regex: Option<bool>,
     #[serde(deserialize_with = "present")]
     pub detector: Option<Option<DetectorWire>>,
+    #[serde(deserialize_with = "present")]
+    pub repeat_interval_seconds: Option<Option<i64>>,
+    #[serde(deserialize_with = "present")]
+    pub escalation: Option<Option<EscalationWire>>,
 }
 
 impl AlertRuleUpdate {
@@ -208,7 +233,9 @@ impl AlertRuleUpdate {
             notification_channel_ids,
             recovery_threshold,
             log_keyword_is_regex,
-            detector
+            detector,
+            repeat_interval_seconds,
+            escalation
         );
         rule
     }
@@ -224,6 +251,283 @@ pub struct AlertRuleView {
     pub is_builtin: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl From<StoredAlertRule> for AlertRuleView {
+    fn from(stored: StoredAlertRule) -> Self {
+        Self {
+            id: stored.id,
+            rule: stored.rule,
+            is_builtin: stored.is_builtin,
+            created_at: stored.created_at,
+            updated_at: stored.updated_at,
+        }
+    }
+}
+
+/// One entry of an alert's timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AlertEventView {
+    pub id: i64,
+    /// `fired`, `notified`, `acknowledged`, `escalated`, `resolved`, `remediation`, `comment`,
+    /// `suppressed` or `flapping`.
+    pub kind: String,
+    pub at: DateTime<Utc>,
+    /// The user who acted; null for the engine.
+    pub actor_id: Option<i64>,
+    pub detail: Option<Value>,
+}
+
+impl From<AlertEvent> for AlertEventView {
+    fn from(event: AlertEvent) -> Self {
+        Self {
+            id: event.id,
+            kind: event.kind.as_str().to_owned(),
+            at: event.at,
+            actor_id: event.actor_id,
+            detail: event.detail,
+        }
+    }
+}
+
+/// Alert: the original's fields, plus ours after `created_at`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AlertView {
+    pub id: i64,
+    pub rule_id: Option<i64>,
+    pub host_id: Option<i64>,
+    pub service_id: Option<i64>,
+    /// `info`, `warning` or `critical`.
+    pub severity: String,
+    /// `firing`, `acknowledged` or `resolved`.
+    pub status: String,
+    pub title: String,
+    pub message: Option<String>,
+    pub metric_value: Option<f64>,
+    pub threshold: Option<f64>,
+    pub fired_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub acknowledged_by: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    /// **Ours:** the database of a `db_metric` alert.
+    pub database_id: Option<i64>,
+    /// **Ours:** who resolved it by hand (null when the condition cleared).
+    pub resolved_by: Option<i64>,
+    /// **Ours:** the comment of a manual resolution.
+    pub resolution_comment: Option<String>,
+    /// **Ours:** the target keeps firing and resolving.
+    pub flapping: bool,
+    /// **Ours:** alerts notified together share it.
+    pub group_key: Option<String>,
+    /// **Ours:** the alert this one is suppressed under.
+    pub parent_alert_id: Option<i64>,
+    /// **Ours:** the timeline, oldest first; only on `GET /alerts/{id}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<Vec<AlertEventView>>,
+}
+
+impl From<Alert> for AlertView {
+    fn from(alert: Alert) -> Self {
+        Self {
+            id: alert.id,
+            rule_id: alert.rule_id,
+            host_id: alert.host_id,
+            service_id: alert.service_id,
+            severity: alert.severity.as_str().to_owned(),
+            status: alert.status.as_str().to_owned(),
+            title: alert.title,
+            message: alert.message,
+            metric_value: alert.metric_value,
+            threshold: alert.threshold,
+            fired_at: alert.fired_at,
+            resolved_at: alert.resolved_at,
+            acknowledged_at: alert.acknowledged_at,
+            acknowledged_by: alert.acknowledged_by,
+            created_at: alert.created_at,
+            database_id: alert.database_id,
+            resolved_by: alert.resolved_by,
+            resolution_comment: alert.resolution_comment,
+            flapping: alert.flapping,
+            group_key: alert.group_key,
+            parent_alert_id: alert.parent_alert_id,
+            timeline: None,
+        }
+    }
+}
+
+/// **Ours:** `POST /alerts/{id}/resolve`; the body is optional.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+pub struct AlertResolveRequest {
+    /// Why, for the timeline and the audit trail.
+    pub comment: Option<String>,
+}
+
+/// What a silence applies to; every criterion given must match, none at all matches every alert.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+pub struct SilenceMatchersWire {
+    pub host_ids: Vec<i64>,
+    /// Host groups (`group_name`).
+    pub group_names: Vec<String>,
+    /// Each tag with this value.
+    pub tags: BTreeMap<String, String>,
+    pub service_ids: Vec<i64>,
+    pub rule_ids: Vec<i64>,
+}
+
+impl From<SilenceMatchersWire> for SilenceMatchers {
+    fn from(wire: SilenceMatchersWire) -> Self {
+        Self {
+            host_ids: wire.host_ids,
+            group_names: wire.group_names,
+            tags: wire.tags,
+            service_ids: wire.service_ids,
+            rule_ids: wire.rule_ids,
+        }
+    }
+}
+
+impl From<SilenceMatchers> for SilenceMatchersWire {
+    fn from(matchers: SilenceMatchers) -> Self {
+        Self {
+            host_ids: matchers.host_ids,
+            group_names: matchers.group_names,
+            tags: matchers.tags,
+            service_ids: matchers.service_ids,
+            rule_ids: matchers.rule_ids,
+        }
+    }
+}
+
+/// **Ours:** `POST /silences`. One-off: `starts_at` and `ends_at`. Recurring maintenance window:
+/// `schedule` (5-field cron, UTC) and `duration_seconds`, with optional `starts_at`/`ends_at`
+/// bounds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+pub struct SilenceCreate {
+    pub name: String,
+    pub comment: Option<String>,
+    pub matchers: SilenceMatchersWire,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    /// e.g. `"0 2 * * SUN"`.
+    pub schedule: Option<String>,
+    pub duration_seconds: Option<i64>,
+    pub is_enabled: bool,
+}
+
+impl Default for SilenceCreate {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            comment: None,
+            matchers: SilenceMatchersWire::default(),
+            starts_at: None,
+            ends_at: None,
+            schedule: None,
+            duration_seconds: None,
+            is_enabled: true,
+        }
+    }
+}
+
+/// **Ours:** `PUT /silences/{id}`: any subset of SilenceCreate; an explicit `null` clears.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+pub struct SilenceUpdate {
+    pub name: Option<String>,
+    #[serde(deserialize_with = "present")]
+    pub comment: Option<Option<String>>,
+    pub matchers: Option<SilenceMatchersWire>,
+    #[serde(deserialize_with = "present")]
+    pub starts_at: Option<Option<DateTime<Utc>>>,
+    #[serde(deserialize_with = "present")]
+    pub ends_at: Option<Option<DateTime<Utc>>>,
+    #[serde(deserialize_with = "present")]
+    pub schedule: Option<Option<String>>,
+    #[serde(deserialize_with = "present")]
+    pub duration_seconds: Option<Option<i64>>,
+    pub is_enabled: Option<bool>,
+}
+
+impl SilenceUpdate {
+    /// The silence as it is after this update; validate the result before storing it.
+    pub fn apply_to(self, mut silence: SilenceCreate) -> SilenceCreate {
+        macro_rules! set {
+            ($($field:ident),*) => {$(
+                if let Some(value) = self.$field {
+                    silence.$field = value;
+                }
+            )*};
+        }
+        set!(
+            name,
+            comment,
+            matchers,
+            starts_at,
+            ends_at,
+            schedule,
+            duration_seconds,
+            is_enabled
+        );
+        silence
+    }
+}
+
+/// **Ours:** a silence as read back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SilenceView {
+    pub id: i64,
+    #[serde(flatten)]
+    pub silence: SilenceCreate,
+    /// Whether it is in force now.
+    pub active: bool,
+    pub created_by: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl SilenceView {
+    /// The view of a stored silence; `active` says whether it is in force now.
+    pub fn new(silence: Silence, active: bool) -> Self {
+        let (starts_at, ends_at, schedule, duration_seconds) = match silence.schedule {
+            SilenceSchedule::Once { starts_at, ends_at } => {
+                (Some(starts_at), Some(ends_at), None, None)
+            }
+            SilenceSchedule::Recurring {
+                cron,
+                duration_seconds,
+                starts_at,
+                ends_at,
+            } => (starts_at, ends_at, Some(cron), Some(duration_seconds)),
+        };
+        Self {
+            id: silence.id,
+            silence: SilenceCreate {
+                name: silence.name,
+                comment: silence.comment,
+                matchers: silence.matchers.into(),
+                starts_at,
+                ends_at,
+                schedule,
+                duration_seconds,
+                is_enabled: silence.is_enabled,
+            },
+            active,
+            created_by: silence.created_by,
+            created_at: silence.created_at,
+            updated_at: silence.updated_at,
+        }
+    }
 }
 
 #[cfg(test)]

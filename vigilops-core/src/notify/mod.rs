@@ -14,9 +14,13 @@ pub mod feishu;
 mod http;
 pub mod rate_limit;
 mod sender;
+#[cfg(feature = "server")]
+pub mod service;
 pub mod template;
 pub mod webhook;
 pub mod wecom;
+#[cfg(feature = "server")]
+pub mod wire;
 
 use std::fmt::Debug;
 use std::sync::Arc;

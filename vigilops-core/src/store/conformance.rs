@@ -8,6 +8,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::json;
 
 use super::{ClaimedRows, IdempotencyClaim, IdempotencyState, Store, StoreError};
+
+mod alerting;
 use crate::model::{
     Aggregate, AuditFilter, CommandOutcome, CommandStatus, HostFilter, HostRegistration,
     HostStatus, MetricSample, MetricValues, NewAgentCommand, NewAuditEntry, NewDbMetric,
@@ -39,6 +41,7 @@ pub async fn run_all(store: &dyn Store) {
     throttle(store).await;
     leases(store).await;
     commands(store).await;
+    alerting::run(store).await;
     host_deletion_cascades(store).await;
 }
 

@@ -9,13 +9,21 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
 
+use crate::alerting::wire::AlertRuleCreate;
 use crate::model::{
     AgentCommand, AgentToken, Aggregate, AuditEntry, AuditFilter, CommandOutcome,
     DiscoveredDependency, Host, HostFilter, HostRegistration, LatestMetrics, LogEntry, MetricPoint,
     MetricSample, NewAgentCommand, NewAuditEntry, NewDbMetric, NewDiscoveredDependency,
     NewLogEntry, NewServiceCheck, NewUser, Resolution, ServiceRegistration, User,
 };
+use crate::model::{
+    Alert, AlertEvent, AlertFilter, AlertResolution, BuiltinRule, NewAlert, NewAlertEvent,
+    NewChannel, NewNotificationLog, NewSilence, NewTemplate, NotificationLog, Silence,
+    StoredAlertRule, StoredChannel, StoredTemplate,
+};
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod alerting_codec;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod codec;
 #[cfg(any(test, feature = "test-support"))]
@@ -391,6 +399,174 @@ pub trait CommandStore: Send + Sync {
     ) -> StoreResult<Vec<AgentCommand>>;
 }
 
+/// Alert rules. Builtins are seeded once and can be edited but never deleted.
+#[async_trait]
+pub trait AlertRuleStore: Send + Sync {
+    /// Creates each builtin unless a rule already carries its key or its name (a database
+    /// migrated from the original has builtins without keys). Safe when replicas start together.
+    /// Returns how many were created.
+    async fn seed_builtin_rules(
+        &self,
+        builtins: &[BuiltinRule],
+        now: DateTime<Utc>,
+    ) -> StoreResult<usize>;
+    /// Stores a (normalized) user rule.
+    async fn create_rule(
+        &self,
+        rule: &AlertRuleCreate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<StoredAlertRule>;
+    /// Replaces every field of a rule (builtins included). `NotFound` for an unknown id.
+    async fn update_rule(
+        &self,
+        id: i64,
+        rule: &AlertRuleCreate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<StoredAlertRule>;
+    /// Deletes a user rule; its alerts keep a NULL `rule_id`. `NotFound` for an unknown id,
+    /// `Conflict` for a builtin (which is never deleted).
+    async fn delete_rule(&self, id: i64) -> StoreResult<()>;
+    /// One rule.
+    async fn rule(&self, id: i64) -> StoreResult<Option<StoredAlertRule>>;
+    /// Every rule by id; `Some(true)` only enabled ones, `Some(false)` only disabled ones.
+    async fn list_rules(&self, enabled: Option<bool>) -> StoreResult<Vec<StoredAlertRule>>;
+}
+
+/// Alerts and their timelines.
+#[async_trait]
+pub trait AlertStore: Send + Sync {
+    /// Opens an alert for (rule, target) with a `fired` timeline event, unless one is already
+    /// active for the pair: then returns that one unchanged and `false`. Safe against
+    /// concurrent callers (the unique open index decides).
+    async fn open_alert(&self, alert: NewAlert) -> StoreResult<(Alert, bool)>;
+    /// One alert.
+    async fn alert(&self, id: i64) -> StoreResult<Option<Alert>>;
+    /// A filtered page, newest `fired_at` first (then newest id), and the total count.
+    async fn list_alerts(&self, filter: &AlertFilter) -> StoreResult<(Vec<Alert>, i64)>;
+    /// Every active alert of a rule.
+    async fn open_alerts_for_rule(&self, rule_id: i64) -> StoreResult<Vec<Alert>>;
+    /// Every active alert (the engine rebuilds its state from them at start-up).
+    async fn open_alerts(&self) -> StoreResult<Vec<Alert>>;
+    /// Acknowledges a firing alert (with an `acknowledged` event) and returns it with `true`.
+    /// An acknowledged or resolved alert is returned unchanged with `false`. `NotFound` for an
+    /// unknown id.
+    async fn acknowledge_alert(
+        &self,
+        id: i64,
+        by: Option<i64>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<(Alert, bool)>;
+    /// Resolves an active alert (with a `resolved` event carrying who and the comment) and
+    /// returns it with `true`. A resolved alert is returned unchanged with `false`. `NotFound`
+    /// for an unknown id.
+    async fn resolve_alert(
+        &self,
+        id: i64,
+        resolution: AlertResolution,
+    ) -> StoreResult<(Alert, bool)>;
+    /// Updates the reading of an active alert (log rules: the latest line and match count).
+    /// False when the alert is not active.
+    async fn update_alert_reading(
+        &self,
+        id: i64,
+        message: Option<&str>,
+        metric_value: Option<f64>,
+    ) -> StoreResult<bool>;
+    /// Marks an alert flapping or not. `NotFound` for an unknown id.
+    async fn set_alert_flapping(&self, id: i64, flapping: bool) -> StoreResult<()>;
+    /// Links an alert to the alert it is suppressed under, or unlinks it. `NotFound` for an
+    /// unknown id.
+    async fn set_alert_parent(&self, id: i64, parent_alert_id: Option<i64>) -> StoreResult<()>;
+    /// Appends a timeline event. `NotFound` for an unknown alert.
+    async fn append_alert_event(&self, event: NewAlertEvent) -> StoreResult<AlertEvent>;
+    /// An alert's timeline, oldest first.
+    async fn alert_events(&self, alert_id: i64) -> StoreResult<Vec<AlertEvent>>;
+}
+
+/// Notification channels, templates and the notification log.
+#[async_trait]
+pub trait NotificationStore: Send + Sync {
+    /// Stores a channel, config as given.
+    async fn create_channel(
+        &self,
+        channel: &NewChannel,
+        now: DateTime<Utc>,
+    ) -> StoreResult<StoredChannel>;
+    /// Replaces a channel's name, type, config and enabled flag. `NotFound` for an unknown id.
+    async fn update_channel(
+        &self,
+        id: i64,
+        channel: &NewChannel,
+        now: DateTime<Utc>,
+    ) -> StoreResult<StoredChannel>;
+    /// Deletes a channel and its log rows. `NotFound` for an unknown id.
+    async fn delete_channel(&self, id: i64) -> StoreResult<()>;
+    /// One channel.
+    async fn channel(&self, id: i64) -> StoreResult<Option<StoredChannel>>;
+    /// Every channel, by id.
+    async fn list_channels(&self) -> StoreResult<Vec<StoredChannel>>;
+    /// The channels with these ids that exist, by id (for a rule's fan-out).
+    async fn channels_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<StoredChannel>>;
+    /// Stores a template; when it is a default, other templates of its `channel_type` stop
+    /// being defaults (in one transaction).
+    async fn create_template(
+        &self,
+        template: &NewTemplate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<StoredTemplate>;
+    /// Replaces a template's fields, with the same default rule. `NotFound` for an unknown id.
+    async fn update_template(
+        &self,
+        id: i64,
+        template: &NewTemplate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<StoredTemplate>;
+    /// Deletes a template. `NotFound` for an unknown id.
+    async fn delete_template(&self, id: i64) -> StoreResult<()>;
+    /// One template.
+    async fn template(&self, id: i64) -> StoreResult<Option<StoredTemplate>>;
+    /// Every template, by id.
+    async fn list_templates(&self) -> StoreResult<Vec<StoredTemplate>>;
+    /// The template a channel of `channel_type` uses: the most recently updated default of that
+    /// type, else of `all`, else none.
+    async fn default_template(&self, channel_type: &str) -> StoreResult<Option<StoredTemplate>>;
+    /// Appends a notification-log row; returns its id.
+    async fn insert_notification_log(&self, log: &NewNotificationLog) -> StoreResult<i64>;
+    /// The newest `limit` rows, of one alert when given, newest first.
+    async fn list_notification_logs(
+        &self,
+        alert_id: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<NotificationLog>>;
+}
+
+/// Silences and maintenance windows.
+#[async_trait]
+pub trait SilenceStore: Send + Sync {
+    /// Stores a silence.
+    async fn create_silence(
+        &self,
+        silence: &NewSilence,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Silence>;
+    /// Replaces a silence's fields (`created_by` is kept). `NotFound` for an unknown id.
+    async fn update_silence(
+        &self,
+        id: i64,
+        silence: &NewSilence,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Silence>;
+    /// Deletes a silence. `NotFound` for an unknown id.
+    async fn delete_silence(&self, id: i64) -> StoreResult<()>;
+    /// One silence.
+    async fn silence(&self, id: i64) -> StoreResult<Option<Silence>>;
+    /// Every silence, by id.
+    async fn list_silences(&self) -> StoreResult<Vec<Silence>>;
+    /// The enabled silences in force at `at` (a recurring one only inside one of its windows),
+    /// by id. Match them against an alert with [`crate::model::SilenceMatchers::matches`].
+    async fn active_silences(&self, at: DateTime<Utc>) -> StoreResult<Vec<Silence>>;
+}
+
 /// Everything the server needs from storage.
 #[async_trait]
 pub trait Store:
@@ -406,6 +582,10 @@ pub trait Store:
     + ThrottleStore
     + LeaseStore
     + CommandStore
+    + AlertRuleStore
+    + AlertStore
+    + NotificationStore
+    + SilenceStore
     + std::fmt::Debug
 {
     /// Round-trips to the database; for the health check.

@@ -29,6 +29,9 @@ macro_rules! sql {
     };
 }
 
+// After `sql!`, which it uses.
+mod alerting;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// A store on a PostgreSQL database.

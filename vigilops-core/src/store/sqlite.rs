@@ -35,6 +35,9 @@ macro_rules! sql {
     };
 }
 
+// After `sql!`, which it uses.
+mod alerting;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// A store on an SQLite file.
