@@ -1,9 +1,11 @@
 //! Alerting. The engine's pure foundations: detectors over samples, the rule model with its
-//! validation and wire shapes, the per-(rule, target) state machine and silence schedules;
-//! nothing in those reads the clock, touches storage or sends notifications, callers pass time
-//! and data in. [`service`] is what the REST API calls (rules, alerts, silences over the store).
+//! validation and wire shapes, the per-(rule, target) state machine, silence schedules and
+//! notification grouping; nothing in those reads the clock, touches storage or sends
+//! notifications, callers pass time and data in. [`service`] is what the REST API calls (rules,
+//! alerts, silences over the store).
 
 pub mod detect;
+pub mod group;
 pub mod rule;
 pub mod service;
 pub mod silence;
