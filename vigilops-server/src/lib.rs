@@ -20,6 +20,8 @@ use tokio::net::TcpListener;
 use tower_http::decompression::RequestDecompressionLayer;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
+use vigilops_core::alerting::dispatch::{DispatchConfig, Dispatcher};
+use vigilops_core::alerting::engine::AlertEngine;
 use vigilops_core::auth::{AuthService, JwtConfig};
 use vigilops_core::bus::{Bus, InProcessBus, RedisBus};
 use vigilops_core::clock::{Clock, SystemClock};
@@ -88,6 +90,15 @@ impl App {
             source,
         })?;
         let store = store::open(&config.effective_database_url()).await?;
+        let seeded = vigilops_core::alerting::service::RuleService::new(
+            Arc::clone(&store),
+            Arc::new(SystemClock),
+        )
+        .seed_builtins()
+        .await?;
+        if seeded > 0 {
+            tracing::info!(seeded, "created the builtin alert rules");
+        }
         let (redis, bus): (_, Arc<dyn Bus>) = match &config.redis_url {
             None => (None, Arc::new(InProcessBus::new())),
             Some(url) => {
@@ -141,6 +152,13 @@ impl App {
         } else {
             1
         };
+        let dispatcher = Dispatcher::start(
+            Arc::clone(&store),
+            Arc::clone(&clock),
+            vigilops_core::notify::http_client(),
+            DispatchConfig::default(),
+        );
+        let alerts = AlertEngine::start(Arc::clone(&store), Arc::clone(&clock), dispatcher);
         let ingest = Ingestor::start(
             Arc::clone(&store),
             Arc::clone(&clock),
@@ -151,7 +169,8 @@ impl App {
                     ..BatchConfig::default()
                 },
             },
-        );
+        )
+        .with_observer(Arc::new(alerts.clone()));
         let state = AppState {
             auth: AuthService::new(
                 Arc::clone(&store),
@@ -162,6 +181,7 @@ impl App {
             hosts: HostService::new(Arc::clone(&store), Arc::clone(&clock)),
             commands: CommandService::new(Arc::clone(&store), Arc::clone(&clock), bus),
             ingest,
+            alerts,
             store,
             clock,
             config: Arc::new(config),
@@ -202,7 +222,12 @@ pub async fn serve(
         holder.clone(),
         wait(stopped.clone()),
     ));
-    let expirer = tokio::spawn(expire_commands(state.clone(), holder, wait(stopped)));
+    let expirer = tokio::spawn(expire_commands(
+        state.clone(),
+        holder.clone(),
+        wait(stopped.clone()),
+    ));
+    let alert_sweeper = tokio::spawn(sweep_alerts(state.clone(), holder, wait(stopped)));
     // Wakes this replica's agent sessions when another replica queues for their host.
     let listener_task = match state.commands.start_listener().await {
         Ok(task) => Some(task),
@@ -221,6 +246,7 @@ pub async fn serve(
     let _ = sweeper.await;
     let _ = purger.await;
     let _ = expirer.await;
+    let _ = alert_sweeper.await;
     if let Some(task) = listener_task {
         task.abort();
     }
@@ -285,6 +311,20 @@ async fn purge_idempotency_keys(
             }
         },
     )
+    .await;
+}
+
+/// Evaluates the time-based alert rules (host offline, `host_alive`) every 10 s, once per
+/// cluster.
+async fn sweep_alerts(
+    state: AppState,
+    holder: String,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let every = (Duration::seconds(30), std::time::Duration::from_secs(10));
+    run_leased_every(&state, "alert-sweep", holder, every, shutdown, || {
+        state.alerts.sweep()
+    })
     .await;
 }
 

@@ -1,6 +1,7 @@
 //! What every handler can reach: the store, the clock and the core services.
 
 use std::sync::Arc;
+use vigilops_core::alerting::engine::AlertEngine;
 use vigilops_core::auth::AuthService;
 use vigilops_core::clock::Clock;
 use vigilops_core::command::CommandService;
@@ -17,6 +18,8 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     pub auth: AuthService,
     pub ingest: Ingestor,
+    /// Evaluates alert rules as readings arrive.
+    pub alerts: AlertEngine,
     pub hosts: HostService,
     /// Commands queued for hosts' agents.
     pub commands: CommandService,

@@ -104,6 +104,19 @@ impl<K: Hash + Eq + Clone, T> Grouper<K, T> {
         batches
     }
 
+    /// Every pending event now, whatever its group's schedule (shutdown).
+    pub fn drain(&mut self) -> Vec<Batch<K, T>> {
+        self.groups
+            .drain()
+            .filter(|(_, group)| !group.pending.is_empty())
+            .map(|(key, group)| Batch {
+                key,
+                members: group.pending,
+                sequence: group.sent,
+            })
+            .collect()
+    }
+
     /// When [`Self::due`] next has something to do.
     pub fn next_due(&self) -> Option<DateTime<Utc>> {
         self.groups.values().map(|group| group.due_at).min()

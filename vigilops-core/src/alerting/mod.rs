@@ -5,6 +5,10 @@
 //! alerts, silences over the store).
 
 pub mod detect;
+#[cfg(feature = "notify")]
+pub mod dispatch;
+#[cfg(feature = "notify")]
+pub mod engine;
 pub mod group;
 pub mod rule;
 pub mod service;

@@ -161,6 +161,20 @@ impl AlertState {
         }
     }
 
+    /// The state of a pair whose alert is already open in the store (after a restart): open
+    /// since `fired_at`, its fired notification counted as sent.
+    pub fn restored(fired_at: DateTime<Utc>, acknowledged_at: Option<DateTime<Utc>>) -> Self {
+        Self {
+            phase: Phase::Open {
+                fired_at,
+                acknowledged_at,
+                notified: true,
+            },
+            last_fire_notified_at: Some(fired_at),
+            ..Self::new()
+        }
+    }
+
     /// Where the target is.
     pub fn phase(&self) -> Phase {
         self.phase

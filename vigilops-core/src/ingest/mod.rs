@@ -115,6 +115,16 @@ impl Default for IngestConfig {
     }
 }
 
+/// Told about readings once they are stored (the alert engine), so the rules they concern are
+/// evaluated on arrival rather than by a periodic sweep.
+#[async_trait::async_trait]
+pub trait ReadingObserver: Send + Sync + std::fmt::Debug {
+    /// A host sample was stored (without its `extra` detail).
+    async fn metrics_stored(&self, sample: MetricSample);
+    /// A service check was stored.
+    async fn check_stored(&self, service_id: i64, host_id: i64, down: bool, at: DateTime<Utc>);
+}
+
 /// The agent ingestion service.
 #[derive(Debug, Clone)]
 pub struct Ingestor {
@@ -123,6 +133,7 @@ pub struct Ingestor {
     batcher: MetricBatcher,
     caches: Arc<AgentCaches>,
     config: IngestConfig,
+    observer: Option<Arc<dyn ReadingObserver>>,
 }
 
 fn non_empty(text: Option<String>) -> Option<String> {
@@ -140,7 +151,15 @@ impl Ingestor {
             batcher,
             caches: Arc::new(AgentCaches::default()),
             config,
+            observer: None,
         }
+    }
+
+    /// Tells `observer` about every stored reading from now on.
+    #[must_use]
+    pub fn with_observer(mut self, observer: Arc<dyn ReadingObserver>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// Authenticates the `Authorization` header value (`None` when absent).
@@ -312,8 +331,17 @@ impl Ingestor {
     ) -> Result<MetricsResponse, IngestError> {
         self.check_host(identity, report.host_id).await?;
         let sample = metric_sample(&report, |sent| self.data_time(sent));
+        let observed = self.observer.as_ref().map(|_| MetricSample {
+            host_id: sample.host_id,
+            recorded_at: sample.recorded_at,
+            values: sample.values.clone(),
+            extra: None,
+        });
         let claim = claim.map(|claim| claim.completed_by(reply::metrics));
         let metric_id = self.batcher.submit(sample, claim).await?;
+        if let (Some(observer), Some(sample)) = (&self.observer, observed) {
+            observer.metrics_stored(sample).await;
+        }
         Ok(reply::metrics_response(metric_id))
     }
 
@@ -435,22 +463,30 @@ impl Ingestor {
         let error = report
             .error
             .map(|text| text.chars().take(MAX_CHECK_ERROR_CHARS).collect());
+        let checked_at = self.data_time(report.checked_at);
+        let status = report.status.as_str().to_owned();
+        let down = status == "down";
         let check_id = self
             .store
             .insert_service_check(
                 NewServiceCheck {
                     service_id: report.service_id,
-                    status: report.status.as_str().to_owned(),
+                    status,
                     response_time_ms: report.response_time_ms,
                     status_code: report.status_code,
                     error,
-                    checked_at: self.data_time(report.checked_at),
+                    checked_at,
                 },
                 claim
                     .map(|claim| claim.completed_by(reply::service_check))
                     .as_ref(),
             )
             .await?;
+        if let Some(observer) = &self.observer {
+            observer
+                .check_stored(report.service_id, host_id, down, checked_at)
+                .await;
+        }
         Ok(reply::service_check_response(check_id))
     }
 

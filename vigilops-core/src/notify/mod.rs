@@ -285,6 +285,15 @@ pub trait Channel: Send + Sync + Debug {
     async fn send(&self, message: &Notification) -> Outcome;
 }
 
+/// The HTTP client of the notification channels: TLS verified, redirects not followed (a
+/// webhook that redirects is answered, not chased).
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_else(|_| reqwest::Client::new())
+}
+
 /// Builds the channel for a parsed config. `clock` signs the IM requests' timestamps.
 pub fn build_channel(
     config: &ChannelConfig,

@@ -98,11 +98,7 @@ impl ChannelService {
     /// A service with its own HTTP client (TLS verified, redirects not followed: a webhook
     /// that redirects is answered, not chased).
     pub fn with_default_client(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_else(|_| reqwest::Client::new());
-        Self::new(store, clock, client)
+        Self::new(store, clock, super::http_client())
     }
 
     /// The stored config parsed; a row that no longer parses is corrupt.

@@ -107,6 +107,10 @@ impl TestApp {
         self.clock.advance(by);
     }
 
+    pub(crate) fn clock_now(&self) -> DateTime<Utc> {
+        vigilops_core::clock::Clock::now(self.clock.as_ref())
+    }
+
     /// Sends a request; returns status, headers and the JSON body (`Null` when empty).
     pub(crate) async fn send(&self, request: Request<Body>) -> Reply {
         let response = self.router.clone().oneshot(request).await.unwrap();

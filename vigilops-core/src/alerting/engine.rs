@@ -1,0 +1,818 @@
+//! The alert engine: evaluates the rules a reading concerns as soon as it is stored, drives
+//! each (rule, target)'s state machine ([`super::state`]), records the lifecycle in the store
+//! and hands notices to the [`Dispatcher`].
+//!
+//! One task owns every pair's state and takes observations in arrival order from a bounded
+//! queue (ingestion waits when it is full, so nothing is dropped), which makes "one open alert
+//! per (rule, target)" a property of one owner rather than of locks. Readings older than
+//! [`MAX_READING_AGE`] when they arrive (a spool replayed after an outage) are history: stored,
+//! not evaluated, so an old breach does not page anyone now. Time-based rules (host offline,
+//! `host_alive`) are evaluated by [`AlertEngine::sweep`], which the server runs under a lease,
+//! once per cluster. After a restart the pairs with an open alert are rebuilt from the store,
+//! so a persisting breach stays the same alert and is not notified again.
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+use super::detect::Sample;
+use super::dispatch::{Dispatcher, Notice, NoticeKind, TargetInfo};
+use super::rule::{AlertRule, Assessment, Condition, RuleKind, TargetFacts};
+use super::state::{AlertState, Event, Policy};
+use crate::clock::Clock;
+use crate::model::{
+    Aggregate, Alert, AlertEventKind, AlertResolution, AlertStatus, Host, HostFilter, HostStatus,
+    MetricSample, MetricValues, NewAlert, NewAlertEvent, Page, Resolution as SeriesResolution,
+};
+use crate::store::{Store, StoreError};
+
+/// Readings older than this on arrival are stored but not evaluated.
+pub const MAX_READING_AGE: Duration = Duration::minutes(5);
+/// How long rules and host facts are reused before they are read again.
+const REFRESH: Duration = Duration::seconds(10);
+/// Most samples kept per series for the baseline and forecast detectors.
+const MAX_HISTORY: usize = 4096;
+
+/// Something the engine should look at.
+#[derive(Debug)]
+pub enum Observation {
+    /// A host sample was stored.
+    Metrics(MetricSample),
+    /// A service check was stored.
+    Check {
+        /// The service.
+        service_id: i64,
+        /// Its host.
+        host_id: i64,
+        /// Whether the check said `down`.
+        down: bool,
+        /// When it was checked.
+        at: DateTime<Utc>,
+    },
+    /// Someone acknowledged or resolved an alert by hand.
+    AlertChanged(Alert),
+    /// Rules changed: read them again now.
+    RulesChanged,
+    /// Evaluate the time-based rules.
+    Sweep,
+    /// Answers once everything queued before has been handled.
+    Flush(oneshot::Sender<()>),
+}
+
+/// The handle ingestion and the REST layer use.
+#[derive(Debug, Clone)]
+pub struct AlertEngine {
+    queue: mpsc::Sender<Observation>,
+    dispatcher: Dispatcher,
+}
+
+impl AlertEngine {
+    /// Starts the engine task on the current runtime; it first rebuilds the state of every
+    /// open alert. It ends when every handle is dropped.
+    pub fn start(store: Arc<dyn Store>, clock: Arc<dyn Clock>, dispatcher: Dispatcher) -> Self {
+        let (queue, receiver) = mpsc::channel(16_384);
+        let worker = Worker {
+            store,
+            clock,
+            dispatcher: dispatcher.clone(),
+            rules: Arc::new(Vec::new()),
+            rules_read_at: None,
+            pairs: HashMap::new(),
+            hosts: HashMap::new(),
+            history: HashMap::new(),
+        };
+        tokio::spawn(worker.run(receiver));
+        Self { queue, dispatcher }
+    }
+
+    /// Queues an observation, waiting while the queue is full.
+    pub async fn observe(&self, observation: Observation) {
+        if self.queue.send(observation).await.is_err() {
+            tracing::warn!("alert engine is shut down; observation dropped");
+        }
+    }
+
+    /// Evaluates the time-based rules (host offline, `host_alive`).
+    pub async fn sweep(&self) {
+        self.observe(Observation::Sweep).await;
+    }
+
+    /// Resolves once everything observed before has been evaluated and its notices grouped or
+    /// handed to a channel.
+    pub async fn flush(&self) {
+        let (done, wait) = oneshot::channel();
+        self.observe(Observation::Flush(done)).await;
+        let _ = wait.await;
+        self.dispatcher.flush().await;
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::ingest::ReadingObserver for AlertEngine {
+    async fn metrics_stored(&self, sample: MetricSample) {
+        self.observe(Observation::Metrics(sample)).await;
+    }
+
+    async fn check_stored(&self, service_id: i64, host_id: i64, down: bool, at: DateTime<Utc>) {
+        self.observe(Observation::Check {
+            service_id,
+            host_id,
+            down,
+            at,
+        })
+        .await;
+    }
+}
+
+/// A rule as the engine uses it.
+#[derive(Debug)]
+struct LoadedRule {
+    id: i64,
+    rule: Arc<AlertRule>,
+    policy: Policy,
+}
+
+/// What the engine knows about a host.
+#[derive(Debug, Clone)]
+struct HostFacts {
+    host: Host,
+    tags: BTreeMap<String, String>,
+    read_at: DateTime<Utc>,
+}
+
+/// One (rule, target): its state machine and its open alert.
+#[derive(Debug, Default)]
+struct Pair {
+    state: AlertState,
+    alert: Option<Alert>,
+}
+
+/// One evaluated target of a rule.
+struct Evaluated<'a> {
+    rule: &'a LoadedRule,
+    target_key: String,
+    host: &'a HostFacts,
+    service_id: Option<i64>,
+    metric: Option<String>,
+    value: Option<f64>,
+    threshold: Option<f64>,
+    message: String,
+    assessment: Option<Assessment>,
+}
+
+struct Worker {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    dispatcher: Dispatcher,
+    rules: Arc<Vec<LoadedRule>>,
+    rules_read_at: Option<DateTime<Utc>>,
+    pairs: HashMap<(i64, String), Pair>,
+    hosts: HashMap<i64, HostFacts>,
+    history: HashMap<(i64, &'static str), Vec<Sample>>,
+}
+
+impl Worker {
+    async fn run(mut self, mut receiver: mpsc::Receiver<Observation>) {
+        self.restore().await;
+        while let Some(observation) = receiver.recv().await {
+            self.refresh_rules(false).await;
+            match observation {
+                Observation::Metrics(sample) => self.on_metrics(sample).await,
+                Observation::Check {
+                    service_id,
+                    host_id,
+                    down,
+                    at,
+                } => self.on_check(service_id, host_id, down, at).await,
+                Observation::AlertChanged(alert) => self.on_alert_changed(alert),
+                Observation::RulesChanged => self.refresh_rules(true).await,
+                Observation::Sweep => self.sweep().await,
+                Observation::Flush(done) => {
+                    let _ = done.send(());
+                }
+            }
+        }
+    }
+
+    /// Rebuilds the pairs of open alerts.
+    async fn restore(&mut self) {
+        match self.store.open_alerts().await {
+            Ok(alerts) => {
+                for alert in alerts {
+                    let Some(rule_id) = alert.rule_id else {
+                        continue;
+                    };
+                    let pair = Pair {
+                        state: AlertState::restored(alert.fired_at, alert.acknowledged_at),
+                        alert: Some(alert.clone()),
+                    };
+                    self.pairs.insert((rule_id, alert.target_key.clone()), pair);
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, "could not read open alerts; the engine starts empty")
+            }
+        }
+    }
+
+    async fn refresh_rules(&mut self, force: bool) {
+        let now = self.clock.now();
+        if !force
+            && self
+                .rules_read_at
+                .is_some_and(|at| now - at < REFRESH && now >= at)
+        {
+            return;
+        }
+        match self.store.list_rules(Some(true)).await {
+            Ok(stored) => {
+                let rules = stored
+                    .into_iter()
+                    .filter_map(|stored| match AlertRule::from_wire(&stored.rule) {
+                        Ok(rule) => Some(LoadedRule {
+                            id: stored.id,
+                            policy: Policy::for_rule(&rule),
+                            rule: Arc::new(rule),
+                        }),
+                        Err(error) => {
+                            tracing::warn!(rule_id = stored.id, %error, "stored rule is invalid; skipped");
+                            None
+                        }
+                    })
+                    .collect();
+                self.rules = Arc::new(rules);
+                self.rules_read_at = Some(now);
+            }
+            Err(error) => {
+                tracing::warn!(%error, "could not read alert rules; keeping the previous ones")
+            }
+        }
+    }
+
+    /// The host's facts, read again when older than [`REFRESH`].
+    async fn host(&mut self, host_id: i64) -> Option<HostFacts> {
+        let now = self.clock.now();
+        if let Some(facts) = self.hosts.get(&host_id)
+            && now - facts.read_at < REFRESH
+            && now >= facts.read_at
+        {
+            return Some(facts.clone());
+        }
+        match self.store.host(host_id).await {
+            Ok(Some(host)) => {
+                let facts = HostFacts {
+                    tags: tags_of(host.tags.as_ref()),
+                    host,
+                    read_at: now,
+                };
+                self.hosts.insert(host_id, facts.clone());
+                Some(facts)
+            }
+            Ok(None) => {
+                self.hosts.remove(&host_id);
+                None
+            }
+            Err(error) => {
+                tracing::warn!(%error, host_id, "could not read host; its rules are not evaluated");
+                self.hosts.get(&host_id).cloned()
+            }
+        }
+    }
+
+    async fn on_metrics(&mut self, sample: MetricSample) {
+        let now = self.clock.now();
+        if now - sample.recorded_at > MAX_READING_AGE {
+            return;
+        }
+        let Some(host) = self.host(sample.host_id).await else {
+            return;
+        };
+        let rules = Arc::clone(&self.rules);
+        for rule in rules.iter() {
+            let RuleKind::HostMetric { metric, condition } = &rule.rule.kind else {
+                continue;
+            };
+            if !applies(rule, &host, None) {
+                continue;
+            }
+            let Some(value) = metric_value(&sample.values, metric, host.host.cpu_cores) else {
+                continue;
+            };
+            let current = Sample {
+                at: sample.recorded_at,
+                value,
+            };
+            let history = self
+                .history_for(host.host.id, metric, condition, current)
+                .await;
+            let assessment = condition.assess(current, &history);
+            let threshold = match condition {
+                Condition::Threshold(threshold) => Some(threshold.trigger),
+                Condition::Forecast { limit, .. } => Some(*limit),
+                Condition::Baseline { .. } => None,
+            };
+            let message = describe(metric, value, condition);
+            let evaluated = Evaluated {
+                rule,
+                target_key: format!("host:{}", host.host.id),
+                host: &host,
+                service_id: None,
+                metric: Some(metric.clone()),
+                value: Some(value),
+                threshold,
+                message,
+                assessment,
+            };
+            self.apply(evaluated, now).await;
+        }
+    }
+
+    /// The earlier samples a detector needs, kept per (host, metric) and seeded from the store
+    /// the first time; empty for plain thresholds.
+    async fn history_for(
+        &mut self,
+        host_id: i64,
+        metric: &str,
+        condition: &Condition,
+        current: Sample,
+    ) -> Vec<Sample> {
+        let lookback = match condition {
+            Condition::Threshold(_) => return Vec::new(),
+            Condition::Baseline { config, .. } => config
+                .window
+                .max(Duration::days(i64::from(config.seasonal_max_days) + 1)),
+            Condition::Forecast { config, .. } => config.lookback,
+        };
+        let Some(name) = super::rule::HOST_METRICS
+            .iter()
+            .copied()
+            .find(|name| *name == metric)
+        else {
+            return Vec::new();
+        };
+        let key = (host_id, name);
+        if !self.history.contains_key(&key) {
+            let seeded = self
+                .store
+                .metric_series(
+                    host_id,
+                    current.at - lookback,
+                    current.at - Duration::milliseconds(1),
+                    SeriesResolution::Raw,
+                    Aggregate::Avg,
+                    i64::try_from(MAX_HISTORY).unwrap_or(i64::MAX),
+                )
+                .await
+                .map(|points| {
+                    points
+                        .iter()
+                        .filter_map(|point| {
+                            metric_value(&point.values, name, None).map(|value| Sample {
+                                at: point.recorded_at,
+                                value,
+                            })
+                        })
+                        .collect()
+                })
+                .unwrap_or_else(|error| {
+                    tracing::warn!(%error, host_id, "could not read history for a detector");
+                    Vec::new()
+                });
+            self.history.insert(key, seeded);
+        }
+        let series = self.history.entry(key).or_default();
+        let earlier: Vec<Sample> = series
+            .iter()
+            .copied()
+            .filter(|sample| sample.at >= current.at - lookback && sample.at < current.at)
+            .collect();
+        series.push(current);
+        if series.len() > MAX_HISTORY {
+            let excess = series.len() - MAX_HISTORY;
+            series.drain(..excess);
+        }
+        earlier
+    }
+
+    async fn on_check(&mut self, service_id: i64, host_id: i64, down: bool, at: DateTime<Utc>) {
+        let now = self.clock.now();
+        if now - at > MAX_READING_AGE {
+            return;
+        }
+        let Some(host) = self.host(host_id).await else {
+            return;
+        };
+        let rules = Arc::clone(&self.rules);
+        for rule in rules.iter() {
+            if !matches!(rule.rule.kind, RuleKind::ServiceDown)
+                || !applies(rule, &host, Some(service_id))
+            {
+                continue;
+            }
+            let evaluated = Evaluated {
+                rule,
+                target_key: format!("service:{service_id}"),
+                host: &host,
+                service_id: Some(service_id),
+                metric: Some("service_down".to_owned()),
+                value: Some(if down { 1.0 } else { 0.0 }),
+                threshold: Some(1.0),
+                message: format!(
+                    "service #{service_id} is {}",
+                    if down { "down" } else { "up" }
+                ),
+                assessment: Some(if down {
+                    Assessment::Violating
+                } else {
+                    Assessment::Clear
+                }),
+            };
+            self.apply(evaluated, now).await;
+        }
+    }
+
+    /// Host offline and `host_alive`, for every host.
+    async fn sweep(&mut self) {
+        let now = self.clock.now();
+        let rules = Arc::clone(&self.rules);
+        let timed: Vec<&LoadedRule> = rules
+            .iter()
+            .filter(|rule| match &rule.rule.kind {
+                RuleKind::HostOffline => true,
+                RuleKind::HostMetric { metric, .. } => metric == "host_alive",
+                _ => false,
+            })
+            .collect();
+        if timed.is_empty() {
+            return;
+        }
+        let mut page = 1;
+        loop {
+            let filter = HostFilter {
+                page: Page {
+                    page,
+                    page_size: 500,
+                },
+                ..HostFilter::default()
+            };
+            let hosts = match self.store.list_hosts(&filter).await {
+                Ok((hosts, _)) => hosts,
+                Err(error) => {
+                    tracing::warn!(%error, "could not list hosts for the alert sweep");
+                    return;
+                }
+            };
+            let last = hosts.len() < 500;
+            for host in hosts {
+                let facts = HostFacts {
+                    tags: tags_of(host.tags.as_ref()),
+                    host,
+                    read_at: now,
+                };
+                self.hosts.insert(facts.host.id, facts.clone());
+                let offline = facts.host.status == HostStatus::Offline;
+                for rule in &timed {
+                    if !applies(rule, &facts, None) {
+                        continue;
+                    }
+                    let (metric, assessment, value) = match &rule.rule.kind {
+                        RuleKind::HostMetric { metric, condition } => {
+                            let value = if offline { 0.0 } else { 1.0 };
+                            let current = Sample { at: now, value };
+                            (metric.clone(), condition.assess(current, &[]), value)
+                        }
+                        _ => (
+                            "host_offline".to_owned(),
+                            Some(if offline {
+                                Assessment::Violating
+                            } else {
+                                Assessment::Clear
+                            }),
+                            if offline { 1.0 } else { 0.0 },
+                        ),
+                    };
+                    let evaluated = Evaluated {
+                        rule,
+                        target_key: format!("host:{}", facts.host.id),
+                        host: &facts,
+                        service_id: None,
+                        message: format!("{metric} = {value}"),
+                        metric: Some(metric),
+                        value: Some(value),
+                        threshold: None,
+                        assessment,
+                    };
+                    self.apply(evaluated, now).await;
+                }
+            }
+            if last {
+                break;
+            }
+            page += 1;
+        }
+    }
+
+    fn on_alert_changed(&mut self, alert: Alert) {
+        let Some(rule_id) = alert.rule_id else {
+            return;
+        };
+        let key = (rule_id, alert.target_key.clone());
+        let Some(pair) = self.pairs.get_mut(&key) else {
+            return;
+        };
+        match alert.status {
+            AlertStatus::Acknowledged => {
+                if let Some(at) = alert.acknowledged_at {
+                    let _ = pair.state.acknowledge(at);
+                }
+                pair.alert = Some(alert);
+            }
+            AlertStatus::Resolved => {
+                // Resolved by hand: the next violation starts a new pending window.
+                let policy = self
+                    .rules
+                    .iter()
+                    .find(|rule| rule.id == rule_id)
+                    .map(|rule| rule.policy);
+                let at = alert.resolved_at.unwrap_or_else(|| self.clock.now());
+                if let Some(policy) = policy {
+                    let comment = alert
+                        .resolution_comment
+                        .as_deref()
+                        .unwrap_or("resolved by hand");
+                    let _ = pair.state.resolve_manually(comment, at, &policy);
+                } else {
+                    pair.state = AlertState::new();
+                }
+                pair.alert = None;
+            }
+            AlertStatus::Firing => pair.alert = Some(alert),
+        }
+    }
+
+    /// Runs one evaluation through the pair's state machine and carries out its events.
+    async fn apply(&mut self, evaluated: Evaluated<'_>, now: DateTime<Utc>) {
+        let key = (evaluated.rule.id, evaluated.target_key.clone());
+        let pair = self.pairs.entry(key.clone()).or_default();
+        let events = pair
+            .state
+            .observe(evaluated.assessment, now, &evaluated.rule.policy);
+        if events.is_empty() {
+            if pair.alert.is_none() && pair.state == AlertState::new() {
+                self.pairs.remove(&key);
+            }
+            return;
+        }
+        let target = Arc::new(TargetInfo {
+            hostname: Some(evaluated.host.host.hostname.clone()),
+            group: evaluated.host.host.group_name.clone(),
+            tags: evaluated.host.tags.clone(),
+            service: evaluated.service_id.map(|id| format!("service #{id}")),
+            metric: evaluated.metric.clone(),
+        });
+        let mut flapping = None;
+        for event in events {
+            match event {
+                Event::Fired {
+                    notify,
+                    suppressed_count,
+                } => {
+                    let Some(alert) = self.open(&evaluated, now).await else {
+                        continue;
+                    };
+                    if let Some(pair) = self.pairs.get_mut(&key) {
+                        pair.alert = Some(alert.clone());
+                    }
+                    if notify {
+                        self.notice(
+                            NoticeKind::Fired,
+                            alert,
+                            &evaluated,
+                            &target,
+                            suppressed_count,
+                        );
+                    } else {
+                        self.record(
+                            alert.id,
+                            AlertEventKind::Suppressed,
+                            now,
+                            serde_json::json!({"event": "fired", "reason": "cooldown or flapping"}),
+                        )
+                        .await;
+                    }
+                }
+                Event::Resolved { notify, .. } => {
+                    let open = self.pairs.get_mut(&key).and_then(|pair| pair.alert.take());
+                    let Some(open) = open else {
+                        continue;
+                    };
+                    let resolution = AlertResolution {
+                        at: now,
+                        by: None,
+                        comment: None,
+                    };
+                    match self.store.resolve_alert(open.id, resolution).await {
+                        Ok((alert, true)) if notify => {
+                            self.notice(NoticeKind::Resolved, alert, &evaluated, &target, 0);
+                        }
+                        Ok(_) => {}
+                        Err(error) => {
+                            tracing::warn!(%error, alert_id = open.id, "could not resolve alert")
+                        }
+                    }
+                }
+                Event::FlappingStarted => flapping = Some(NoticeKind::FlappingStarted),
+                Event::FlappingEnded { .. } => flapping = Some(NoticeKind::FlappingEnded),
+                Event::StillFiring { .. } | Event::Acknowledged => {}
+            }
+        }
+        if let Some(kind) = flapping {
+            self.flapping(kind, &key, &evaluated, &target, now).await;
+        }
+    }
+
+    /// Opens (or finds) the pair's alert.
+    async fn open(&self, evaluated: &Evaluated<'_>, now: DateTime<Utc>) -> Option<Alert> {
+        let rule = &evaluated.rule.rule;
+        let title = match evaluated.service_id {
+            Some(service_id) => format!("{} - service #{service_id}", rule.name),
+            None => format!("{} - {}", rule.name, evaluated.host.host.hostname),
+        };
+        let new = NewAlert {
+            rule_id: evaluated.rule.id,
+            target_key: evaluated.target_key.clone(),
+            host_id: Some(evaluated.host.host.id),
+            service_id: evaluated.service_id,
+            database_id: None,
+            severity: rule.severity,
+            title,
+            message: Some(evaluated.message.clone()),
+            metric_value: evaluated.value,
+            threshold: evaluated.threshold,
+            group_key: Some(format!("rule:{}", evaluated.rule.id)),
+            fired_at: now,
+        };
+        match self.store.open_alert(new).await {
+            Ok((alert, _)) => Some(alert),
+            Err(error) => {
+                tracing::error!(%error, rule_id = evaluated.rule.id, "could not open alert");
+                None
+            }
+        }
+    }
+
+    async fn flapping(
+        &mut self,
+        kind: NoticeKind,
+        key: &(i64, String),
+        evaluated: &Evaluated<'_>,
+        target: &Arc<TargetInfo>,
+        now: DateTime<Utc>,
+    ) {
+        let started = kind == NoticeKind::FlappingStarted;
+        let alert = match self.pairs.get(key).and_then(|pair| pair.alert.clone()) {
+            Some(alert) => Some(alert),
+            // Flapping noticed as the alert resolved: speak of the alert just resolved.
+            None => self
+                .store
+                .list_alerts(&crate::model::AlertFilter {
+                    rule_id: Some(key.0),
+                    page: Page {
+                        page: 1,
+                        page_size: 20,
+                    },
+                    ..crate::model::AlertFilter::default()
+                })
+                .await
+                .ok()
+                .and_then(|(alerts, _)| alerts.into_iter().find(|alert| alert.target_key == key.1)),
+        };
+        let Some(alert) = alert else {
+            return;
+        };
+        if let Err(error) = self.store.set_alert_flapping(alert.id, started).await {
+            tracing::warn!(%error, alert_id = alert.id, "could not mark alert flapping");
+        }
+        self.record(
+            alert.id,
+            AlertEventKind::Flapping,
+            now,
+            serde_json::json!({"flapping": started}),
+        )
+        .await;
+        self.notice(kind, alert, evaluated, target, 0);
+    }
+
+    fn notice(
+        &self,
+        kind: NoticeKind,
+        alert: Alert,
+        evaluated: &Evaluated<'_>,
+        target: &Arc<TargetInfo>,
+        suppressed_count: u32,
+    ) {
+        self.dispatcher.notify(Notice {
+            kind,
+            alert,
+            rule_id: evaluated.rule.id,
+            rule: Arc::clone(&evaluated.rule.rule),
+            target: Arc::clone(target),
+            suppressed_count,
+        });
+    }
+
+    async fn record(&self, alert_id: i64, kind: AlertEventKind, at: DateTime<Utc>, detail: Value) {
+        let event = NewAlertEvent {
+            alert_id,
+            kind,
+            at,
+            actor_id: None,
+            detail: Some(detail),
+        };
+        if let Err(error) = self.store.append_alert_event(event).await {
+            log_store_error(&error, alert_id);
+        }
+    }
+}
+
+fn log_store_error(error: &StoreError, alert_id: i64) {
+    tracing::warn!(%error, alert_id, "could not append to the alert timeline");
+}
+
+/// Whether the rule's selector takes this target.
+fn applies(rule: &LoadedRule, host: &HostFacts, service_id: Option<i64>) -> bool {
+    rule.rule.selector.matches(&TargetFacts {
+        host_id: host.host.id,
+        service_id,
+        group: host.host.group_name.as_deref(),
+        tags: &host.tags,
+    })
+}
+
+/// A host's tags as strings: `{"env":"prod"}` objects, or `["a","b"]` lists as `a → ""`.
+fn tags_of(tags: Option<&Value>) -> BTreeMap<String, String> {
+    match tags {
+        Some(Value::Object(map)) => map
+            .iter()
+            .map(|(key, value)| {
+                let value = match value {
+                    Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                };
+                (key.clone(), value)
+            })
+            .collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|tag| (tag.to_owned(), String::new()))
+            .collect(),
+        _ => BTreeMap::new(),
+    }
+}
+
+/// The value of a host metric in a sample (`load_per_cpu` and `host_alive` are derived).
+fn metric_value(values: &MetricValues, metric: &str, cpu_cores: Option<i64>) -> Option<f64> {
+    let value = match metric {
+        "cpu_percent" => values.cpu_percent,
+        "cpu_load_1" => values.cpu_load_1,
+        "cpu_load_5" => values.cpu_load_5,
+        "cpu_load_15" => values.cpu_load_15,
+        "memory_used_mb" => values.memory_used_mb,
+        "memory_percent" => values.memory_percent,
+        "disk_used_mb" => values.disk_used_mb,
+        "disk_total_mb" => values.disk_total_mb,
+        "disk_percent" => values.disk_percent,
+        "net_bytes_sent" => values.net_bytes_sent,
+        "net_bytes_recv" => values.net_bytes_recv,
+        "net_send_rate_kb" => values.net_send_rate_kb,
+        "net_recv_rate_kb" => values.net_recv_rate_kb,
+        "net_packet_loss_rate" => values.net_packet_loss_rate,
+        "load_per_cpu" => {
+            let cores = cpu_cores.filter(|cores| *cores > 0)?;
+            values.cpu_load_1.map(|load| load / cores as f64)
+        }
+        // A host that just reported is alive; offline is judged by the sweep.
+        "host_alive" => Some(1.0),
+        _ => None,
+    };
+    value.filter(|value| value.is_finite())
+}
+
+/// The alert message: `"{metric} = {value} {operator} {threshold}"` (§3).
+fn describe(metric: &str, value: f64, condition: &Condition) -> String {
+    match condition {
+        Condition::Threshold(threshold) => format!(
+            "{metric} = {value} {} {}",
+            threshold.operator.as_str(),
+            threshold.trigger
+        ),
+        Condition::Baseline { .. } => format!("{metric} = {value} outside its usual range"),
+        Condition::Forecast { limit, within, .. } => format!(
+            "{metric} = {value}, trend reaches {limit} within {} h",
+            within.num_hours()
+        ),
+    }
+}
