@@ -20,6 +20,7 @@ use tokio::net::TcpListener;
 use tower_http::decompression::RequestDecompressionLayer;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
+use vigilops_core::alerting::service::{AlertService, RuleService, SilenceService};
 use vigilops_core::auth::{AuthService, JwtConfig};
 use vigilops_core::bus::{Bus, InProcessBus, RedisBus};
 use vigilops_core::clock::{Clock, SystemClock};
@@ -28,6 +29,7 @@ use vigilops_core::config::{ConfigError, ServerConfig};
 use vigilops_core::host::HostService;
 use vigilops_core::ingest::{BatchConfig, IngestConfig, Ingestor};
 use vigilops_core::lease::{Lease, process_holder_id};
+use vigilops_core::notify::service::{ChannelService, TemplateService};
 use vigilops_core::store::{self, Store, StoreError};
 
 pub use error::ApiError;
@@ -65,6 +67,11 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::agent_ws::router())
         .merge(routes::commands::router())
         .merge(routes::audit::router())
+        .merge(routes::alert_rules::router())
+        .merge(routes::alerts::router())
+        .merge(routes::notification_channels::router())
+        .merge(routes::notification_templates::router())
+        .merge(routes::silences::router())
         .split_for_parts();
     api.merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
         .fallback(routes::spa::fallback)
@@ -97,13 +104,13 @@ impl App {
                 (Some(manager), bus)
             }
         };
-        Ok(Self::with_store_and_bus(
-            config,
-            store,
-            Arc::new(SystemClock),
-            redis,
-            bus,
-        )?)
+        let app = Self::with_store_and_bus(config, store, Arc::new(SystemClock), redis, bus)?;
+        // The original's builtin rules, once per database (replicas starting together are safe).
+        let seeded = app.state.rules.seed_builtins().await?;
+        if seeded > 0 {
+            tracing::info!(seeded, "created the builtin alert rules");
+        }
+        Ok(app)
     }
 
     /// Builds the application over an already opened store with the single-node bus.
@@ -161,6 +168,11 @@ impl App {
             ),
             hosts: HostService::new(Arc::clone(&store), Arc::clone(&clock)),
             commands: CommandService::new(Arc::clone(&store), Arc::clone(&clock), bus),
+            rules: RuleService::new(Arc::clone(&store), Arc::clone(&clock)),
+            alerts: AlertService::new(Arc::clone(&store), Arc::clone(&clock)),
+            silences: SilenceService::new(Arc::clone(&store), Arc::clone(&clock)),
+            channels: ChannelService::with_default_client(Arc::clone(&store), Arc::clone(&clock)),
+            templates: TemplateService::new(Arc::clone(&store), Arc::clone(&clock)),
             ingest,
             store,
             clock,
