@@ -962,6 +962,26 @@ async fn silences(app: &TestApp) {
         .await
         .unwrap();
     assert_eq!(active.len(), 1, "the paused window is not in force");
+    let tags = std::collections::BTreeMap::new();
+    let target = |host_id| vigilops_core::model::SilenceTarget {
+        host_id: Some(host_id),
+        group_name: None,
+        tags: &tags,
+        service_id: None,
+        rule_id: Some(3),
+    };
+    let now = app.clock.now();
+    let covering = app.state.silences.matching(&target(1), now).await.unwrap();
+    assert_eq!(covering.len(), 1);
+    assert_eq!(covering[0].name, "upgrade");
+    assert!(
+        app.state
+            .silences
+            .matching(&target(2), now)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let deleted = app
         .call("DELETE", &item, Some(&tokens.operator), None)
