@@ -576,6 +576,47 @@ async fn notification_channels(app: &TestApp) {
     assert_eq!(stored.config["headers"]["X-Trace"], "on");
     assert_eq!(stored.config["secret"], "s3cret-sign");
 
+    // A robot URL carries its credential: masked on read, kept through the edit form.
+    let robot_url = "https://oapi.dingtalk.com/robot/send?access_token=tok3n-value";
+    let robot = app
+        .call(
+            "POST",
+            path,
+            Some(&tokens.operator),
+            Some(json!({"name": "robot", "type": "dingtalk",
+                "config": {"webhook_url": robot_url, "secret": "SECsecret"}})),
+        )
+        .await;
+    assert_eq!(robot.status, StatusCode::CREATED, "{:?}", robot.body);
+    let shown = robot.body["config"].to_string();
+    assert!(
+        !shown.contains("tok3n") && !shown.contains("SECsecret"),
+        "{shown}"
+    );
+    let robot_id = robot.body["id"].as_i64().unwrap();
+    let resent = app
+        .call(
+            "PUT",
+            &format!("{path}/{robot_id}"),
+            Some(&tokens.operator),
+            Some(json!({"config": robot.body["config"], "is_enabled": false})),
+        )
+        .await;
+    assert_eq!(resent.status, StatusCode::OK, "{:?}", resent.body);
+    assert_eq!(resent.body["is_enabled"], false);
+    let kept = app.state.store.channel(robot_id).await.unwrap().unwrap();
+    assert_eq!(kept.config["webhook_url"], robot_url);
+    assert_eq!(kept.config["secret"], "SECsecret");
+    let deleted_robot = app
+        .call(
+            "DELETE",
+            &format!("{path}/{robot_id}"),
+            Some(&tokens.operator),
+            None,
+        )
+        .await;
+    assert_eq!(deleted_robot.status, StatusCode::NO_CONTENT);
+
     // Refusals name the field.
     for (body, field) in [
         (
@@ -714,7 +755,7 @@ async fn notification_channels(app: &TestApp) {
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
     assert_eq!(
         audit_count(app, &tokens.admin, "create_notification_channel").await,
-        2
+        3
     );
     assert_eq!(
         audit_count(app, &tokens.admin, "test_notification_channel").await,
