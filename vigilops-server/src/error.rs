@@ -4,9 +4,13 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+use vigilops_core::alerting::service::AlertingError;
 use vigilops_core::auth::AuthError;
 use vigilops_core::command::CommandError;
 use vigilops_core::ingest::IngestError;
+use vigilops_core::notify::ConfigError;
+use vigilops_core::notify::service::NotifyServiceError;
+use vigilops_core::notify::template::TemplateError;
 use vigilops_core::store::StoreError;
 
 /// An error answer.
@@ -50,6 +54,22 @@ impl ApiError {
         Self {
             status: StatusCode::UNPROCESSABLE_ENTITY,
             detail: json!([{ "loc": loc, "msg": message.into(), "type": kind }]),
+            bearer_challenge: false,
+        }
+    }
+
+    /// 422 in FastAPI's shape with one entry per body field at fault.
+    pub fn body_fields<'a>(fields: impl IntoIterator<Item = (&'a str, String)>) -> Self {
+        Self {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            detail: Value::Array(
+                fields
+                    .into_iter()
+                    .map(|(field, message)| {
+                        json!({ "loc": ["body", field], "msg": message, "type": "value_error" })
+                    })
+                    .collect(),
+            ),
             bearer_challenge: false,
         }
     }
@@ -167,6 +187,59 @@ impl From<CommandError> for ApiError {
                 Self::validation(&["body", "timeout"], error.to_string(), "value_error")
             }
             CommandError::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<AlertingError> for ApiError {
+    fn from(error: AlertingError) -> Self {
+        match error {
+            AlertingError::RuleNotFound => Self::not_found("alert rule"),
+            AlertingError::AlertNotFound => Self::not_found("alert"),
+            AlertingError::SilenceNotFound => Self::not_found("silence"),
+            AlertingError::Invalid(errors) => Self::body_fields(
+                errors
+                    .into_iter()
+                    .map(|error| (error.field, format!("{}: {}", error.field, error.message))),
+            ),
+            AlertingError::BuiltinRule => {
+                Self::new(StatusCode::BAD_REQUEST, "Cannot delete built-in rule")
+            }
+            AlertingError::AlreadyResolved => {
+                Self::new(StatusCode::BAD_REQUEST, "Alert already resolved")
+            }
+            AlertingError::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<NotifyServiceError> for ApiError {
+    fn from(error: NotifyServiceError) -> Self {
+        let message = error.to_string();
+        match error {
+            NotifyServiceError::ChannelNotFound => Self::not_found("channel"),
+            // The original's wording, which its web client shows.
+            NotifyServiceError::TemplateNotFound => Self::new(StatusCode::NOT_FOUND, "模板不存在"),
+            NotifyServiceError::Config(ConfigError::UnknownKind(_))
+            | NotifyServiceError::Config(ConfigError::Unsupported(_)) => {
+                Self::validation(&["body", "type"], message, "value_error")
+            }
+            NotifyServiceError::Config(ConfigError::Field { field, .. }) => {
+                Self::validation(&["body", "config", field], message, "value_error")
+            }
+            NotifyServiceError::Config(ConfigError::Invalid { .. }) => {
+                Self::validation(&["body", "config"], message, "value_error")
+            }
+            NotifyServiceError::Template(
+                TemplateError::UnbalancedBrace { field, .. }
+                | TemplateError::UnknownVariable { field, .. }
+                | TemplateError::UnsupportedPlaceholder { field, .. }
+                | TemplateError::Engine { field, .. },
+            ) => Self::validation(&["body", field], message, "value_error"),
+            NotifyServiceError::Invalid { field, .. } => {
+                Self::validation(&["body", field], message, "value_error")
+            }
+            NotifyServiceError::Store(error) => error.into(),
         }
     }
 }

@@ -22,6 +22,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 use vigilops_core::alerting::dispatch::{DispatchConfig, Dispatcher};
 use vigilops_core::alerting::engine::AlertEngine;
+use vigilops_core::alerting::service::{AlertService, RuleService, SilenceService};
 use vigilops_core::auth::{AuthService, JwtConfig};
 use vigilops_core::bus::{Bus, InProcessBus, RedisBus};
 use vigilops_core::clock::{Clock, SystemClock};
@@ -30,6 +31,7 @@ use vigilops_core::config::{ConfigError, ServerConfig};
 use vigilops_core::host::HostService;
 use vigilops_core::ingest::{BatchConfig, IngestConfig, Ingestor};
 use vigilops_core::lease::{Lease, process_holder_id};
+use vigilops_core::notify::service::{ChannelService, TemplateService};
 use vigilops_core::store::{self, Store, StoreError};
 
 pub use error::ApiError;
@@ -67,6 +69,11 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::agent_ws::router())
         .merge(routes::commands::router())
         .merge(routes::audit::router())
+        .merge(routes::alert_rules::router())
+        .merge(routes::alerts::router())
+        .merge(routes::notification_channels::router())
+        .merge(routes::notification_templates::router())
+        .merge(routes::silences::router())
         .split_for_parts();
     api.merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
         .fallback(routes::spa::fallback)
@@ -90,15 +97,6 @@ impl App {
             source,
         })?;
         let store = store::open(&config.effective_database_url()).await?;
-        let seeded = vigilops_core::alerting::service::RuleService::new(
-            Arc::clone(&store),
-            Arc::new(SystemClock),
-        )
-        .seed_builtins()
-        .await?;
-        if seeded > 0 {
-            tracing::info!(seeded, "created the builtin alert rules");
-        }
         let (redis, bus): (_, Arc<dyn Bus>) = match &config.redis_url {
             None => (None, Arc::new(InProcessBus::new())),
             Some(url) => {
@@ -108,13 +106,13 @@ impl App {
                 (Some(manager), bus)
             }
         };
-        Ok(Self::with_store_and_bus(
-            config,
-            store,
-            Arc::new(SystemClock),
-            redis,
-            bus,
-        )?)
+        let app = Self::with_store_and_bus(config, store, Arc::new(SystemClock), redis, bus)?;
+        // The original's builtin rules, once per database (replicas starting together are safe).
+        let seeded = app.state.rules.seed_builtins().await?;
+        if seeded > 0 {
+            tracing::info!(seeded, "created the builtin alert rules");
+        }
+        Ok(app)
     }
 
     /// Builds the application over an already opened store with the single-node bus.
@@ -158,7 +156,7 @@ impl App {
             vigilops_core::notify::http_client(),
             DispatchConfig::default(),
         );
-        let alerts = AlertEngine::start(Arc::clone(&store), Arc::clone(&clock), dispatcher);
+        let engine = AlertEngine::start(Arc::clone(&store), Arc::clone(&clock), dispatcher);
         let ingest = Ingestor::start(
             Arc::clone(&store),
             Arc::clone(&clock),
@@ -170,7 +168,7 @@ impl App {
                 },
             },
         )
-        .with_observer(Arc::new(alerts.clone()));
+        .with_observer(Arc::new(engine.clone()));
         let state = AppState {
             auth: AuthService::new(
                 Arc::clone(&store),
@@ -180,8 +178,13 @@ impl App {
             ),
             hosts: HostService::new(Arc::clone(&store), Arc::clone(&clock)),
             commands: CommandService::new(Arc::clone(&store), Arc::clone(&clock), bus),
+            rules: RuleService::new(Arc::clone(&store), Arc::clone(&clock)),
+            alerts: AlertService::new(Arc::clone(&store), Arc::clone(&clock)),
+            silences: SilenceService::new(Arc::clone(&store), Arc::clone(&clock)),
+            channels: ChannelService::with_default_client(Arc::clone(&store), Arc::clone(&clock)),
+            templates: TemplateService::new(Arc::clone(&store), Arc::clone(&clock)),
             ingest,
-            alerts,
+            engine,
             store,
             clock,
             config: Arc::new(config),
@@ -323,7 +326,7 @@ async fn sweep_alerts(
 ) {
     let every = (Duration::seconds(30), std::time::Duration::from_secs(10));
     run_leased_every(&state, "alert-sweep", holder, every, shutdown, || {
-        state.alerts.sweep()
+        state.engine.sweep()
     })
     .await;
 }

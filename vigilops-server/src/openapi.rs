@@ -19,7 +19,12 @@ use utoipa::{Modify, OpenApi};
         (name = "agent-tokens", description = "Agent token administration (admin)"),
         (name = "hosts", description = "Monitored hosts and their metrics"),
         (name = "commands", description = "Diagnostic commands run on hosts by their agents (operator)"),
-        (name = "audit", description = "Audit trail (admin)")
+        (name = "audit", description = "Audit trail (admin)"),
+        (name = "alert-rules", description = "Alert rules (read: viewer, write: operator)"),
+        (name = "alerts", description = "Alerts, their timeline, acknowledge and resolve"),
+        (name = "notification-channels", description = "Notification channels, test sends and the notification log (operator)"),
+        (name = "notification-templates", description = "Notification templates (admin)"),
+        (name = "silences", description = "Silences and recurring maintenance windows (operator)")
     )
 )]
 struct ApiDoc;

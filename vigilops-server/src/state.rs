@@ -2,12 +2,14 @@
 
 use std::sync::Arc;
 use vigilops_core::alerting::engine::AlertEngine;
+use vigilops_core::alerting::service::{AlertService, RuleService, SilenceService};
 use vigilops_core::auth::AuthService;
 use vigilops_core::clock::Clock;
 use vigilops_core::command::CommandService;
 use vigilops_core::config::ServerConfig;
 use vigilops_core::host::HostService;
 use vigilops_core::ingest::Ingestor;
+use vigilops_core::notify::service::{ChannelService, TemplateService};
 use vigilops_core::store::Store;
 
 /// The shared application state.
@@ -19,10 +21,20 @@ pub struct AppState {
     pub auth: AuthService,
     pub ingest: Ingestor,
     /// Evaluates alert rules as readings arrive.
-    pub alerts: AlertEngine,
+    pub engine: AlertEngine,
     pub hosts: HostService,
     /// Commands queued for hosts' agents.
     pub commands: CommandService,
+    /// Alert rules.
+    pub rules: RuleService,
+    /// Alerts as people handle them.
+    pub alerts: AlertService,
+    /// Silences and maintenance windows.
+    pub silences: SilenceService,
+    /// Notification channels and the notification log.
+    pub channels: ChannelService,
+    /// Notification templates.
+    pub templates: TemplateService,
     /// `None` when no Redis is configured.
     pub redis: Option<redis::aio::ConnectionManager>,
 }

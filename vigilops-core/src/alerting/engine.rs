@@ -39,7 +39,7 @@ const MAX_HISTORY: usize = 4096;
 #[derive(Debug)]
 pub enum Observation {
     /// A host sample was stored.
-    Metrics(MetricSample),
+    Metrics(Box<MetricSample>),
     /// A service check was stored.
     Check {
         /// The service.
@@ -51,8 +51,8 @@ pub enum Observation {
         /// When it was checked.
         at: DateTime<Utc>,
     },
-    /// Someone acknowledged or resolved an alert by hand.
-    AlertChanged(Alert),
+    /// Someone acknowledged or resolved this alert by hand.
+    AlertChanged(i64),
     /// Rules changed: read them again now.
     RulesChanged,
     /// Evaluate the time-based rules.
@@ -94,6 +94,17 @@ impl AlertEngine {
         }
     }
 
+    /// Someone acknowledged or resolved alert `id` by hand: its pair follows (an acknowledged
+    /// alert is not re-notified; after a manual resolve a persisting breach is a new alert).
+    pub async fn alert_changed(&self, id: i64) {
+        self.observe(Observation::AlertChanged(id)).await;
+    }
+
+    /// Rules were created, changed or deleted: use them from the next reading on.
+    pub async fn rules_changed(&self) {
+        self.observe(Observation::RulesChanged).await;
+    }
+
     /// Evaluates the time-based rules (host offline, `host_alive`).
     pub async fn sweep(&self) {
         self.observe(Observation::Sweep).await;
@@ -112,7 +123,7 @@ impl AlertEngine {
 #[async_trait::async_trait]
 impl crate::ingest::ReadingObserver for AlertEngine {
     async fn metrics_stored(&self, sample: MetricSample) {
-        self.observe(Observation::Metrics(sample)).await;
+        self.observe(Observation::Metrics(Box::new(sample))).await;
     }
 
     async fn check_stored(&self, service_id: i64, host_id: i64, down: bool, at: DateTime<Utc>) {
@@ -179,14 +190,20 @@ impl Worker {
         while let Some(observation) = receiver.recv().await {
             self.refresh_rules(false).await;
             match observation {
-                Observation::Metrics(sample) => self.on_metrics(sample).await,
+                Observation::Metrics(sample) => self.on_metrics(*sample).await,
                 Observation::Check {
                     service_id,
                     host_id,
                     down,
                     at,
                 } => self.on_check(service_id, host_id, down, at).await,
-                Observation::AlertChanged(alert) => self.on_alert_changed(alert),
+                Observation::AlertChanged(id) => match self.store.alert(id).await {
+                    Ok(Some(alert)) => self.on_alert_changed(alert),
+                    Ok(None) => {}
+                    Err(error) => {
+                        tracing::warn!(%error, alert_id = id, "could not read a changed alert")
+                    }
+                },
                 Observation::RulesChanged => self.refresh_rules(true).await,
                 Observation::Sweep => self.sweep().await,
                 Observation::Flush(done) => {

@@ -1487,4 +1487,53 @@ mod tests {
         .unwrap();
         assert!(parsed.selector.matches(&facts));
     }
+
+    #[test]
+    fn repeat_and_escalation_are_checked() {
+        use crate::alerting::wire::EscalationWire;
+
+        let parsed = AlertRule::from_wire(&rule(|r| {
+            r.repeat_interval_seconds = Some(3600);
+            r.escalation = Some(EscalationWire {
+                after_seconds: 900,
+                channel_ids: vec![2, 3],
+            });
+        }))
+        .unwrap();
+        assert_eq!(parsed.repeat_interval, Some(Duration::hours(1)));
+        assert_eq!(
+            parsed.escalation,
+            Some(Escalation {
+                after: Duration::minutes(15),
+                channel_ids: vec![2, 3]
+            })
+        );
+        assert_eq!(
+            AlertRule::from_wire(&rule(|_| {})).unwrap().repeat_interval,
+            None
+        );
+        assert_eq!(
+            refused(&rule(|r| r.repeat_interval_seconds = Some(10))),
+            ["repeat_interval_seconds"]
+        );
+        for escalation in [
+            EscalationWire {
+                after_seconds: 0,
+                channel_ids: vec![1],
+            },
+            EscalationWire {
+                after_seconds: 60,
+                channel_ids: vec![],
+            },
+            EscalationWire {
+                after_seconds: 60,
+                channel_ids: vec![-1],
+            },
+        ] {
+            assert_eq!(
+                refused(&rule(|r| r.escalation = Some(escalation.clone()))),
+                ["escalation"]
+            );
+        }
+    }
 }

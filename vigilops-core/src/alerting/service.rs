@@ -5,6 +5,8 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+
 use crate::alerting::rule::{FieldError, InvalidRule, builtin_rules, normalize};
 use crate::alerting::silence::{self, MAX_RECURRING_SECONDS};
 use crate::alerting::wire::{
@@ -15,6 +17,7 @@ use crate::audit::{self, Actor};
 use crate::clock::Clock;
 use crate::model::{
     AlertFilter, AlertResolution, AlertStatus, BuiltinRule, NewSilence, SilenceSchedule,
+    SilenceTarget,
 };
 use crate::protocol::rest::PageOf;
 use crate::store::{Store, StoreError};
@@ -492,6 +495,18 @@ impl SilenceService {
     fn view(&self, silence: crate::model::Silence) -> SilenceView {
         let active = silence.is_enabled && silence::is_active(&silence.schedule, self.clock.now());
         SilenceView::new(silence, active)
+    }
+
+    /// The silences in force at `at` that cover an alert with these facts, by id (the
+    /// engine's question before it notifies).
+    pub async fn matching(
+        &self,
+        target: &SilenceTarget<'_>,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<crate::model::Silence>, AlertingError> {
+        let mut silences = self.store.active_silences(at).await?;
+        silences.retain(|silence| silence.matchers.matches(target));
+        Ok(silences)
     }
 
     /// Every silence by id.

@@ -623,4 +623,24 @@ mod tests {
         let back: AlertRuleView = serde_json::from_value(value).unwrap();
         assert_eq!(back, view);
     }
+
+    #[test]
+    fn silence_updates_keep_missing_fields_and_clear_explicit_nulls() {
+        let current = SilenceCreate {
+            name: "backup".to_owned(),
+            comment: Some("nightly".to_owned()),
+            schedule: Some("0 2 * * *".to_owned()),
+            duration_seconds: Some(3600),
+            ..SilenceCreate::default()
+        };
+        let update: SilenceUpdate =
+            serde_json::from_value(json!({"comment": null, "is_enabled": false})).unwrap();
+        let updated = update.apply_to(current);
+        assert_eq!(updated.comment, None);
+        assert!(!updated.is_enabled);
+        assert_eq!(updated.schedule.as_deref(), Some("0 2 * * *"));
+        let create: SilenceCreate = serde_json::from_value(json!({"name": "x"})).unwrap();
+        assert!(create.is_enabled, "enabled by default");
+        assert_eq!(create.matchers, SilenceMatchersWire::default());
+    }
 }

@@ -108,9 +108,17 @@ impl ChannelService {
         })
     }
 
-    /// The channel as it may be shown: secrets masked.
+    /// The channel as it may be shown: secrets masked. A stored config that no longer parses
+    /// (a database migrated from the original) is shown with every value masked but the few
+    /// known to be harmless, rather than failing the whole list.
     fn view(channel: StoredChannel) -> Result<ChannelView, NotifyServiceError> {
-        let masked = Self::parsed(&channel)?.masked().to_json();
+        let masked = match Self::parsed(&channel) {
+            Ok(config) => config.masked().to_json(),
+            Err(error) => {
+                tracing::warn!(channel_id = channel.id, %error, "stored channel config does not parse");
+                mask_unparsed(&channel.config)
+            }
+        };
         Ok(ChannelView {
             id: channel.id,
             name: channel.name,
@@ -181,10 +189,14 @@ impl ChannelService {
         let config = match body.config {
             None => current.config.clone(),
             Some(config) => {
-                let stored = Self::parsed(&current)?;
-                ChannelConfig::from_parts(&current.kind, config)?
-                    .restore_masked(&stored)
-                    .to_json()
+                let config = ChannelConfig::from_parts(&current.kind, config)?;
+                // A stored config that no longer parses has nothing to restore from: the form
+                // must then carry every value (a mask left in it fails validation or delivery).
+                match Self::parsed(&current) {
+                    Ok(stored) => config.restore_masked(&stored),
+                    Err(_) => config,
+                }
+                .to_json()
             }
         };
         let name = match body.name {
@@ -296,6 +308,44 @@ impl ChannelService {
         .await?;
         Ok(())
     }
+}
+
+/// Keys of a channel config that never hold a secret.
+const HARMLESS_KEYS: &[&str] = &[
+    "smtp_host",
+    "smtp_port",
+    "smtp_user",
+    "smtp_ssl",
+    "smtp_security",
+    "from",
+    "recipients",
+];
+
+/// A config that does not parse, with every string value masked except under
+/// [`HARMLESS_KEYS`].
+fn mask_unparsed(config: &serde_json::Value) -> serde_json::Value {
+    fn mask(value: &serde_json::Value, harmless: bool) -> serde_json::Value {
+        match value {
+            serde_json::Value::String(_) if !harmless => {
+                serde_json::Value::String(super::MASKED_SECRET.to_owned())
+            }
+            serde_json::Value::Array(items) => {
+                serde_json::Value::Array(items.iter().map(|item| mask(item, harmless)).collect())
+            }
+            serde_json::Value::Object(map) => serde_json::Value::Object(
+                map.iter()
+                    .map(|(key, value)| {
+                        (
+                            key.clone(),
+                            mask(value, harmless || HARMLESS_KEYS.contains(&key.as_str())),
+                        )
+                    })
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+    mask(config, false)
 }
 
 /// Notification templates.
@@ -434,5 +484,54 @@ impl TemplateService {
         )
         .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn an_unparsable_config_is_shown_with_its_secrets_masked() {
+        let stored = json!({"webhook_url": "https://oapi.dingtalk.com/robot/send?access_token=t0k",
+            "secret": "SEC1", "smtp_host": "smtp.example.com", "recipients": ["a@example.com"],
+            "nested": {"token": "x"}, "port": 465});
+        assert_eq!(
+            mask_unparsed(&stored),
+            json!({"webhook_url": "******", "secret": "******", "smtp_host": "smtp.example.com",
+                "recipients": ["a@example.com"], "nested": {"token": "******"}, "port": 465})
+        );
+    }
+
+    #[test]
+    fn templates_are_checked_before_they_are_stored() {
+        let template = |channel_type: &str, body: &str| TemplateCreate {
+            name: "t".to_owned(),
+            channel_type: channel_type.to_owned(),
+            subject_template: Some(String::new()),
+            body_template: body.to_owned(),
+            is_default: false,
+        };
+        let stored = checked_template(&template(" wecom ", "{title} {{literal}}")).unwrap();
+        assert_eq!(stored.channel_type, "wecom");
+        assert_eq!(stored.subject_template, None, "an empty subject is none");
+        assert!(matches!(
+            checked_template(&template("all", "{hostname} {nope}")),
+            Err(NotifyServiceError::Template(
+                TemplateError::UnknownVariable {
+                    field: "body_template",
+                    ..
+                }
+            ))
+        ));
+        assert!(matches!(
+            checked_template(&template("sms", "{title}")),
+            Err(NotifyServiceError::Invalid {
+                field: "channel_type",
+                ..
+            })
+        ));
     }
 }

@@ -118,3 +118,27 @@ pub(crate) fn schedule_from_columns(columns: ScheduleColumns) -> StoreResult<Sil
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The part of a backend's alerting file after its value encodings.
+    fn shared_part(source: &str) -> &str {
+        let marker = source
+            .find("// ---- Shared with")
+            .expect("the shared-part marker");
+        let after = &source[marker..];
+        after.find('\n').map_or("", |line_end| &after[line_end..])
+    }
+
+    #[test]
+    fn both_backends_run_the_same_alerting_statements() {
+        let sqlite = include_str!("sqlite/alerting.rs");
+        let postgres = include_str!("postgres/alerting.rs");
+        assert!(shared_part(sqlite).len() > 1000);
+        assert_eq!(
+            shared_part(sqlite),
+            shared_part(postgres),
+            "sqlite/alerting.rs and postgres/alerting.rs differ below their encodings"
+        );
+    }
+}

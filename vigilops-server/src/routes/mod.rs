@@ -4,9 +4,14 @@
 pub(crate) mod agent;
 pub(crate) mod agent_tokens;
 pub(crate) mod agent_ws;
+pub(crate) mod alert_rules;
+pub(crate) mod alerts;
 pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod commands;
 pub(crate) mod health;
 pub(crate) mod hosts;
+pub(crate) mod notification_channels;
+pub(crate) mod notification_templates;
+pub(crate) mod silences;
 pub(crate) mod spa;

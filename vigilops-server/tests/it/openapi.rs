@@ -35,6 +35,32 @@ async fn every_route_is_documented() {
         ("/api/v1/agent/db-targets", "get"),
         ("/api/v1/agent-updates/list", "get"),
         ("/api/v1/audit-logs", "get"),
+        ("/api/v1/alert-rules", "get"),
+        ("/api/v1/alert-rules", "post"),
+        ("/api/v1/alert-rules/{id}", "get"),
+        ("/api/v1/alert-rules/{id}", "put"),
+        ("/api/v1/alert-rules/{id}", "delete"),
+        ("/api/v1/alerts", "get"),
+        ("/api/v1/alerts/{id}", "get"),
+        ("/api/v1/alerts/{id}/ack", "post"),
+        ("/api/v1/alerts/{id}/resolve", "post"),
+        ("/api/v1/notification-channels", "get"),
+        ("/api/v1/notification-channels", "post"),
+        ("/api/v1/notification-channels/{id}", "get"),
+        ("/api/v1/notification-channels/{id}", "put"),
+        ("/api/v1/notification-channels/{id}", "delete"),
+        ("/api/v1/notification-channels/{id}/test", "post"),
+        ("/api/v1/notification-channels/logs", "get"),
+        ("/api/v1/notification-logs", "get"),
+        ("/api/v1/notification-templates", "get"),
+        ("/api/v1/notification-templates", "post"),
+        ("/api/v1/notification-templates/{id}", "put"),
+        ("/api/v1/notification-templates/{id}", "delete"),
+        ("/api/v1/silences", "get"),
+        ("/api/v1/silences", "post"),
+        ("/api/v1/silences/{id}", "get"),
+        ("/api/v1/silences/{id}", "put"),
+        ("/api/v1/silences/{id}", "delete"),
     ] {
         assert!(
             paths.get(path).and_then(|item| item.get(method)).is_some(),
@@ -42,6 +68,7 @@ async fn every_route_is_documented() {
         );
     }
     assert!(reply.body["components"]["schemas"]["MetricsReport"].is_object());
+    assert!(reply.body["components"]["schemas"]["AlertRuleCreate"].is_object());
     let docs = app.call("GET", "/api/docs/", None, None).await;
     assert_eq!(docs.status, StatusCode::OK);
     let html = docs.body.as_str().unwrap();

@@ -601,13 +601,21 @@ impl AlertStore for Backend {
     }
 
     async fn append_alert_event(&self, event: NewAlertEvent) -> StoreResult<AlertEvent> {
-        let mut transaction = self.pool.begin().await?;
-        if alert_on(&mut transaction, event.alert_id).await?.is_none() {
-            return Err(StoreError::NotFound("alert"));
-        }
-        let stored = insert_event(&mut transaction, &event).await?;
-        transaction.commit().await?;
-        Ok(stored)
+        // One statement, so SQLite never has to upgrade a read transaction to a write one.
+        let row = sqlx::query(sql!(
+            "INSERT INTO alert_events (alert_id, kind, at, actor_id, detail) \
+             SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM alerts WHERE id = $1) \
+             RETURNING {EVENT_COLUMNS}"
+        ))
+        .bind(event.alert_id)
+        .bind(event.kind.as_str())
+        .bind(ts(event.at))
+        .bind(event.actor_id)
+        .bind(json(event.detail))
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound("alert"))?;
+        event_from_row(&row)
     }
 
     async fn alert_events(&self, alert_id: i64) -> StoreResult<Vec<AlertEvent>> {

@@ -1,0 +1,385 @@
+//! Alert scenarios driven over HTTP with the agent protocol. A local webhook receiver stands in
+//! for the channel and verifies each request's HMAC signature as a real receiver would, so what
+//! is counted here is what a person would have been sent.
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use chrono::Duration;
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
+use vigilops_core::alerting::rule::normalize;
+use vigilops_core::alerting::wire::AlertRuleCreate;
+use vigilops_core::model::{
+    AlertFilter, AlertStatus, NewChannel, NewSilence, Page, SilenceMatchers, SilenceSchedule,
+};
+
+use crate::on_both_backends;
+use crate::support::TestApp;
+
+const SECRET: &str = "whsec-scenario-secret";
+
+/// A webhook endpoint that keeps every correctly signed body and refuses the rest.
+#[derive(Clone, Default)]
+struct Receiver {
+    bodies: Arc<Mutex<Vec<Value>>>,
+    bad_signatures: Arc<Mutex<usize>>,
+    arrived: Arc<Notify>,
+}
+
+impl Receiver {
+    async fn start() -> (Self, String) {
+        let receiver = Self::default();
+        let state = receiver.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            post(move |headers: HeaderMap, body: Bytes| {
+                let state = state.clone();
+                async move { state.accept(&headers, &body) }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (receiver, url)
+    }
+
+    fn accept(&self, headers: &HeaderMap, body: &[u8]) -> StatusCode {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(SECRET.as_bytes()).unwrap();
+        mac.update(body);
+        let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+        let signed = headers
+            .get("x-vigilops-signature")
+            .and_then(|value| value.to_str().ok())
+            == Some(expected.as_str());
+        if !signed || headers.get("x-vigilops-timestamp").is_none() {
+            *self.bad_signatures.lock().unwrap() += 1;
+            return StatusCode::UNAUTHORIZED;
+        }
+        self.bodies
+            .lock()
+            .unwrap()
+            .push(serde_json::from_slice(body).unwrap());
+        self.arrived.notify_waiters();
+        StatusCode::OK
+    }
+
+    fn bodies(&self) -> Vec<Value> {
+        self.bodies.lock().unwrap().clone()
+    }
+
+    /// Lets the engine and the dispatcher run (the group wait elapses on the test's clock),
+    /// then waits until `count` messages arrived (up to 5 s) and returns all of them.
+    async fn settle(&self, app: &TestApp, count: usize) -> Vec<Value> {
+        app.state.engine.flush().await;
+        app.advance(Duration::milliseconds(300));
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        while self.bodies().len() < count && tokio::time::Instant::now() < deadline {
+            let _ = tokio::time::timeout(
+                std::time::Duration::from_millis(100),
+                self.arrived.notified(),
+            )
+            .await;
+        }
+        // Anything more would arrive right behind: give it the chance to, to count it.
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        assert_eq!(
+            *self.bad_signatures.lock().unwrap(),
+            0,
+            "every request verifies"
+        );
+        self.bodies()
+    }
+}
+
+/// A signed webhook channel and a rule `cpu_percent > 90` (`for 0`) sending to it.
+async fn setup(app: &TestApp, url: &str, rule: AlertRuleCreate) -> (String, String, i64) {
+    let (admin, agent) = app.admin_and_agent_token().await;
+    let channel = app
+        .state
+        .store
+        .create_channel(
+            &NewChannel {
+                name: "ops webhook".into(),
+                kind: "webhook".into(),
+                config: json!({"url": url, "secret": SECRET}),
+                is_enabled: true,
+            },
+            app.clock_now(),
+        )
+        .await
+        .unwrap();
+    let rule = AlertRuleCreate {
+        notification_channel_ids: Some(vec![channel.id]),
+        ..rule
+    };
+    let (normalized, _) = normalize(&rule).unwrap();
+    let stored = app
+        .state
+        .store
+        .create_rule(&normalized, app.clock_now())
+        .await
+        .unwrap();
+    app.state.engine.rules_changed().await;
+    (admin, agent, stored.id)
+}
+
+fn cpu_rule() -> AlertRuleCreate {
+    AlertRuleCreate {
+        name: "CPU 过高".into(),
+        metric: "cpu_percent".into(),
+        operator: ">".into(),
+        threshold: 90.0,
+        duration_seconds: 0,
+        cooldown_seconds: 300,
+        severity: "critical".into(),
+        ..AlertRuleCreate::default()
+    }
+}
+
+async fn report_cpu(app: &TestApp, agent: &str, host_id: i64, cpu: f64) {
+    let reply = app
+        .call(
+            "POST",
+            "/api/v1/agent/metrics",
+            Some(agent),
+            Some(json!({"host_id": host_id, "cpu_percent": cpu, "memory_percent": 40.0})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+}
+
+async fn alerts_of(app: &TestApp, rule_id: i64) -> Vec<vigilops_core::model::Alert> {
+    let filter = AlertFilter {
+        rule_id: Some(rule_id),
+        page: Page {
+            page: 1,
+            page_size: 100,
+        },
+        ..AlertFilter::default()
+    };
+    app.state.store.list_alerts(&filter).await.unwrap().0
+}
+
+async fn a_breach_notifies_once_and_its_recovery_once(app: &TestApp) {
+    let (receiver, url) = Receiver::start().await;
+    let (_admin, agent, rule_id) = setup(app, &url, cpu_rule()).await;
+    let host = app.register_host(&agent, "web-01").await;
+
+    report_cpu(app, &agent, host, 97.5).await;
+    let bodies = receiver.settle(app, 1).await;
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    assert_eq!(bodies[0]["status"], "firing");
+    assert_eq!(bodies[0]["title"], "CPU 过高 - web-01");
+    assert_eq!(bodies[0]["metric_value"], 97.5);
+
+    // The breach persists: the same alert, no second message.
+    app.advance(Duration::seconds(15));
+    report_cpu(app, &agent, host, 99.0).await;
+    assert_eq!(receiver.settle(app, 2).await.len(), 1);
+    let alerts = alerts_of(app, rule_id).await;
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].status, AlertStatus::Firing);
+
+    // Recovery resolves it and says so once.
+    app.advance(Duration::seconds(15));
+    report_cpu(app, &agent, host, 20.0).await;
+    let bodies = receiver.settle(app, 2).await;
+    assert_eq!(bodies.len(), 2, "{bodies:?}");
+    assert_eq!(bodies[1]["status"], "resolved");
+    assert_eq!(bodies[1]["alert_id"], bodies[0]["alert_id"]);
+    app.advance(Duration::seconds(15));
+    report_cpu(app, &agent, host, 21.0).await;
+    assert_eq!(receiver.settle(app, 3).await.len(), 2);
+    let alerts = alerts_of(app, rule_id).await;
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].status, AlertStatus::Resolved);
+
+    // The timeline and the notification log tell the story.
+    let events = app.state.store.alert_events(alerts[0].id).await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|event| event.kind.as_str()).collect();
+    assert!(kinds.starts_with(&["fired"]), "{kinds:?}");
+    assert_eq!(
+        kinds.iter().filter(|kind| **kind == "notified").count(),
+        2,
+        "{kinds:?}"
+    );
+    assert!(kinds.contains(&"resolved"), "{kinds:?}");
+    let logs = app
+        .state
+        .store
+        .list_notification_logs(Some(alerts[0].id), 10)
+        .await
+        .unwrap();
+    assert_eq!(logs.len(), 2);
+    assert!(
+        logs.iter()
+            .all(|log| log.status == "sent" && log.response_code == Some(200))
+    );
+}
+on_both_backends!(a_breach_notifies_once_and_its_recovery_once);
+
+async fn a_storm_across_fifty_hosts_is_one_grouped_message(app: &TestApp) {
+    let (receiver, url) = Receiver::start().await;
+    let (_admin, agent, rule_id) = setup(app, &url, cpu_rule()).await;
+    let mut hosts = Vec::new();
+    for index in 0..50 {
+        hosts.push(app.register_host(&agent, &format!("node-{index:02}")).await);
+    }
+    for host in &hosts {
+        report_cpu(app, &agent, *host, 95.0).await;
+    }
+    let bodies = receiver.settle(app, 1).await;
+    assert_eq!(bodies.len(), 1, "one message for the storm: {bodies:?}");
+    assert_eq!(bodies[0]["group"], true);
+    assert_eq!(bodies[0]["count"], 50);
+    assert_eq!(bodies[0]["alerts"].as_array().unwrap().len(), 50);
+    // Every host still has its own alert.
+    assert_eq!(alerts_of(app, rule_id).await.len(), 50);
+}
+on_both_backends!(a_storm_across_fifty_hosts_is_one_grouped_message);
+
+async fn a_maintenance_window_suppresses_and_still_records(app: &TestApp) {
+    let (receiver, url) = Receiver::start().await;
+    let (_admin, agent, rule_id) = setup(app, &url, cpu_rule()).await;
+    let host = app.register_host(&agent, "db-01").await;
+    let now = app.clock_now();
+    app.state
+        .store
+        .create_silence(
+            &NewSilence {
+                name: "db-01 kernel upgrade".into(),
+                comment: None,
+                matchers: SilenceMatchers {
+                    host_ids: vec![host],
+                    ..SilenceMatchers::default()
+                },
+                schedule: SilenceSchedule::Once {
+                    starts_at: now - Duration::minutes(5),
+                    ends_at: now + Duration::hours(1),
+                },
+                is_enabled: true,
+                created_by: None,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+
+    report_cpu(app, &agent, host, 99.0).await;
+    assert!(receiver.settle(app, 1).await.is_empty(), "silenced");
+    let alerts = alerts_of(app, rule_id).await;
+    assert_eq!(alerts.len(), 1, "still recorded");
+    let logs = app
+        .state
+        .store
+        .list_notification_logs(Some(alerts[0].id), 10)
+        .await
+        .unwrap();
+    assert_eq!(logs.len(), 1);
+    assert_eq!(logs[0].status, "silenced");
+
+    // It still resolves, silently.
+    app.advance(Duration::seconds(30));
+    report_cpu(app, &agent, host, 10.0).await;
+    assert!(receiver.settle(app, 1).await.is_empty());
+    assert_eq!(
+        alerts_of(app, rule_id).await[0].status,
+        AlertStatus::Resolved
+    );
+}
+on_both_backends!(a_maintenance_window_suppresses_and_still_records);
+
+async fn a_flapping_metric_goes_quiet_after_one_flapping_message(app: &TestApp) {
+    let (receiver, url) = Receiver::start().await;
+    let (_admin, agent, rule_id) = setup(app, &url, cpu_rule()).await;
+    let host = app.register_host(&agent, "api-01").await;
+    for step in 0..24 {
+        app.advance(Duration::seconds(15));
+        let cpu = if step % 2 == 0 { 95.0 } else { 10.0 };
+        report_cpu(app, &agent, host, cpu).await;
+        app.state.engine.flush().await;
+    }
+    let bodies = receiver.settle(app, 3).await;
+    let mut statuses: Vec<&str> = bodies
+        .iter()
+        .map(|body| body["status"].as_str().unwrap_or(""))
+        .collect();
+    statuses.sort_unstable();
+    // The first incident is told as it happens; once the target is seen flapping, one message
+    // says so and the 20 further changes are recorded without a message each.
+    assert_eq!(
+        statuses,
+        vec!["firing", "flapping", "resolved"],
+        "{bodies:?}"
+    );
+    let alerts = alerts_of(app, rule_id).await;
+    assert_eq!(alerts.len(), 12, "every fire is still recorded");
+}
+on_both_backends!(a_flapping_metric_goes_quiet_after_one_flapping_message);
+
+async fn an_acknowledged_alert_stays_one_alert_and_still_resolves(app: &TestApp) {
+    let (receiver, url) = Receiver::start().await;
+    let (admin, agent, rule_id) = setup(app, &url, cpu_rule()).await;
+    let host = app.register_host(&agent, "cache-01").await;
+    report_cpu(app, &agent, host, 96.0).await;
+    assert_eq!(receiver.settle(app, 1).await.len(), 1);
+    let alert_id = alerts_of(app, rule_id).await[0].id;
+
+    let reply = app
+        .call(
+            "POST",
+            &format!("/api/v1/alerts/{alert_id}/ack"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert_eq!(reply.body["status"], "acknowledged");
+
+    // Still breaching, hours later: the same alert, acknowledged, and no new message.
+    for _ in 0..3 {
+        app.advance(Duration::minutes(30));
+        report_cpu(app, &agent, host, 97.0).await;
+    }
+    assert_eq!(receiver.settle(app, 2).await.len(), 1);
+    let alerts = alerts_of(app, rule_id).await;
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].status, AlertStatus::Acknowledged);
+
+    // It clears: resolved, and the recovery is told.
+    report_cpu(app, &agent, host, 30.0).await;
+    let bodies = receiver.settle(app, 2).await;
+    assert_eq!(bodies.len(), 2, "{bodies:?}");
+    assert_eq!(bodies[1]["status"], "resolved");
+    assert_eq!(
+        alerts_of(app, rule_id).await[0].status,
+        AlertStatus::Resolved
+    );
+
+    // Resolved by hand while the breach persists: the next breach is a new alert.
+    app.advance(Duration::minutes(10));
+    report_cpu(app, &agent, host, 98.0).await;
+    receiver.settle(app, 3).await;
+    let open = alerts_of(app, rule_id).await[0].id;
+    assert_ne!(open, alert_id);
+    let reply = app
+        .call(
+            "POST",
+            &format!("/api/v1/alerts/{open}/resolve"),
+            Some(&admin),
+            Some(json!({"comment": "rebooted"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    app.advance(Duration::seconds(15));
+    report_cpu(app, &agent, host, 98.0).await;
+    receiver.settle(app, 4).await;
+    let alerts = alerts_of(app, rule_id).await;
+    assert_eq!(alerts.len(), 3, "a new alert after the manual resolve");
+    assert!(alerts[0].status.is_active());
+}
+on_both_backends!(an_acknowledged_alert_stays_one_alert_and_still_resolves);
