@@ -331,8 +331,18 @@ impl Worker {
         }
     }
 
-    /// One message per channel for a batch of one group.
+    /// One message per channel for a batch of one group, without the alerts whose cause is
+    /// already being told (dependency suppression).
     async fn send_batch(&mut self, batch: Batch<(i64, NoticeKind), Notice>) {
+        let mut open: Option<Vec<Alert>> = None;
+        let mut members = Vec::with_capacity(batch.members.len());
+        for notice in batch.members {
+            match self.suppressed_under(&notice, &mut open).await {
+                Some(reason) => self.record_unsent(&notice, "suppressed", &reason).await,
+                None => members.push(notice),
+            }
+        }
+        let batch = Batch { members, ..batch };
         let Some(first) = batch.members.first() else {
             return;
         };
@@ -380,6 +390,62 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// Why a notice is not told on its own: its alert is linked under an open alert of a
+    /// service it depends on (linking it now if needed). `open` caches the open alerts for
+    /// one batch; an alert linked here counts as linked for the rest of the batch, so two
+    /// services that depend on each other never silence each other.
+    async fn suppressed_under(
+        &self,
+        notice: &Notice,
+        open: &mut Option<Vec<Alert>>,
+    ) -> Option<String> {
+        if let Some(parent) = notice.alert.parent_alert_id {
+            return Some(format!("dependency: under alert #{parent}"));
+        }
+        if notice.kind != NoticeKind::Fired {
+            return None;
+        }
+        let service_id = notice.alert.service_id?;
+        let upstream = match self.store.upstream_services(service_id).await {
+            Ok(upstream) if !upstream.is_empty() => upstream,
+            Ok(_) => return None,
+            Err(error) => {
+                tracing::warn!(%error, service_id, "could not read service dependencies");
+                return None;
+            }
+        };
+        if open.is_none() {
+            *open = Some(self.store.open_alerts().await.unwrap_or_else(|error| {
+                tracing::warn!(%error, "could not read open alerts for dependency suppression");
+                Vec::new()
+            }));
+        }
+        let alerts = open.as_mut()?;
+        let parent = alerts
+            .iter()
+            .find(|alert| {
+                alert.id != notice.alert.id
+                    && alert.parent_alert_id.is_none()
+                    && alert.service_id.is_some_and(|id| upstream.contains(&id))
+            })?
+            .clone();
+        if let Err(error) = self
+            .store
+            .set_alert_parent(notice.alert.id, Some(parent.id))
+            .await
+        {
+            tracing::warn!(%error, alert_id = notice.alert.id, "could not link alert to its cause");
+        }
+        if let Some(linked) = alerts.iter_mut().find(|alert| alert.id == notice.alert.id) {
+            linked.parent_alert_id = Some(parent.id);
+        }
+        Some(format!(
+            "dependency: service #{} is down (alert #{})",
+            parent.service_id.unwrap_or_default(),
+            parent.id
+        ))
     }
 
     async fn log_row(

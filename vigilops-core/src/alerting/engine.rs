@@ -81,6 +81,7 @@ impl AlertEngine {
             rules_read_at: None,
             pairs: HashMap::new(),
             hosts: HashMap::new(),
+            service_names: HashMap::new(),
             history: HashMap::new(),
         };
         tokio::spawn(worker.run(receiver));
@@ -166,6 +167,7 @@ struct Evaluated<'a> {
     target_key: String,
     host: &'a HostFacts,
     service_id: Option<i64>,
+    service_name: Option<String>,
     metric: Option<String>,
     value: Option<f64>,
     threshold: Option<f64>,
@@ -181,6 +183,7 @@ struct Worker {
     rules_read_at: Option<DateTime<Utc>>,
     pairs: HashMap<(i64, String), Pair>,
     hosts: HashMap<i64, HostFacts>,
+    service_names: HashMap<i64, String>,
     history: HashMap<(i64, &'static str), Vec<Sample>>,
 }
 
@@ -336,6 +339,7 @@ impl Worker {
                 target_key: format!("host:{}", host.host.id),
                 host: &host,
                 service_id: None,
+                service_name: None,
                 metric: Some(metric.clone()),
                 value: Some(value),
                 threshold,
@@ -413,6 +417,24 @@ impl Worker {
         earlier
     }
 
+    /// A service's name, cached (names change only when a service is re-registered).
+    async fn service_name(&mut self, service_id: i64) -> Option<String> {
+        if let Some(name) = self.service_names.get(&service_id) {
+            return Some(name.clone());
+        }
+        match self.store.service_name(service_id).await {
+            Ok(Some(name)) => {
+                self.service_names.insert(service_id, name.clone());
+                Some(name)
+            }
+            Ok(None) => None,
+            Err(error) => {
+                tracing::warn!(%error, service_id, "could not read a service name");
+                None
+            }
+        }
+    }
+
     async fn on_check(&mut self, service_id: i64, host_id: i64, down: bool, at: DateTime<Utc>) {
         let now = self.clock.now();
         if now - at > MAX_READING_AGE {
@@ -422,24 +444,30 @@ impl Worker {
             return;
         };
         let rules = Arc::clone(&self.rules);
+        let mut name: Option<Option<String>> = None;
         for rule in rules.iter() {
             if !matches!(rule.rule.kind, RuleKind::ServiceDown)
                 || !applies(rule, &host, Some(service_id))
             {
                 continue;
             }
+            if name.is_none() {
+                name = Some(self.service_name(service_id).await);
+            }
+            let service_name = name.clone().flatten();
+            let shown = service_name
+                .clone()
+                .unwrap_or_else(|| format!("service #{service_id}"));
             let evaluated = Evaluated {
                 rule,
                 target_key: format!("service:{service_id}"),
                 host: &host,
                 service_id: Some(service_id),
+                service_name,
                 metric: Some("service_down".to_owned()),
                 value: Some(if down { 1.0 } else { 0.0 }),
                 threshold: Some(1.0),
-                message: format!(
-                    "service #{service_id} is {}",
-                    if down { "down" } else { "up" }
-                ),
+                message: format!("{shown} is {}", if down { "down" } else { "up" }),
                 assessment: Some(if down {
                     Assessment::Violating
                 } else {
@@ -515,6 +543,7 @@ impl Worker {
                         target_key: format!("host:{}", facts.host.id),
                         host: &facts,
                         service_id: None,
+                        service_name: None,
                         message: format!("{metric} = {value}"),
                         metric: Some(metric),
                         value: Some(value),
@@ -586,7 +615,7 @@ impl Worker {
             hostname: Some(evaluated.host.host.hostname.clone()),
             group: evaluated.host.host.group_name.clone(),
             tags: evaluated.host.tags.clone(),
-            service: evaluated.service_id.map(|id| format!("service #{id}")),
+            service: evaluated.service_name.clone(),
             metric: evaluated.metric.clone(),
         });
         let mut flapping = None;
@@ -653,9 +682,10 @@ impl Worker {
     /// Opens (or finds) the pair's alert.
     async fn open(&self, evaluated: &Evaluated<'_>, now: DateTime<Utc>) -> Option<Alert> {
         let rule = &evaluated.rule.rule;
-        let title = match evaluated.service_id {
-            Some(service_id) => format!("{} - service #{service_id}", rule.name),
-            None => format!("{} - {}", rule.name, evaluated.host.host.hostname),
+        let title = match (evaluated.service_id, &evaluated.service_name) {
+            (Some(_), Some(name)) => format!("{} - {name}", rule.name),
+            (Some(service_id), None) => format!("{} - service #{service_id}", rule.name),
+            (None, _) => format!("{} - {}", rule.name, evaluated.host.host.hostname),
         };
         let new = NewAlert {
             rule_id: evaluated.rule.id,

@@ -675,6 +675,14 @@ async fn discovered_dependencies(store: &dyn Store) {
         (ids[1], 1)
     );
     assert_eq!(edges[0].observed_at, later);
+    // The alert engine asks what a service depends on, and its name for titles.
+    assert_eq!(store.upstream_services(ids[0]).await.unwrap(), vec![ids[1]]);
+    assert!(store.upstream_services(ids[1]).await.unwrap().is_empty());
+    assert_eq!(
+        store.service_name(ids[0]).await.unwrap().as_deref(),
+        Some("api (:8000)")
+    );
+    assert_eq!(store.service_name(999_999).await.unwrap(), None);
     // The edges go with the host (checked again after host deletion at the end of the story).
 }
 

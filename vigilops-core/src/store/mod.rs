@@ -200,6 +200,11 @@ pub trait ServiceStore: Send + Sync {
         edges: &[NewDiscoveredDependency],
         observed_at: DateTime<Utc>,
     ) -> StoreResult<Option<usize>>;
+    /// A service's name.
+    async fn service_name(&self, service_id: i64) -> StoreResult<Option<String>>;
+    /// The services `service_id` depends on: its manual dependencies and those its agent
+    /// discovered, each once, by id.
+    async fn upstream_services(&self, service_id: i64) -> StoreResult<Vec<i64>>;
     /// The discovered dependencies of `host_id`, by source then target name.
     async fn discovered_dependencies(&self, host_id: i64)
     -> StoreResult<Vec<DiscoveredDependency>>;

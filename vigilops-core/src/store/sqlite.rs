@@ -710,6 +710,27 @@ impl ServiceStore for SqliteStore {
         Ok(Some(usize::try_from(stored).unwrap_or(usize::MAX)))
     }
 
+    async fn service_name(&self, service_id: i64) -> StoreResult<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT name FROM services WHERE id = $1")
+                .bind(service_id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn upstream_services(&self, service_id: i64) -> StoreResult<Vec<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT target_service_id FROM service_dependencies WHERE source_service_id = $1 \
+             UNION \
+             SELECT target_service_id FROM discovered_dependencies WHERE source_service_id = $1 \
+             ORDER BY 1",
+        )
+        .bind(service_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     async fn discovered_dependencies(
         &self,
         host_id: i64,

@@ -383,3 +383,104 @@ async fn an_acknowledged_alert_stays_one_alert_and_still_resolves(app: &TestApp)
     assert!(alerts[0].status.is_active());
 }
 on_both_backends!(an_acknowledged_alert_stays_one_alert_and_still_resolves);
+
+async fn register_service(app: &TestApp, agent: &str, host: i64, name: &str, target: &str) -> i64 {
+    let reply = app
+        .call(
+            "POST",
+            "/api/v1/agent/services/register",
+            Some(agent),
+            Some(json!({"host_id": host, "name": name, "type": "tcp", "target": target})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    reply.body["service_id"].as_i64().unwrap()
+}
+
+async fn report_check(app: &TestApp, agent: &str, service: i64, status: &str) {
+    let reply = app
+        .call(
+            "POST",
+            "/api/v1/agent/services",
+            Some(agent),
+            Some(json!({"service_id": service, "status": status, "response_time_ms": 1.0})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+}
+
+async fn a_failing_dependency_suppresses_its_dependents(app: &TestApp) {
+    let (receiver, url) = Receiver::start().await;
+    let rule = AlertRuleCreate {
+        name: "服务不可用".into(),
+        metric: "service_down".into(),
+        operator: "==".into(),
+        threshold: 1.0,
+        target_type: "service".into(),
+        duration_seconds: 0,
+        severity: "critical".into(),
+        ..AlertRuleCreate::default()
+    };
+    let (_admin, agent, rule_id) = setup(app, &url, rule).await;
+    let host = app.register_host(&agent, "app-01").await;
+    let database = register_service(app, &agent, host, "postgres (:5432)", "127.0.0.1:5432").await;
+    let api = register_service(app, &agent, host, "api (:8000)", "127.0.0.1:8000").await;
+    let reply = app
+        .call(
+            "POST",
+            "/api/v1/agent/service-dependencies",
+            Some(&agent),
+            Some(json!({"host_id": host, "dependencies": [
+                {"from": "api (:8000)", "to": "postgres (:5432)", "connections": 8}
+            ]})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+
+    // The database dies and takes the API with it: the API's check fails first.
+    report_check(app, &agent, api, "down").await;
+    report_check(app, &agent, database, "down").await;
+    let bodies = receiver.settle(app, 1).await;
+    assert_eq!(bodies.len(), 1, "only the cause is told: {bodies:?}");
+    assert_eq!(bodies[0]["title"], "服务不可用 - postgres (:5432)");
+
+    let alerts = alerts_of(app, rule_id).await;
+    assert_eq!(alerts.len(), 2, "both are recorded");
+    let cause = alerts
+        .iter()
+        .find(|alert| alert.service_id == Some(database))
+        .unwrap();
+    let dependent = alerts
+        .iter()
+        .find(|alert| alert.service_id == Some(api))
+        .unwrap();
+    assert_eq!(
+        dependent.parent_alert_id,
+        Some(cause.id),
+        "linked to its cause"
+    );
+    let logs = app
+        .state
+        .store
+        .list_notification_logs(Some(dependent.id), 10)
+        .await
+        .unwrap();
+    assert_eq!(logs.len(), 1);
+    assert_eq!(logs[0].status, "suppressed");
+
+    // Both recover: the cause's recovery is told, the dependent's is not.
+    app.advance(Duration::seconds(30));
+    report_check(app, &agent, database, "up").await;
+    report_check(app, &agent, api, "up").await;
+    let bodies = receiver.settle(app, 2).await;
+    assert_eq!(bodies.len(), 2, "{bodies:?}");
+    assert_eq!(bodies[1]["status"], "resolved");
+    assert_eq!(bodies[1]["title"], "服务不可用 - postgres (:5432)");
+    assert!(
+        alerts_of(app, rule_id)
+            .await
+            .iter()
+            .all(|alert| !alert.status.is_active())
+    );
+}
+on_both_backends!(a_failing_dependency_suppresses_its_dependents);
