@@ -45,6 +45,11 @@ pub enum NoticeKind {
     FlappingStarted,
     /// Its target settled.
     FlappingEnded,
+    /// It is still firing and unacknowledged after the rule's repeat interval.
+    Repeated,
+    /// It stayed unacknowledged past the rule's escalation delay: told to the escalation
+    /// channels.
+    Escalated,
 }
 
 impl NoticeKind {
@@ -55,6 +60,8 @@ impl NoticeKind {
             Self::Resolved => "resolved",
             Self::FlappingStarted => "flapping",
             Self::FlappingEnded => "settled",
+            Self::Repeated => "repeat",
+            Self::Escalated => "escalated",
         }
     }
 }
@@ -263,7 +270,7 @@ impl Worker {
         if let Err(error) = self.store.append_alert_event(event).await {
             tracing::warn!(%error, alert_id = notice.alert.id, "could not record a suppressed notification");
         }
-        match self.channels_for(&notice.rule).await {
+        match self.channels_for(&notice.rule, notice.kind).await {
             Ok(channels) => {
                 for channel in channels {
                     let log = NewNotificationLog {
@@ -285,9 +292,20 @@ impl Worker {
         }
     }
 
-    /// The rule's channels, or every enabled channel when it names none.
-    async fn channels_for(&self, rule: &AlertRule) -> Result<Vec<StoredChannel>, StoreError> {
-        let channels = if rule.channel_ids.is_empty() {
+    /// The rule's channels, or every enabled channel when it names none; for an escalation,
+    /// the escalation's channels.
+    async fn channels_for(
+        &self,
+        rule: &AlertRule,
+        kind: NoticeKind,
+    ) -> Result<Vec<StoredChannel>, StoreError> {
+        let escalation = rule
+            .escalation
+            .as_ref()
+            .filter(|_| kind == NoticeKind::Escalated);
+        let channels = if let Some(escalation) = escalation {
+            self.store.channels_by_ids(&escalation.channel_ids).await?
+        } else if rule.channel_ids.is_empty() {
             self.store.list_channels().await?
         } else {
             self.store.channels_by_ids(&rule.channel_ids).await?
@@ -348,7 +366,7 @@ impl Worker {
         };
         let rule = Arc::clone(&first.rule);
         let kind = first.kind;
-        let channels = match self.channels_for(&rule).await {
+        let channels = match self.channels_for(&rule, kind).await {
             Ok(channels) => channels,
             Err(error) => {
                 tracing::warn!(%error, "could not read notification channels; batch dropped");
@@ -584,7 +602,13 @@ fn notify_severity(severity: Severity) -> crate::notify::Severity {
 fn single_message(notice: &Notice, template: Option<&NotificationTemplate>) -> Notification {
     let context = template_context(notice);
     match notice.kind {
-        NoticeKind::Fired | NoticeKind::Resolved => {
+        NoticeKind::Fired | NoticeKind::Resolved | NoticeKind::Repeated | NoticeKind::Escalated => {
+            let mut context = context;
+            match notice.kind {
+                NoticeKind::Repeated => context.title = format!("[仍未恢复] {}", context.title),
+                NoticeKind::Escalated => context.title = format!("[升级] {}", context.title),
+                _ => {}
+            }
             let mut message = alert_notification(&context, template, notice.alert.service_id);
             if notice.suppressed_count > 0 {
                 let line = format!("冷却期内另有 {} 次触发未通知", notice.suppressed_count);

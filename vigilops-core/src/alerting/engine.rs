@@ -19,12 +19,14 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::detect::Sample;
 use super::dispatch::{Dispatcher, Notice, NoticeKind, TargetInfo};
-use super::rule::{AlertRule, Assessment, Condition, RuleKind, TargetFacts};
+use super::rule::{AlertRule, Assessment, Condition, LogMatcher, RuleKind, TargetFacts};
 use super::state::{AlertState, Event, Policy};
 use crate::clock::Clock;
+use crate::ingest::DbReading;
 use crate::model::{
     Aggregate, Alert, AlertEventKind, AlertResolution, AlertStatus, Host, HostFilter, HostStatus,
-    MetricSample, MetricValues, NewAlert, NewAlertEvent, Page, Resolution as SeriesResolution,
+    MetricSample, MetricValues, NewAlert, NewAlertEvent, NewLogEntry, Page,
+    Resolution as SeriesResolution,
 };
 use crate::store::{Store, StoreError};
 
@@ -51,6 +53,10 @@ pub enum Observation {
         /// When it was checked.
         at: DateTime<Utc>,
     },
+    /// A database sample was stored.
+    Db(Box<DbReading>),
+    /// Log lines were stored.
+    Logs(Vec<NewLogEntry>),
     /// Someone acknowledged or resolved this alert by hand.
     AlertChanged(i64),
     /// Rules changed: read them again now.
@@ -136,6 +142,14 @@ impl crate::ingest::ReadingObserver for AlertEngine {
         })
         .await;
     }
+
+    async fn db_metric_stored(&self, reading: DbReading) {
+        self.observe(Observation::Db(Box::new(reading))).await;
+    }
+
+    async fn logs_stored(&self, entries: Vec<NewLogEntry>) {
+        self.observe(Observation::Logs(entries)).await;
+    }
 }
 
 /// A rule as the engine uses it.
@@ -159,6 +173,13 @@ struct HostFacts {
 struct Pair {
     state: AlertState,
     alert: Option<Alert>,
+    /// Log rules: the last matching line's arrival, and matches since the alert fired.
+    last_match: Option<DateTime<Utc>>,
+    matches: u64,
+    /// When the open alert was last told (fired or repeated).
+    last_notified_at: Option<DateTime<Utc>>,
+    /// Whether the open alert was escalated.
+    escalated: bool,
 }
 
 /// One evaluated target of a rule.
@@ -167,7 +188,9 @@ struct Evaluated<'a> {
     target_key: String,
     host: &'a HostFacts,
     service_id: Option<i64>,
+    /// The service's or database's name, for service and database targets.
     service_name: Option<String>,
+    database_id: Option<i64>,
     metric: Option<String>,
     value: Option<f64>,
     threshold: Option<f64>,
@@ -200,6 +223,8 @@ impl Worker {
                     down,
                     at,
                 } => self.on_check(service_id, host_id, down, at).await,
+                Observation::Db(reading) => self.on_db(*reading).await,
+                Observation::Logs(entries) => self.on_logs(entries).await,
                 Observation::AlertChanged(id) => match self.store.alert(id).await {
                     Ok(Some(alert)) => self.on_alert_changed(alert),
                     Ok(None) => {}
@@ -226,7 +251,11 @@ impl Worker {
                     };
                     let pair = Pair {
                         state: AlertState::restored(alert.fired_at, alert.acknowledged_at),
+                        last_notified_at: Some(alert.fired_at),
+                        // Log alerts resolve after a quiet period counted from now.
+                        last_match: Some(self.clock.now()),
                         alert: Some(alert.clone()),
+                        ..Pair::default()
                     };
                     self.pairs.insert((rule_id, alert.target_key.clone()), pair);
                 }
@@ -340,6 +369,7 @@ impl Worker {
                 host: &host,
                 service_id: None,
                 service_name: None,
+                database_id: None,
                 metric: Some(metric.clone()),
                 value: Some(value),
                 threshold,
@@ -464,6 +494,7 @@ impl Worker {
                 host: &host,
                 service_id: Some(service_id),
                 service_name,
+                database_id: None,
                 metric: Some("service_down".to_owned()),
                 value: Some(if down { 1.0 } else { 0.0 }),
                 threshold: Some(1.0),
@@ -478,14 +509,278 @@ impl Worker {
         }
     }
 
-    /// Host offline and `host_alive`, for every host.
+    /// Database rules: the database is the target.
+    async fn on_db(&mut self, reading: DbReading) {
+        let now = self.clock.now();
+        if now - reading.at > MAX_READING_AGE {
+            return;
+        }
+        let Some(host) = self.host(reading.host_id).await else {
+            return;
+        };
+        let rules = Arc::clone(&self.rules);
+        for rule in rules.iter() {
+            let RuleKind::DbMetric {
+                name,
+                db_id,
+                condition,
+            } = &rule.rule.kind
+            else {
+                continue;
+            };
+            if db_id.is_some_and(|id| id != reading.database_id) || !applies(rule, &host, None) {
+                continue;
+            }
+            let Some(value) = reading.values.get(name).copied() else {
+                continue;
+            };
+            let current = Sample {
+                at: reading.at,
+                value,
+            };
+            let threshold = match condition {
+                Condition::Threshold(threshold) => Some(threshold.trigger),
+                Condition::Forecast { limit, .. } => Some(*limit),
+                Condition::Baseline { .. } => None,
+            };
+            let evaluated = Evaluated {
+                rule,
+                target_key: format!("db:{}", reading.database_id),
+                host: &host,
+                service_id: None,
+                service_name: Some(reading.db_name.clone()),
+                database_id: Some(reading.database_id),
+                metric: Some(name.clone()),
+                value: Some(value),
+                threshold,
+                message: describe(name, value, condition),
+                assessment: condition.assess(current, &[]),
+            };
+            self.apply(evaluated, now).await;
+        }
+    }
+
+    /// Log rules: matching lines fire (or update) the host's alert; a quiet period resolves it
+    /// (in the sweep).
+    async fn on_logs(&mut self, entries: Vec<NewLogEntry>) {
+        let now = self.clock.now();
+        let rules = Arc::clone(&self.rules);
+        let log_rules: Vec<&LoadedRule> = rules
+            .iter()
+            .filter(|rule| matches!(rule.rule.kind, RuleKind::LogPattern { .. }))
+            .collect();
+        if log_rules.is_empty() {
+            return;
+        }
+        // (rule index, host) → (matches, the newest matching line)
+        let mut hits: BTreeMap<(usize, i64), (u64, String)> = BTreeMap::new();
+        for entry in &entries {
+            if now - entry.timestamp > MAX_READING_AGE {
+                continue;
+            }
+            for (index, rule) in log_rules.iter().enumerate() {
+                let RuleKind::LogPattern { pattern, .. } = &rule.rule.kind else {
+                    continue;
+                };
+                let level = entry.level.as_deref().unwrap_or("");
+                if pattern.matches(&entry.message, level, entry.service.as_deref()) {
+                    let hit = hits.entry((index, entry.host_id)).or_default();
+                    hit.0 += 1;
+                    hit.1.clone_from(&entry.message);
+                }
+            }
+        }
+        for ((index, host_id), (count, line)) in hits {
+            let rule = log_rules[index];
+            let Some(host) = self.host(host_id).await else {
+                continue;
+            };
+            if !applies(rule, &host, None) {
+                continue;
+            }
+            let RuleKind::LogPattern { pattern, .. } = &rule.rule.kind else {
+                continue;
+            };
+            let keyword = match &pattern.matcher {
+                LogMatcher::Keyword(keyword) => keyword.clone(),
+                LogMatcher::Regex(regex) => regex.as_str().to_owned(),
+            };
+            let shown: String = line.chars().take(200).collect();
+            let message = format!("匹配关键字 '{keyword}' in: {shown}");
+            let key = (rule.id, format!("host:{host_id}"));
+            let was_open = self
+                .pairs
+                .get(&key)
+                .is_some_and(|pair| pair.alert.is_some());
+            let evaluated = Evaluated {
+                rule,
+                target_key: key.1.clone(),
+                host: &host,
+                service_id: None,
+                service_name: None,
+                database_id: None,
+                metric: None,
+                value: Some(count as f64),
+                threshold: None,
+                message: message.clone(),
+                assessment: Some(Assessment::Violating),
+            };
+            self.apply(evaluated, now).await;
+            let Some(pair) = self.pairs.get_mut(&key) else {
+                continue;
+            };
+            pair.last_match = Some(now);
+            if !was_open {
+                pair.matches = count;
+                continue;
+            }
+            pair.matches += count;
+            if let Some(alert) = &pair.alert {
+                let (id, matches) = (alert.id, pair.matches as f64);
+                if let Err(error) = self
+                    .store
+                    .update_alert_reading(id, Some(&message), Some(matches))
+                    .await
+                {
+                    tracing::warn!(%error, alert_id = id, "could not update a log alert");
+                }
+            }
+        }
+    }
+
+    /// Everything time-based: host offline and `host_alive`, absence of data, the quiet period
+    /// of log alerts, repeats and escalations.
     async fn sweep(&mut self) {
+        self.sweep_hosts().await;
+        self.sweep_log_quiet().await;
+        self.sweep_reminders().await;
+    }
+
+    /// Log alerts whose last match is older than their quiet period resolve.
+    async fn sweep_log_quiet(&mut self) {
+        let now = self.clock.now();
+        let rules = Arc::clone(&self.rules);
+        let quiet: Vec<((i64, String), i64)> = self
+            .pairs
+            .iter()
+            .filter_map(|(key, pair)| {
+                let rule = rules.iter().find(|rule| rule.id == key.0)?;
+                let RuleKind::LogPattern { quiet_period, .. } = &rule.rule.kind else {
+                    return None;
+                };
+                let last = pair.last_match?;
+                let host_id = key.1.strip_prefix("host:")?.parse().ok()?;
+                (pair.alert.is_some() && now - last >= *quiet_period)
+                    .then(|| (key.clone(), host_id))
+            })
+            .collect();
+        for (key, host_id) in quiet {
+            let Some(rule) = rules.iter().find(|rule| rule.id == key.0) else {
+                continue;
+            };
+            let Some(host) = self.host(host_id).await else {
+                continue;
+            };
+            let evaluated = Evaluated {
+                rule,
+                target_key: key.1.clone(),
+                host: &host,
+                service_id: None,
+                service_name: None,
+                database_id: None,
+                metric: None,
+                value: None,
+                threshold: None,
+                message: String::new(),
+                assessment: Some(Assessment::Clear),
+            };
+            self.apply(evaluated, now).await;
+        }
+    }
+
+    /// Open, unacknowledged alerts: re-told every `repeat_interval`, and escalated to more
+    /// channels once after `escalation.after`.
+    async fn sweep_reminders(&mut self) {
+        let now = self.clock.now();
+        let rules = Arc::clone(&self.rules);
+        let mut due = Vec::new();
+        for (key, pair) in &mut self.pairs {
+            let Some(alert) = &pair.alert else {
+                continue;
+            };
+            if alert.status != AlertStatus::Firing || pair.state.is_flapping() {
+                continue;
+            }
+            let Some(rule) = rules.iter().find(|rule| rule.id == key.0) else {
+                continue;
+            };
+            if let Some(escalation) = &rule.rule.escalation
+                && !pair.escalated
+                && now - alert.fired_at >= escalation.after
+            {
+                pair.escalated = true;
+                due.push((
+                    NoticeKind::Escalated,
+                    alert.clone(),
+                    Arc::clone(&rule.rule),
+                    rule.id,
+                ));
+            }
+            if let Some(repeat) = rule.rule.repeat_interval
+                && now - pair.last_notified_at.unwrap_or(alert.fired_at) >= repeat
+            {
+                pair.last_notified_at = Some(now);
+                due.push((
+                    NoticeKind::Repeated,
+                    alert.clone(),
+                    Arc::clone(&rule.rule),
+                    rule.id,
+                ));
+            }
+        }
+        for (kind, alert, rule, rule_id) in due {
+            if kind == NoticeKind::Escalated {
+                let channels = rule
+                    .escalation
+                    .as_ref()
+                    .map(|escalation| escalation.channel_ids.clone())
+                    .unwrap_or_default();
+                self.record(
+                    alert.id,
+                    AlertEventKind::Escalated,
+                    now,
+                    serde_json::json!({"channel_ids": channels}),
+                )
+                .await;
+            }
+            let target = match alert.host_id {
+                Some(host_id) => self.host(host_id).await.map(|host| TargetInfo {
+                    hostname: Some(host.host.hostname),
+                    group: host.host.group_name,
+                    tags: host.tags,
+                    ..TargetInfo::default()
+                }),
+                None => None,
+            };
+            self.dispatcher.notify(Notice {
+                kind,
+                alert,
+                rule_id,
+                rule,
+                target: Arc::new(target.unwrap_or_default()),
+                suppressed_count: 0,
+            });
+        }
+    }
+
+    /// Host offline, `host_alive` and absence rules, for every host.
+    async fn sweep_hosts(&mut self) {
         let now = self.clock.now();
         let rules = Arc::clone(&self.rules);
         let timed: Vec<&LoadedRule> = rules
             .iter()
             .filter(|rule| match &rule.rule.kind {
-                RuleKind::HostOffline => true,
+                RuleKind::HostOffline | RuleKind::Absence { .. } => true,
                 RuleKind::HostMetric { metric, .. } => metric == "host_alive",
                 _ => false,
             })
@@ -510,6 +805,19 @@ impl Worker {
                 }
             };
             let last = hosts.len() < 500;
+            // Absence rules: each host's newest sample within the rule's window.
+            let host_ids: Vec<i64> = hosts.iter().map(|host| host.id).collect();
+            let mut recent = HashMap::new();
+            for rule in &timed {
+                if let RuleKind::Absence { after, .. } = &rule.rule.kind {
+                    match self.store.latest_metrics(&host_ids, now - *after).await {
+                        Ok(latest) => {
+                            recent.insert(rule.id, latest);
+                        }
+                        Err(error) => tracing::warn!(%error, "could not read latest samples"),
+                    }
+                }
+            }
             for host in hosts {
                 let facts = HostFacts {
                     tags: tags_of(host.tags.as_ref()),
@@ -523,6 +831,45 @@ impl Worker {
                         continue;
                     }
                     let (metric, assessment, value) = match &rule.rule.kind {
+                        RuleKind::Absence { metric, after } => {
+                            // Unknown (store error): no judgement either way.
+                            let Some(latest) = recent.get(&rule.id) else {
+                                continue;
+                            };
+                            // A host that never reported is not "missing data" yet.
+                            if now - facts.host.created_at < *after {
+                                continue;
+                            }
+                            let present = latest.get(&facts.host.id).is_some_and(|sample| {
+                                metric_value(&sample.values, metric, facts.host.cpu_cores).is_some()
+                            });
+                            let assessment = if present {
+                                Assessment::Clear
+                            } else {
+                                Assessment::Violating
+                            };
+                            let minutes = after.num_minutes();
+                            let message = if present {
+                                format!("{metric} reported again")
+                            } else {
+                                format!("no {metric} data for {minutes} min")
+                            };
+                            let evaluated = Evaluated {
+                                rule,
+                                target_key: format!("host:{}", facts.host.id),
+                                host: &facts,
+                                service_id: None,
+                                service_name: None,
+                                database_id: None,
+                                message,
+                                metric: Some(metric.clone()),
+                                value: None,
+                                threshold: None,
+                                assessment: Some(assessment),
+                            };
+                            self.apply(evaluated, now).await;
+                            continue;
+                        }
                         RuleKind::HostMetric { metric, condition } => {
                             let value = if offline { 0.0 } else { 1.0 };
                             let current = Sample { at: now, value };
@@ -544,6 +891,7 @@ impl Worker {
                         host: &facts,
                         service_id: None,
                         service_name: None,
+                        database_id: None,
                         message: format!("{metric} = {value}"),
                         metric: Some(metric),
                         value: Some(value),
@@ -615,7 +963,7 @@ impl Worker {
             hostname: Some(evaluated.host.host.hostname.clone()),
             group: evaluated.host.host.group_name.clone(),
             tags: evaluated.host.tags.clone(),
-            service: evaluated.service_name.clone(),
+            service: evaluated.service_id.and(evaluated.service_name.clone()),
             metric: evaluated.metric.clone(),
         });
         let mut flapping = None;
@@ -630,6 +978,8 @@ impl Worker {
                     };
                     if let Some(pair) = self.pairs.get_mut(&key) {
                         pair.alert = Some(alert.clone());
+                        pair.last_notified_at = Some(now);
+                        pair.escalated = false;
                     }
                     if notify {
                         self.notice(
@@ -682,17 +1032,17 @@ impl Worker {
     /// Opens (or finds) the pair's alert.
     async fn open(&self, evaluated: &Evaluated<'_>, now: DateTime<Utc>) -> Option<Alert> {
         let rule = &evaluated.rule.rule;
-        let title = match (evaluated.service_id, &evaluated.service_name) {
-            (Some(_), Some(name)) => format!("{} - {name}", rule.name),
-            (Some(service_id), None) => format!("{} - service #{service_id}", rule.name),
-            (None, _) => format!("{} - {}", rule.name, evaluated.host.host.hostname),
+        let title = match (&evaluated.service_name, evaluated.service_id) {
+            (Some(name), _) => format!("{} - {name}", rule.name),
+            (None, Some(service_id)) => format!("{} - service #{service_id}", rule.name),
+            (None, None) => format!("{} - {}", rule.name, evaluated.host.host.hostname),
         };
         let new = NewAlert {
             rule_id: evaluated.rule.id,
             target_key: evaluated.target_key.clone(),
             host_id: Some(evaluated.host.host.id),
             service_id: evaluated.service_id,
-            database_id: None,
+            database_id: evaluated.database_id,
             severity: rule.severity,
             title,
             message: Some(evaluated.message.clone()),

@@ -594,8 +594,9 @@ impl AlertRule {
             name: name.to_owned(),
             description: wire.description.clone(),
             severity,
-            // Absence rules use `duration_seconds` as their silence length, not as a pending window.
-            pending: if matches!(kind, RuleKind::Absence { .. }) {
+            // Absence rules use `duration_seconds` as their silence length and log rules as their
+            // quiet period, not as a pending window: one matching line fires at once.
+            pending: if matches!(kind, RuleKind::Absence { .. } | RuleKind::LogPattern { .. }) {
                 Duration::zero()
             } else {
                 pending

@@ -123,6 +123,56 @@ pub trait ReadingObserver: Send + Sync + std::fmt::Debug {
     async fn metrics_stored(&self, sample: MetricSample);
     /// A service check was stored.
     async fn check_stored(&self, service_id: i64, host_id: i64, down: bool, at: DateTime<Utc>);
+    /// A database sample was stored.
+    async fn db_metric_stored(&self, reading: DbReading);
+    /// A batch of log lines was stored.
+    async fn logs_stored(&self, entries: Vec<NewLogEntry>);
+}
+
+/// A stored database sample, as the alert rules read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DbReading {
+    pub host_id: i64,
+    pub database_id: i64,
+    pub db_name: String,
+    /// Every numeric value by name: the body's top-level fields, then `extra`'s.
+    pub values: std::collections::BTreeMap<String, f64>,
+    pub at: DateTime<Utc>,
+}
+
+/// The numeric values of a database sample by name; a top-level field wins over `extra`.
+fn db_values(metric: &NewDbMetric) -> std::collections::BTreeMap<String, f64> {
+    let mut values: std::collections::BTreeMap<String, f64> = metric
+        .extra
+        .as_ref()
+        .and_then(Value::as_object)
+        .map(|extra| {
+            extra
+                .iter()
+                .filter_map(|(name, value)| Some((name.clone(), value.as_f64()?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let fields = [
+        ("connections_total", metric.connections_total),
+        ("connections_active", metric.connections_active),
+        ("connections_max", metric.connections_max),
+        ("database_size_mb", metric.database_size_mb),
+        ("slow_queries", metric.slow_queries),
+        ("tables_count", metric.tables_count),
+        ("transactions_committed", metric.transactions_committed),
+        ("transactions_rolled_back", metric.transactions_rolled_back),
+        ("qps", metric.qps),
+        ("tablespace_used_pct", metric.tablespace_used_pct),
+        ("lock_waits", metric.lock_waits),
+        ("deadlocks", metric.deadlocks),
+    ];
+    for (name, value) in fields {
+        if let Some(value) = value.filter(|value| value.is_finite()) {
+            values.insert(name.to_owned(), value);
+        }
+    }
+    values
 }
 
 /// The agent ingestion service.
@@ -508,35 +558,51 @@ impl Ingestor {
         let slow_queries_detail = report
             .slow_queries_detail
             .map(|detail| serde_json::to_value(detail).unwrap_or(Value::Array(Vec::new())));
+        let metric = NewDbMetric {
+            host_id,
+            db_name,
+            db_type: non_empty(report.db_type).unwrap_or_else(|| "postgres".to_owned()),
+            recorded_at: self.data_time(report.timestamp),
+            connections_total: report.connections_total,
+            connections_active: report.connections_active,
+            connections_max: report.connections_max,
+            database_size_mb: report.database_size_mb,
+            slow_queries: report.slow_queries,
+            tables_count: report.tables_count,
+            transactions_committed: report.transactions_committed,
+            transactions_rolled_back: report.transactions_rolled_back,
+            qps: report.qps,
+            tablespace_used_pct: report.tablespace_used_pct,
+            lock_waits: report.lock_waits,
+            deadlocks: report.deadlocks,
+            extra: report.extra.map(Value::Object),
+            slow_queries_detail,
+        };
+        let observed = self.observer.as_ref().map(|_| DbReading {
+            host_id,
+            database_id: 0,
+            db_name: metric.db_name.clone(),
+            values: db_values(&metric),
+            at: metric.recorded_at,
+        });
         let (database_id, metric_id) = self
             .store
             .insert_db_metric(
-                NewDbMetric {
-                    host_id,
-                    db_name,
-                    db_type: non_empty(report.db_type).unwrap_or_else(|| "postgres".to_owned()),
-                    recorded_at: self.data_time(report.timestamp),
-                    connections_total: report.connections_total,
-                    connections_active: report.connections_active,
-                    connections_max: report.connections_max,
-                    database_size_mb: report.database_size_mb,
-                    slow_queries: report.slow_queries,
-                    tables_count: report.tables_count,
-                    transactions_committed: report.transactions_committed,
-                    transactions_rolled_back: report.transactions_rolled_back,
-                    qps: report.qps,
-                    tablespace_used_pct: report.tablespace_used_pct,
-                    lock_waits: report.lock_waits,
-                    deadlocks: report.deadlocks,
-                    extra: report.extra.map(Value::Object),
-                    slow_queries_detail,
-                },
+                metric,
                 self.clock.now(),
                 claim
                     .map(|claim| claim.completed_by(reply::db_metrics))
                     .as_ref(),
             )
             .await?;
+        if let (Some(observer), Some(reading)) = (&self.observer, observed) {
+            observer
+                .db_metric_stored(DbReading {
+                    database_id,
+                    ..reading
+                })
+                .await;
+        }
         Ok(reply::db_metrics_response(&[database_id, metric_id]))
     }
 
@@ -574,6 +640,9 @@ impl Ingestor {
             .store
             .insert_logs(&entries, self.clock.now(), claim.as_ref())
             .await?;
+        if let Some(observer) = &self.observer {
+            observer.logs_stored(entries).await;
+        }
         Ok(LogBatchResponse { received })
     }
 

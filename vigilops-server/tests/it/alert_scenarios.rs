@@ -484,3 +484,175 @@ async fn a_failing_dependency_suppresses_its_dependents(app: &TestApp) {
     );
 }
 on_both_backends!(a_failing_dependency_suppresses_its_dependents);
+
+async fn a_burst_of_matching_log_lines_is_one_alert_resolved_by_quiet(app: &TestApp) {
+    let (receiver, url) = Receiver::start().await;
+    let rule = AlertRuleCreate {
+        name: "内存溢出".into(),
+        rule_type: "log_keyword".into(),
+        log_keyword: Some("OutOfMemoryError".into()),
+        log_level: Some("error".into()),
+        duration_seconds: 120,
+        ..AlertRuleCreate::default()
+    };
+    let (_admin, agent, rule_id) = setup(app, &url, rule).await;
+    let host = app.register_host(&agent, "jvm-01").await;
+    let post_lines = |count: usize, level: &'static str| {
+        let at = app.clock_now().to_rfc3339();
+        let logs: Vec<Value> = (0..count)
+            .map(|index| {
+                json!({"host_id": host, "level": level, "timestamp": at,
+                       "message": format!("java.lang.OutOfMemoryError: Java heap space #{index}")})
+            })
+            .collect();
+        let agent = agent.clone();
+        async move {
+            let reply = app
+                .call(
+                    "POST",
+                    "/api/v1/agent/logs",
+                    Some(&agent),
+                    Some(json!({"logs": logs})),
+                )
+                .await;
+            assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+        }
+    };
+    // A thousand matching lines, and lines of another level that do not match.
+    post_lines(1000, "ERROR").await;
+    post_lines(50, "INFO").await;
+    assert_eq!(receiver.settle(app, 1).await.len(), 1);
+    app.advance(Duration::seconds(60));
+    post_lines(500, "ERROR").await;
+    app.state.engine.sweep().await;
+    assert_eq!(
+        receiver.settle(app, 2).await.len(),
+        1,
+        "still one alert, one message"
+    );
+    let alerts = alerts_of(app, rule_id).await;
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].metric_value, Some(1500.0), "matches counted");
+    assert!(
+        alerts[0].message.as_deref().unwrap().contains("#499"),
+        "latest line shown"
+    );
+
+    // 120 s without a match resolves it.
+    app.advance(Duration::seconds(100));
+    app.state.engine.sweep().await;
+    assert_eq!(
+        receiver.settle(app, 2).await.len(),
+        1,
+        "not quiet long enough"
+    );
+    app.advance(Duration::seconds(30));
+    app.state.engine.sweep().await;
+    let bodies = receiver.settle(app, 2).await;
+    assert_eq!(bodies.len(), 2, "{bodies:?}");
+    assert_eq!(bodies[1]["status"], "resolved");
+}
+on_both_backends!(a_burst_of_matching_log_lines_is_one_alert_resolved_by_quiet);
+
+async fn database_rules_watch_each_database(app: &TestApp) {
+    let (receiver, url) = Receiver::start().await;
+    let rule = AlertRuleCreate {
+        name: "连接数过高".into(),
+        rule_type: "db_metric".into(),
+        db_metric_name: Some("connections_active".into()),
+        operator: ">".into(),
+        threshold: 80.0,
+        duration_seconds: 0,
+        ..AlertRuleCreate::default()
+    };
+    let (_admin, agent, rule_id) = setup(app, &url, rule).await;
+    let host = app.register_host(&agent, "pg-01").await;
+    let report = |db: &'static str, active: f64| {
+        let agent = agent.clone();
+        async move {
+            let reply = app
+                .call(
+                    "POST",
+                    "/api/v1/agent/db-metrics",
+                    Some(&agent),
+                    Some(
+                        json!({"host_id": host, "db_name": db, "db_type": "postgres",
+                                "connections_active": active, "connections_total": active + 5.0}),
+                    ),
+                )
+                .await;
+            assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+        }
+    };
+    report("orders", 95.0).await;
+    report("billing", 12.0).await;
+    let bodies = receiver.settle(app, 1).await;
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    assert_eq!(bodies[0]["title"], "连接数过高 - orders");
+    // Every report of the breach is the same alert (the original made one per report).
+    for _ in 0..5 {
+        app.advance(Duration::seconds(60));
+        report("orders", 97.0).await;
+    }
+    assert_eq!(alerts_of(app, rule_id).await.len(), 1);
+    report("orders", 20.0).await;
+    let bodies = receiver.settle(app, 2).await;
+    assert_eq!(bodies.len(), 2, "{bodies:?}");
+    assert_eq!(bodies[1]["status"], "resolved");
+}
+on_both_backends!(database_rules_watch_each_database);
+
+async fn missing_data_and_unacknowledged_alerts_are_told_again(app: &TestApp) {
+    let (receiver, url) = Receiver::start().await;
+    let (admin, agent, _) = setup(
+        app,
+        &url,
+        AlertRuleCreate {
+            name: "无数据".into(),
+            rule_type: "absence".into(),
+            metric: "cpu_percent".into(),
+            duration_seconds: 300,
+            repeat_interval_seconds: Some(1800),
+            ..AlertRuleCreate::default()
+        },
+    )
+    .await;
+    let host = app.register_host(&agent, "edge-01").await;
+    report_cpu(app, &agent, host, 10.0).await;
+    app.advance(Duration::seconds(200));
+    app.state.engine.sweep().await;
+    assert!(receiver.settle(app, 1).await.is_empty(), "data is recent");
+    app.advance(Duration::seconds(200));
+    app.state.engine.sweep().await;
+    let bodies = receiver.settle(app, 1).await;
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    assert_eq!(bodies[0]["message"], "no cpu_percent data for 5 min");
+
+    // Unacknowledged for 30 min: told again; acknowledged: not any more.
+    app.advance(Duration::minutes(31));
+    app.state.engine.sweep().await;
+    let bodies = receiver.settle(app, 2).await;
+    assert_eq!(bodies.len(), 2, "{bodies:?}");
+    assert_eq!(bodies[1]["title"], "[仍未恢复] 无数据 - edge-01");
+    let alert_id = bodies[0]["alert_id"].as_i64().unwrap();
+    let reply = app
+        .call(
+            "POST",
+            &format!("/api/v1/alerts/{alert_id}/ack"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    app.advance(Duration::minutes(31));
+    app.state.engine.sweep().await;
+    assert_eq!(receiver.settle(app, 3).await.len(), 2);
+
+    // Data again: resolved.
+    report_cpu(app, &agent, host, 11.0).await;
+    app.state.engine.sweep().await;
+    let bodies = receiver.settle(app, 3).await;
+    assert_eq!(bodies.len(), 3, "{bodies:?}");
+    assert_eq!(bodies[2]["status"], "resolved");
+}
+on_both_backends!(missing_data_and_unacknowledged_alerts_are_told_again);
