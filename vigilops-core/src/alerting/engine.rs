@@ -34,6 +34,8 @@ use crate::store::{Store, StoreError};
 pub const MAX_READING_AGE: Duration = Duration::minutes(5);
 /// How long rules and host facts are reused before they are read again.
 const REFRESH: Duration = Duration::seconds(10);
+/// How often each replica re-reads the open alerts (see `Worker::reconcile`).
+const RECONCILE_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 /// Most samples kept per series for the baseline and forecast detectors.
 const MAX_HISTORY: usize = 4096;
 
@@ -63,6 +65,8 @@ pub enum Observation {
     RulesChanged,
     /// Evaluate the time-based rules.
     Sweep,
+    /// Re-read the open alerts now (otherwise every 10 s).
+    Reconcile,
     /// Answers once everything queued before has been handled.
     Flush(oneshot::Sender<()>),
 }
@@ -105,6 +109,12 @@ impl AlertEngine {
     /// alert is not re-notified; after a manual resolve a persisting breach is a new alert).
     pub async fn alert_changed(&self, id: i64) {
         self.observe(Observation::AlertChanged(id)).await;
+    }
+
+    /// Re-reads the open alerts that other replicas may have opened or resolved (each replica
+    /// does so every 10 s by itself).
+    pub async fn reconcile(&self) {
+        self.observe(Observation::Reconcile).await;
     }
 
     /// Rules were created, changed or deleted: use them from the next reading on.
@@ -212,8 +222,20 @@ struct Worker {
 
 impl Worker {
     async fn run(mut self, mut receiver: mpsc::Receiver<Observation>) {
-        self.restore().await;
-        while let Some(observation) = receiver.recv().await {
+        self.reconcile().await;
+        let mut reconcile = tokio::time::interval(RECONCILE_EVERY);
+        reconcile.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let observation = tokio::select! {
+                observation = receiver.recv() => observation,
+                _ = reconcile.tick() => {
+                    self.reconcile().await;
+                    continue;
+                }
+            };
+            let Some(observation) = observation else {
+                break;
+            };
             self.refresh_rules(false).await;
             match observation {
                 Observation::Metrics(sample) => self.on_metrics(*sample).await,
@@ -234,6 +256,7 @@ impl Worker {
                 },
                 Observation::RulesChanged => self.refresh_rules(true).await,
                 Observation::Sweep => self.sweep().await,
+                Observation::Reconcile => self.reconcile().await,
                 Observation::Flush(done) => {
                     let _ = done.send(());
                 }
@@ -241,28 +264,43 @@ impl Worker {
         }
     }
 
-    /// Rebuilds the pairs of open alerts.
-    async fn restore(&mut self) {
-        match self.store.open_alerts().await {
-            Ok(alerts) => {
-                for alert in alerts {
-                    let Some(rule_id) = alert.rule_id else {
-                        continue;
-                    };
-                    let pair = Pair {
-                        state: AlertState::restored(alert.fired_at, alert.acknowledged_at),
-                        last_notified_at: Some(alert.fired_at),
-                        // Log alerts resolve after a quiet period counted from now.
-                        last_match: Some(self.clock.now()),
-                        alert: Some(alert.clone()),
-                        ..Pair::default()
-                    };
-                    self.pairs.insert((rule_id, alert.target_key.clone()), pair);
-                }
-            }
+    /// Brings the pairs in line with the open alerts in the store, which every replica shares:
+    /// an alert another replica opened is followed (open, already told), one resolved elsewhere
+    /// (or by hand) is forgotten. Run at start (a restart rebuilds the state, so a persisting
+    /// breach stays one alert) and every [`RECONCILE_EVERY`].
+    async fn reconcile(&mut self) {
+        let alerts = match self.store.open_alerts().await {
+            Ok(alerts) => alerts,
             Err(error) => {
-                tracing::error!(%error, "could not read open alerts; the engine starts empty")
+                tracing::warn!(%error, "could not read open alerts; alert state not reconciled");
+                return;
             }
+        };
+        let open: HashMap<(i64, String), Alert> = alerts
+            .into_iter()
+            .filter_map(|alert| Some(((alert.rule_id?, alert.target_key.clone()), alert)))
+            .collect();
+        // Forget pairs whose alert is no longer the open one of their (rule, target).
+        self.pairs.retain(|key, pair| {
+            pair.alert
+                .as_ref()
+                .is_none_or(|alert| open.get(key).is_some_and(|stored| stored.id == alert.id))
+        });
+        let now = self.clock.now();
+        for (key, alert) in open {
+            let pair = self.pairs.entry(key).or_default();
+            if pair.alert.is_some() {
+                pair.alert = Some(alert);
+                continue;
+            }
+            *pair = Pair {
+                state: AlertState::restored(alert.fired_at, alert.acknowledged_at),
+                last_notified_at: Some(alert.fired_at),
+                // Log alerts resolve after a quiet period counted from now.
+                last_match: Some(now),
+                alert: Some(alert),
+                ..Pair::default()
+            };
         }
     }
 
@@ -973,13 +1011,17 @@ impl Worker {
                     notify,
                     suppressed_count,
                 } => {
-                    let Some(alert) = self.open(&evaluated, now).await else {
+                    let Some((alert, created)) = self.open(&evaluated, now).await else {
                         continue;
                     };
                     if let Some(pair) = self.pairs.get_mut(&key) {
                         pair.alert = Some(alert.clone());
                         pair.last_notified_at = Some(now);
                         pair.escalated = false;
+                    }
+                    if !created {
+                        // Another replica opened (and told) this alert: follow it silently.
+                        continue;
                     }
                     if notify {
                         self.notice(
@@ -1029,8 +1071,8 @@ impl Worker {
         }
     }
 
-    /// Opens (or finds) the pair's alert.
-    async fn open(&self, evaluated: &Evaluated<'_>, now: DateTime<Utc>) -> Option<Alert> {
+    /// Opens the pair's alert, or finds the one another replica opened (`false`).
+    async fn open(&self, evaluated: &Evaluated<'_>, now: DateTime<Utc>) -> Option<(Alert, bool)> {
         let rule = &evaluated.rule.rule;
         let title = match (&evaluated.service_name, evaluated.service_id) {
             (Some(name), _) => format!("{} - {name}", rule.name),
@@ -1052,7 +1094,7 @@ impl Worker {
             fired_at: now,
         };
         match self.store.open_alert(new).await {
-            Ok((alert, _)) => Some(alert),
+            Ok(opened) => Some(opened),
             Err(error) => {
                 tracing::error!(%error, rule_id = evaluated.rule.id, "could not open alert");
                 None

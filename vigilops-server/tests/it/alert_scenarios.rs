@@ -656,3 +656,65 @@ async fn missing_data_and_unacknowledged_alerts_are_told_again(app: &TestApp) {
     assert_eq!(bodies[2]["status"], "resolved");
 }
 on_both_backends!(missing_data_and_unacknowledged_alerts_are_told_again);
+
+/// Two replicas behind a load balancer share one database; a host's reports land on either.
+/// The alert is told once, resolved once, and a later breach is a new alert on both.
+async fn two_replicas_tell_one_incident_once(app: &TestApp) {
+    use crate::support::{tempdir::TempDir, test_config};
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    let (receiver, url) = Receiver::start().await;
+    let (_admin, agent, rule_id) = setup(app, &url, cpu_rule()).await;
+    let host = app.register_host(&agent, "lb-01").await;
+    let data_dir = TempDir::new();
+    let other = vigilops_server::App::with_store(
+        test_config(&data_dir.0, &[]),
+        std::sync::Arc::clone(&app.state.store),
+        app.clock.clone(),
+        None,
+    )
+    .unwrap();
+    let other_router = vigilops_server::router(other.state.clone());
+    let other_engine = other.state.engine.clone();
+    let report_to_other = |cpu: f64| {
+        let request = Request::post("/api/v1/agent/metrics")
+            .header("authorization", format!("Bearer {agent}"))
+            .header("content-type", "application/json")
+            .body(Body::from(
+                json!({"host_id": host, "cpu_percent": cpu}).to_string(),
+            ))
+            .unwrap();
+        let router = other_router.clone();
+        let engine = other_engine.clone();
+        async move {
+            let response = router.oneshot(request).await.unwrap();
+            assert_eq!(response.status(), StatusCode::CREATED);
+            engine.flush().await;
+        }
+    };
+
+    report_cpu(app, &agent, host, 95.0).await;
+    assert_eq!(receiver.settle(app, 1).await.len(), 1);
+    // The next report lands on the other replica: same alert, nothing new to tell.
+    app.advance(Duration::seconds(15));
+    report_to_other(96.0).await;
+    assert_eq!(receiver.settle(app, 2).await.len(), 1);
+    assert_eq!(alerts_of(app, rule_id).await.len(), 1);
+    // The other replica sees it clear: resolved, told once.
+    app.advance(Duration::seconds(15));
+    report_to_other(10.0).await;
+    let bodies = receiver.settle(app, 2).await;
+    assert_eq!(bodies.len(), 2, "{bodies:?}");
+    assert_eq!(bodies[1]["status"], "resolved");
+    // The first replica learns it (every 10 s; here at once) and a new breach is a new alert.
+    app.state.engine.reconcile().await;
+    app.advance(Duration::minutes(10));
+    report_cpu(app, &agent, host, 97.0).await;
+    let bodies = receiver.settle(app, 3).await;
+    assert_eq!(bodies.len(), 3, "{bodies:?}");
+    assert_eq!(bodies[2]["status"], "firing");
+    assert_eq!(alerts_of(app, rule_id).await.len(), 2);
+}
+on_both_backends!(two_replicas_tell_one_incident_once);
