@@ -1,5 +1,7 @@
 //! Group commit for metric samples: concurrent reports are collected and written in one
 //! transaction, so ingestion is bound by throughput rather than by one commit per report.
+//! A submission of several samples (a `metrics/batch` request) is one job: its samples always
+//! share a transaction, so they are stored all or none.
 
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -18,12 +20,15 @@ pub enum BatchError {
     Store(String),
 }
 
-type Job = (MetricSample, oneshot::Sender<Result<i64, BatchError>>);
+type Job = (
+    Vec<MetricSample>,
+    oneshot::Sender<Result<Vec<i64>, BatchError>>,
+);
 
 /// Tunables of the batcher.
 #[derive(Debug, Clone, Copy)]
 pub struct BatchConfig {
-    /// Most samples in one transaction.
+    /// Most samples in one transaction (a larger submission gets one of its own).
     pub max_batch: usize,
     /// Concurrent writer tasks; each commits one batch at a time. Samples are sharded by host,
     /// so two writers never update the same host's latest snapshot (no row-lock contention).
@@ -60,10 +65,14 @@ impl MetricBatcher {
             let store = Arc::clone(store);
             tokio::spawn(async move {
                 while let Some(first) = receiver.recv().await {
+                    let mut samples = first.0.len();
                     let mut batch = vec![first];
-                    while batch.len() < config.max_batch {
+                    while samples < config.max_batch {
                         match receiver.try_recv() {
-                            Ok(job) => batch.push(job),
+                            Ok(job) => {
+                                samples += job.0.len();
+                                batch.push(job);
+                            }
                             Err(_) => break,
                         }
                     }
@@ -78,11 +87,22 @@ impl MetricBatcher {
 
     /// Stores one sample and returns its id once its batch has committed.
     pub async fn submit(&self, sample: MetricSample) -> Result<i64, BatchError> {
+        let ids = self.submit_many(vec![sample]).await?;
+        ids.first().copied().ok_or(BatchError::Closed)
+    }
+
+    /// Stores `samples` in one transaction (shared with other submissions) and returns their
+    /// ids in order once it has committed; all of them are stored, or none. The shard is chosen
+    /// by the first sample's host.
+    pub async fn submit_many(&self, samples: Vec<MetricSample>) -> Result<Vec<i64>, BatchError> {
+        let Some(first) = samples.first() else {
+            return Ok(Vec::new());
+        };
         let (reply, receive) = oneshot::channel();
         let shard =
-            usize::try_from(sample.host_id.rem_euclid(self.shards.len() as i64)).unwrap_or(0);
+            usize::try_from(first.host_id.rem_euclid(self.shards.len() as i64)).unwrap_or(0);
         self.shards[shard]
-            .send((sample, reply))
+            .send((samples, reply))
             .await
             .map_err(|_| BatchError::Closed)?;
         receive.await.map_err(|_| BatchError::Closed)?
@@ -90,24 +110,34 @@ impl MetricBatcher {
 }
 
 async fn write_batch(store: &dyn Store, batch: Vec<Job>) {
-    let (samples, replies): (Vec<MetricSample>, Vec<_>) = batch.into_iter().unzip();
+    let mut sizes = Vec::with_capacity(batch.len());
+    let mut replies = Vec::with_capacity(batch.len());
+    let mut samples = Vec::new();
+    for (job, reply) in batch {
+        sizes.push(job.len());
+        replies.push(reply);
+        samples.extend(job);
+    }
     match store.insert_metrics(&samples).await {
         Ok(ids) => {
-            for (reply, id) in replies.into_iter().zip(ids) {
-                // The requester may have gone away; its sample is stored all the same.
-                let _ = reply.send(Ok(id));
+            let mut ids = ids.into_iter();
+            for (reply, size) in replies.into_iter().zip(sizes) {
+                // The requester may have gone away; its samples are stored all the same.
+                let _ = reply.send(Ok(ids.by_ref().take(size).collect()));
             }
         }
-        Err(error) if samples.len() > 1 => {
-            // One bad sample (a host deleted meanwhile) must not fail its neighbours: retry
-            // each alone so only the bad one reports an error.
-            tracing::warn!(%error, batch = samples.len(), "metric batch failed, retrying one by one");
-            for (sample, reply) in samples.into_iter().zip(replies) {
+        Err(error) if replies.len() > 1 => {
+            // One bad submission (a host deleted meanwhile) must not fail its neighbours: retry
+            // each alone (its samples still together) so only the bad one reports an error.
+            tracing::warn!(%error, batch = samples.len(), "metric batch failed, retrying each submission alone");
+            let mut offset = 0;
+            for (reply, size) in replies.into_iter().zip(sizes) {
+                let job = &samples[offset..offset + size];
+                offset += size;
                 let result = store
-                    .insert_metrics(std::slice::from_ref(&sample))
+                    .insert_metrics(job)
                     .await
-                    .map_err(|error| BatchError::Store(error.to_string()))
-                    .and_then(|ids| ids.first().copied().ok_or(BatchError::Closed));
+                    .map_err(|error| BatchError::Store(error.to_string()));
                 let _ = reply.send(result);
             }
         }
