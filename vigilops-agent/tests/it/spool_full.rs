@@ -115,6 +115,12 @@ fn fill_up(path: &Path) {
     }
 }
 
+/// Whether a log line reports a sample lost to a full disk.
+fn is_a_lost_sample(line: &str) -> bool {
+    line.contains("failed to spool a metrics sample; sample lost")
+        && line.contains("No space left on device")
+}
+
 async fn until(what: &str, mut done: impl FnMut() -> bool) {
     tokio::time::timeout(Duration::from_secs(15), async {
         while !done() {
@@ -170,7 +176,12 @@ async fn a_full_disk_loses_only_the_samples_it_refused() {
             fill_up(&ballast);
             *spooled_before.lock().unwrap() = spooled_times(&metrics_dir);
             until("failed writes to be logged", || {
-                captured.text().matches("No space left on device").count() >= 3
+                captured
+                    .text()
+                    .lines()
+                    .filter(|line| is_a_lost_sample(line))
+                    .count()
+                    >= 3
             })
             .await;
             // Space and the server come back: the agent, still running, delivers the backlog
@@ -186,13 +197,7 @@ async fn a_full_disk_loses_only_the_samples_it_refused() {
         .await;
 
     let logs = captured.text();
-    let failures = logs
-        .lines()
-        .filter(|line| {
-            line.contains("failed to spool a metrics sample; sample lost")
-                && line.contains("No space left on device")
-        })
-        .count();
+    let failures = logs.lines().filter(|line| is_a_lost_sample(line)).count();
     assert!(failures >= 3, "{logs}");
     // The counter in the final log line matches the failures logged.
     let stopped = logs

@@ -43,7 +43,18 @@ async fn every_route_is_documented() {
             "{method} {path} missing from the OpenAPI document"
         );
     }
-    assert!(reply.body["components"]["schemas"]["MetricsReport"].is_object());
+    for schema in [
+        "MetricsReport",
+        "MetricsBatch",
+        "MetricsBatchResponse",
+        "ServiceTargetsResponse",
+        "ServiceTarget",
+    ] {
+        assert!(
+            reply.body["components"]["schemas"][schema].is_object(),
+            "schema {schema} missing"
+        );
+    }
     let docs = app.call("GET", "/api/docs/", None, None).await;
     assert_eq!(docs.status, StatusCode::OK);
     let html = docs.body.as_str().unwrap();
