@@ -351,12 +351,17 @@ pub async fn run_argv(
         .env_clear()
         .env("PATH", SAFE_PATH)
         .env("LC_ALL", "C")
+        // Its own process group, so the processes it starts can be killed with it.
+        .process_group(0)
         .kill_on_drop(true)
         .spawn();
     let mut child = match spawned {
         Ok(child) => child,
         Err(error) => return not_started(format!("failed to start `{program}`: {error}")),
     };
+    // Declared after `child`, so it is dropped first: when the task is aborted (the session
+    // ended, the agent stops) the group is killed while its leader is not yet reaped.
+    let mut group = ProcessGroup::of(&child);
     let stdout = Arc::new(Mutex::new(String::new()));
     let stderr = Arc::new(Mutex::new(String::new()));
     let (child_stdout, child_stderr) = (child.stdout.take(), child.stderr.take());
@@ -396,11 +401,15 @@ pub async fn run_argv(
         Ok(Ok(status)) => (i64::from(status.code().unwrap_or(-1)), false, None),
         Ok(Err(error)) => (-1, false, Some(error.to_string())),
         Err(_) => {
+            group.kill();
             let _ = child.start_kill();
             let _ = child.wait().await;
             (-1, true, None)
         }
     };
+    // Whatever the command left running in its group (a background child that closed its
+    // output) goes with it.
+    group.kill();
     let mut stderr = take(&stderr);
     if let Some(failure) = failure {
         stderr.push_str(&failure);
@@ -417,6 +426,41 @@ pub async fn run_argv(
         stderr,
         duration_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
         timed_out,
+    }
+}
+
+/// The process group of a command started with `process_group(0)` (its id is the leader's
+/// pid). Killed with SIGKILL on timeout, after the command ends, and when dropped, so no
+/// grandchild outlives the command: a `sh -c`-like program or one that spawns helpers would
+/// otherwise leave orphans when only the direct child is killed.
+struct ProcessGroup {
+    id: Option<rustix::process::Pid>,
+}
+
+impl ProcessGroup {
+    fn of(child: &tokio::process::Child) -> Self {
+        let id = child
+            .id()
+            .and_then(|pid| i32::try_from(pid).ok())
+            .and_then(rustix::process::Pid::from_raw);
+        Self { id }
+    }
+
+    /// Sends SIGKILL to every process of the group, once; a group that is already gone is fine.
+    fn kill(&mut self) {
+        let Some(id) = self.id.take() else { return };
+        match rustix::process::kill_process_group(id, rustix::process::Signal::KILL) {
+            Ok(()) | Err(rustix::io::Errno::SRCH) => {}
+            Err(error) => {
+                tracing::warn!(%error, pgid = id.as_raw_nonzero().get(), "failed to kill a command's process group");
+            }
+        }
+    }
+}
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 
@@ -632,6 +676,85 @@ mod tests {
         };
         assert_eq!(*exit_code, -1);
         assert!(stderr.ends_with("command timed out"), "{stderr}");
+    }
+
+    /// Whether process `pid` is gone: no `/proc/<pid>`, or only its zombie (dead, waiting for a
+    /// parent to reap it; a container's init may never do so).
+    fn is_gone(pid: u32) -> bool {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => true,
+            // The state follows the parenthesised command name.
+            Ok(stat) => stat
+                .rsplit_once(") ")
+                .is_some_and(|(_, rest)| rest.starts_with('Z') || rest.starts_with('X')),
+        }
+    }
+
+    /// Polls (real time: a process dies on its own schedule) until `pid` is gone, up to 5 s.
+    async fn until_gone(pid: u32) -> bool {
+        for _ in 0..500 {
+            if is_gone(pid) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        false
+    }
+
+    /// A command that starts a grandchild (`sleep`), prints its pid and waits for it. `sh` is
+    /// outside the safety policy, so this drives the runner directly, as `execute` does once a
+    /// command passed the check.
+    fn forking_command() -> Vec<String> {
+        ["sh", "-c", "sleep 300 & echo $!; wait"]
+            .map(str::to_owned)
+            .to_vec()
+    }
+
+    #[tokio::test]
+    async fn a_timeout_kills_the_whole_process_group() {
+        let (sender, _receiver) = mpsc::channel(1024);
+        let output = run_argv(
+            &forking_command(),
+            Duration::from_secs(1),
+            4096,
+            "r1",
+            &sender,
+        )
+        .await;
+        assert!(output.timed_out, "{output:?}");
+        let grandchild: u32 = output.stdout.trim().parse().expect("the grandchild's pid");
+        assert!(
+            until_gone(grandchild).await,
+            "grandchild {grandchild} outlived the timeout"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_aborted_command_takes_its_process_group_with_it() {
+        // What happens when the session ends or the agent stops: the task running the command
+        // is aborted.
+        let (sender, mut receiver) = mpsc::channel(1024);
+        let task = tokio::spawn(async move {
+            run_argv(
+                &forking_command(),
+                Duration::from_secs(300),
+                4096,
+                "r1",
+                &sender,
+            )
+            .await
+        });
+        let grandchild: u32 = match receiver.recv().await {
+            Some(AgentFrame::CommandOutput { stdout, .. }) => stdout.trim().parse().unwrap(),
+            other => panic!("{other:?}"),
+        };
+        assert!(!is_gone(grandchild), "the grandchild runs until the abort");
+        task.abort();
+        assert!(task.await.unwrap_err().is_cancelled());
+        assert!(
+            until_gone(grandchild).await,
+            "grandchild {grandchild} outlived the aborted command"
+        );
     }
 
     #[tokio::test]

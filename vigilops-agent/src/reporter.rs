@@ -3,10 +3,17 @@
 //! order with one `Idempotency-Key` per sample. A 403 on a host-bound call re-registers and
 //! carries on; shutdown stops every loop promptly and leaves undelivered samples in the spool.
 //!
-//! Three tasks share the work so that a slow or unreachable server never delays collection:
-//! - the collector ticks on `metrics.interval` and appends to the spool;
-//! - the sender drains the spool, oldest first, backing off on failures;
+//! Four tasks share the work so that a slow or unreachable server never delays collection:
+//! - the collector ticks on `metrics.interval` and appends to the metrics spool;
+//! - the metrics sender drains that spool, oldest first, several samples per request
+//!   (`metrics/batch`, an extension) when more than one is pending, one per request
+//!   (`metrics`) when one is, or when the server does not know the extension (404/405);
+//! - the sender drains the spool of every other record, oldest first, backing off on failures;
 //! - the heartbeat keeps the host online.
+//!
+//! Metrics samples have a spool of their own (`spool.dir/metrics`) so that consecutive samples
+//! can be batched however the other records (checks, logs, …) interleave with them; each spool
+//! keeps its own order.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -26,6 +33,13 @@ use crate::spool::{RecordKind, ServiceRef, Spool, SpoolLimits, SpoolRecord};
 
 /// The heartbeat interval before the server has said which one it wants.
 pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(60);
+/// The most metrics samples sent in one `metrics/batch` request.
+pub const DEFAULT_METRICS_BATCH: usize = 100;
+/// The extension endpoint for several metrics samples in one request.
+pub const METRICS_BATCH_PATH: &str = "metrics/batch";
+/// How long the agent posts single samples after a server answered that it has no
+/// `metrics/batch` (an original server; it may be upgraded meanwhile).
+pub const BATCH_PROBE_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// Capped exponential backoff; each delay is drawn between half and all of the capped value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +78,10 @@ pub struct ReporterOptions {
     /// When the first sample is taken, if sooner than one interval after start (so a new host
     /// shows data at once); its rates cover the time since start.
     pub first_sample_delay: Option<Duration>,
+    /// The most metrics samples in one `metrics/batch` request (1: never batch).
+    pub metrics_batch: usize,
+    /// How often the services registered on the server for the host are fetched again.
+    pub service_targets_poll: Duration,
 }
 
 impl Default for ReporterOptions {
@@ -80,6 +98,8 @@ impl Default for ReporterOptions {
             unauthorized_retry: Duration::from_secs(60),
             heartbeat_interval: DEFAULT_HEARTBEAT_INTERVAL,
             first_sample_delay: Some(Duration::from_secs(1)),
+            metrics_batch: DEFAULT_METRICS_BATCH,
+            service_targets_poll: crate::checks::server_targets::POLL_INTERVAL,
         }
     }
 }
@@ -129,8 +149,10 @@ pub fn classify<T>(result: &Result<T, ClientError>) -> Delivery {
 pub struct RunStats {
     /// Samples collected and spooled.
     pub collected: AtomicU64,
-    /// Records the server accepted.
+    /// Records the server accepted (each metrics sample of a batch counts).
     pub delivered: AtomicU64,
+    /// `metrics/batch` requests the server accepted.
+    pub batches: AtomicU64,
     /// Records refused by the server for good (non-retryable 4xx).
     pub refused: AtomicU64,
     /// Registrations that succeeded (the first one and any re-registration).
@@ -146,6 +168,11 @@ struct Shared {
     host_id: tokio::sync::Mutex<Option<i64>>,
     spool: Mutex<Spool>,
     spooled: Notify,
+    /// The metrics samples, batched on their way.
+    metrics_spool: Mutex<Spool>,
+    metrics_spooled: Notify,
+    /// Until when single samples are posted because the server has no `metrics/batch`.
+    batch_unsupported_until: Mutex<Option<tokio::time::Instant>>,
     stats: Arc<RunStats>,
     /// Service name → (host id, service id) of the latest registration of each service, so
     /// spooled checks are sent under the service's current id.
@@ -158,6 +185,33 @@ impl Shared {
         self.spool
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn metrics_spool(&self) -> MutexGuard<'_, Spool> {
+        self.metrics_spool
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether to send several samples per request: on, unless the server said it has no
+    /// `metrics/batch` within the last [`BATCH_PROBE_INTERVAL`].
+    fn batching(&self) -> bool {
+        if self.options.metrics_batch <= 1 {
+            return false;
+        }
+        let until = *self
+            .batch_unsupported_until
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        until.is_none_or(|until| tokio::time::Instant::now() >= until)
+    }
+
+    fn batch_unsupported(&self) {
+        *self
+            .batch_unsupported_until
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) =
+            Some(tokio::time::Instant::now() + BATCH_PROBE_INTERVAL);
     }
 
     /// The body to post for `body` (one part of `record`) under `host_id`: the host id filled
@@ -299,15 +353,38 @@ async fn sleep_or_stop(duration: Duration, stop: &mut watch::Receiver<bool>) -> 
     }
 }
 
-/// Opens the configured spool, or keeps reports in memory when the directory is unusable.
+/// Opens the configured spool, or keeps reports in memory when the directory is unusable. It
+/// gets three quarters of `spool.max_bytes`; the metrics spool ([`open_metrics_spool`]) the rest.
 pub fn open_spool(config: &AgentConfig) -> Spool {
-    let limits = SpoolLimits {
-        max_bytes: config.spool.max_bytes,
-        max_age: config.spool.max_age,
-    };
-    match Spool::open(&config.spool.dir, limits) {
+    let max_bytes = config.spool.max_bytes - metrics_spool_bytes(config.spool.max_bytes);
+    open_spool_in(&config.spool.dir, max_bytes, config.spool.max_age)
+}
+
+/// Opens the spool of metrics samples, `spool.dir/metrics`, with a quarter of `spool.max_bytes`
+/// (at a 15 s interval a sample takes a few KiB, so 64 MiB hold days of samples, beyond the
+/// default `max_age`).
+pub fn open_metrics_spool(config: &AgentConfig) -> Spool {
+    open_spool_in(
+        &metrics_spool_dir(&config.spool.dir),
+        metrics_spool_bytes(config.spool.max_bytes),
+        config.spool.max_age,
+    )
+}
+
+/// Where the metrics samples are spooled, under `spool.dir`.
+pub fn metrics_spool_dir(spool_dir: &std::path::Path) -> std::path::PathBuf {
+    spool_dir.join("metrics")
+}
+
+fn metrics_spool_bytes(max_bytes: u64) -> u64 {
+    max_bytes / 4
+}
+
+fn open_spool_in(dir: &std::path::Path, max_bytes: u64, max_age: Duration) -> Spool {
+    let limits = SpoolLimits { max_bytes, max_age };
+    match Spool::open(dir, limits) {
         Ok(spool) => {
-            tracing::info!(dir = %config.spool.dir.display(), pending_bytes = spool.pending_bytes(), "spool opened");
+            tracing::info!(dir = %dir.display(), pending_bytes = spool.pending_bytes(), "spool opened");
             spool
         }
         Err(error) => {
@@ -328,8 +405,10 @@ pub struct Reporter {
     pub register_request: RegisterRequest,
     /// The metric collectors, with their baseline already taken.
     pub collector: HostCollector,
-    /// Where samples wait for delivery.
+    /// Where records other than metrics samples wait for delivery.
     pub spool: Spool,
+    /// Where metrics samples wait for delivery.
+    pub metrics_spool: Spool,
     /// Time between two samples.
     pub metrics_interval: Duration,
     /// Timing knobs.
@@ -378,6 +457,7 @@ impl Reporter {
             register_request: crate::host_info::register_request(&config.host, &facts),
             collector,
             spool: open_spool(config),
+            metrics_spool: open_metrics_spool(config),
             metrics_interval: config.metrics.interval,
             options: ReporterOptions::default(),
             databases: config.databases.clone(),
@@ -398,6 +478,7 @@ impl Reporter {
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Arc<RunStats> {
         let stats = Arc::new(RunStats::default());
         let log_offsets = self.log_offsets.filter(|_| self.spool.is_persistent());
+        let metrics_spool = self.metrics_spool;
         let shared = Arc::new(Shared {
             client: self.client,
             clock: self.clock,
@@ -406,6 +487,9 @@ impl Reporter {
             host_id: tokio::sync::Mutex::new(None),
             spool: Mutex::new(self.spool),
             spooled: Notify::new(),
+            metrics_spool: Mutex::new(metrics_spool),
+            metrics_spooled: Notify::new(),
+            batch_unsupported_until: Mutex::new(None),
             stats: Arc::clone(&stats),
             services: tokio::sync::Mutex::default(),
         });
@@ -418,6 +502,7 @@ impl Reporter {
                 stop.clone(),
             )),
             tokio::spawn(send_loop(Arc::clone(&shared), stop.clone())),
+            tokio::spawn(metrics_send_loop(Arc::clone(&shared), stop.clone())),
             tokio::spawn(heartbeat_loop(Arc::clone(&shared), stop.clone())),
         ];
         let handle = AgentHandle {
@@ -430,6 +515,12 @@ impl Reporter {
             &stop,
         ));
         tasks.extend(crate::checks::spawn_loops(&handle, &self.services, &stop));
+        tasks.push(crate::checks::server_targets::spawn_loop(
+            &handle,
+            &self.services,
+            self.options.service_targets_poll,
+            &stop,
+        ));
         if let Some(remote) = self.remote {
             tasks.extend(crate::remote::spawn_loop(&handle, remote, &stop));
         }
@@ -449,15 +540,19 @@ impl Reporter {
             }
         }
         let spool = shared.spool();
+        let metrics_spool = shared.metrics_spool();
         tracing::info!(
             collected = stats.collected.load(Ordering::Relaxed),
             delivered = stats.delivered.load(Ordering::Relaxed),
+            batches = stats.batches.load(Ordering::Relaxed),
             refused = stats.refused.load(Ordering::Relaxed),
-            spool_dropped = spool.dropped(),
-            spool_pending_bytes = spool.pending_bytes(),
-            persistent = spool.is_persistent(),
+            spool_dropped = spool.dropped() + metrics_spool.dropped(),
+            spool_write_failures = spool.write_failures() + metrics_spool.write_failures(),
+            spool_pending_bytes = spool.pending_bytes() + metrics_spool.pending_bytes(),
+            persistent = spool.is_persistent() && metrics_spool.is_persistent(),
             "stopped"
         );
+        drop(metrics_spool);
         drop(spool);
         stats
     }
@@ -519,14 +614,15 @@ async fn collect_loop(
                 continue;
             }
         };
-        let pushed = shared.spool().push(&record);
+        let pushed = shared.metrics_spool().push(&record);
         match pushed {
             Ok(()) => {
                 shared.stats.collected.fetch_add(1, Ordering::Relaxed);
-                shared.spooled.notify_one();
+                shared.metrics_spooled.notify_one();
             }
             Err(error) => {
-                tracing::error!(%error, key = %record.key, "failed to spool a metrics sample; sample lost")
+                let write_failures = shared.metrics_spool().write_failures();
+                tracing::error!(%error, key = %record.key, write_failures, "failed to spool a metrics sample; sample lost")
             }
         }
     }
@@ -557,13 +653,212 @@ async fn send_loop(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
                 continue;
             }
         };
-        if deliver_record(&shared, &record, &mut failures, &mut stop)
-            .await
-            .is_none()
-        {
+        let Some(delivered) = deliver_record(&shared, &record, &mut failures, &mut stop).await
+        else {
             return;
+        };
+        let update = if delivered {
+            shared.spool().ack(&record.key)
+        } else {
+            shared.spool().drop_head(&record.key)
+        };
+        if let Err(error) = update {
+            tracing::error!(%error, "failed to update the spool");
         }
     }
+}
+
+/// Drains the metrics spool: the pending samples (up to `metrics_batch`) in one `metrics/batch`
+/// request when there are several and the server has the extension, else one by one through
+/// `metrics`. A batch is removed from the spool once all of it was delivered or refused.
+async fn metrics_send_loop(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let mut failures = 0u32;
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let max = if shared.batching() {
+            shared.options.metrics_batch
+        } else {
+            1
+        };
+        let peeked = shared.metrics_spool().peek_batch(shared.clock.now(), max);
+        let records = match peeked {
+            Ok(records) if records.is_empty() => {
+                tokio::select! {
+                    () = shared.metrics_spooled.notified() => continue,
+                    () = stopped(&mut stop) => return,
+                }
+            }
+            Ok(records) => records,
+            Err(error) => {
+                failures = failures.saturating_add(1);
+                let delay = shared.options.send_backoff.next_delay(failures);
+                tracing::error!(%error, retry_in = ?delay, "failed to read the metrics spool");
+                if sleep_or_stop(delay, &mut stop).await {
+                    return;
+                }
+                continue;
+            }
+        };
+        if records.len() == 1 || !shared.batching() {
+            // One request per sample, each under its own key (a batch in flight at a restart is
+            // sent this way too when the server has no `metrics/batch`).
+            for record in &records {
+                let Some(delivered) =
+                    deliver_record(&shared, record, &mut failures, &mut stop).await
+                else {
+                    return;
+                };
+                let refused = u64::from(!delivered);
+                if let Err(error) = shared.metrics_spool().ack_batch(&record.key, 1, refused) {
+                    tracing::error!(%error, "failed to update the metrics spool");
+                }
+            }
+            continue;
+        }
+        let outcome = deliver_metrics_batch(&shared, &records, &mut failures, &mut stop).await;
+        let (finished, refused) = match outcome {
+            None => return,
+            Some(BatchOutcome::Finished { refused }) => (records.len(), refused),
+            // The rest goes one by one on the next rounds; nothing of it was stored.
+            Some(BatchOutcome::Unsupported { finished, refused }) => (finished, refused),
+        };
+        if finished > 0
+            && let Err(error) = shared
+                .metrics_spool()
+                .ack_batch(&records[0].key, finished, refused)
+        {
+            tracing::error!(%error, "failed to update the metrics spool");
+        }
+    }
+}
+
+/// How a batch of metrics samples went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BatchOutcome {
+    /// Every sample was delivered, or `refused` of them given up on.
+    Finished { refused: u64 },
+    /// The server has no `metrics/batch` (404/405): the first `finished` samples were done
+    /// (delivered in parts before, or refused), the rest must go one by one.
+    Unsupported { finished: usize, refused: u64 },
+}
+
+/// The `Idempotency-Key` of a batch: derived from its first sample's key and its size, which the
+/// spool keeps the same across restarts, so a resent batch is stored once.
+pub fn batch_key(first_key: &str, count: usize) -> String {
+    format!("{first_key}.b{count}")
+}
+
+/// The `metrics/batch` body of `records` under `host_id`.
+fn batch_body(records: &[SpoolRecord], host_id: i64) -> serde_json::Value {
+    let samples: Vec<serde_json::Value> = records
+        .iter()
+        .map(|record| {
+            let mut body = record.body.clone();
+            if let Some(object) = body.as_object_mut() {
+                object.insert("host_id".to_owned(), host_id.into());
+            }
+            body
+        })
+        .collect();
+    serde_json::json!({ "samples": samples })
+}
+
+/// Posts `records` (metrics samples, oldest first) as one batch. A 413, or another 4xx that
+/// refuses the batch for good, splits it in halves (keys `<key>.1` / `<key>.2`, in order) until
+/// the part fits or a single sample is left, which is dropped; so one bad sample costs only
+/// itself. Retries, re-registration and 401 behave as for single records. `None` when stopped
+/// first (the batch stays in the spool and is sent again, with the same keys, next time).
+async fn deliver_metrics_batch(
+    shared: &Shared,
+    records: &[SpoolRecord],
+    failures: &mut u32,
+    stop: &mut watch::Receiver<bool>,
+) -> Option<BatchOutcome> {
+    let first_key = records.first().map(|record| record.key.as_str())?;
+    let mut parts = vec![(batch_key(first_key, records.len()), 0..records.len())];
+    let mut finished = 0usize;
+    let mut refused = 0u64;
+    while let Some((key, range)) = parts.last().cloned() {
+        let host_id = shared.host_id(stop).await?;
+        let body = batch_body(&records[range.clone()], host_id);
+        let result = tokio::select! {
+            result = shared.client.post_json(METRICS_BATCH_PATH, &body, Some(&key)) => result,
+            () = stopped(stop) => return None,
+        };
+        if let Err(ClientError::Api {
+            status: 404 | 405, ..
+        }) = &result
+        {
+            tracing::info!(
+                retry_batching_in = ?BATCH_PROBE_INTERVAL,
+                "server has no metrics/batch (an original server); posting samples one by one"
+            );
+            shared.batch_unsupported();
+            return Some(BatchOutcome::Unsupported { finished, refused });
+        }
+        let samples = range.len() as u64;
+        match classify(&result) {
+            Delivery::Delivered => {
+                shared.stats.delivered.fetch_add(samples, Ordering::Relaxed);
+                shared.stats.batches.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(%key, host_id, samples, "metrics batch delivered");
+                parts.pop();
+                finished = range.end;
+                *failures = 0;
+            }
+            Delivery::TooLarge | Delivery::Drop => {
+                parts.pop();
+                if range.len() > 1 {
+                    if let Err(error) = &result {
+                        tracing::info!(%error, %key, samples, "server refused a metrics batch; splitting it");
+                    }
+                    let middle = range.start + range.len() / 2;
+                    // The first half goes first, so samples keep their order.
+                    parts.push((format!("{key}.2"), middle..range.end));
+                    parts.push((format!("{key}.1"), range.start..middle));
+                } else {
+                    shared.stats.refused.fetch_add(1, Ordering::Relaxed);
+                    refused += 1;
+                    finished = range.end;
+                    if let Err(error) = &result {
+                        tracing::warn!(%error, %key, "server refused a metrics sample for good; dropped");
+                    }
+                }
+                *failures = 0;
+            }
+            Delivery::Reregister => {
+                *failures = failures.saturating_add(1);
+                if *failures > 1 {
+                    let delay = shared.options.send_backoff.next_delay(*failures - 1);
+                    if sleep_or_stop(delay, stop).await {
+                        return None;
+                    }
+                }
+                shared.reregister(host_id, stop).await?;
+            }
+            Delivery::Unauthorized => {
+                if let Err(error) = &result {
+                    tracing::error!(%error, retry_in = ?shared.options.unauthorized_retry, "agent token refused; keeping samples and retrying");
+                }
+                if sleep_or_stop(shared.options.unauthorized_retry, stop).await {
+                    return None;
+                }
+            }
+            Delivery::Retry => {
+                *failures = failures.saturating_add(1);
+                let delay = shared.options.send_backoff.next_delay(*failures);
+                if let Err(error) = &result {
+                    tracing::warn!(%error, failures = *failures, retry_in = ?delay, "metrics batch delivery failed; will retry");
+                }
+                if sleep_or_stop(delay, stop).await {
+                    return None;
+                }
+            }
+        }
+    }
+    Some(BatchOutcome::Finished { refused })
 }
 
 /// One piece of a record on its way: the whole record, or a part of a batch the server found
@@ -600,15 +895,16 @@ pub fn split_batch(
     Some((half(first), half(second)))
 }
 
-/// Delivers the record at the head of the spool, splitting it on 413, and removes it from the
-/// spool once every part was delivered or refused for good; `None` when stopped first (the
-/// record stays in the spool and is sent again, with the same keys, next time).
+/// Delivers one record, splitting it on 413, until every part was delivered or refused for
+/// good; returns whether any part was delivered (else the caller counts it as dropped), or
+/// `None` when stopped first (the record stays in the spool and is sent again, with the same
+/// keys, next time).
 async fn deliver_record(
     shared: &Shared,
     record: &SpoolRecord,
     failures: &mut u32,
     stop: &mut watch::Receiver<bool>,
-) -> Option<()> {
+) -> Option<bool> {
     let path = record.kind.path();
     let mut parts = vec![Part {
         key: record.key.clone(),
@@ -677,7 +973,19 @@ async fn deliver_record(
                     }
                 }
                 service_forbidden = record.service.is_some();
-                shared.reregister(host_id, stop).await?;
+                let current = shared.reregister(host_id, stop).await?;
+                if record.kind == RecordKind::ServiceCheck
+                    && record.service.is_none()
+                    && current == host_id
+                {
+                    // The host is still this agent's, so it is the service id the server
+                    // refuses (a server-side service deleted meanwhile), and a check that names
+                    // no service of ours cannot be remapped: it can never be stored.
+                    shared.stats.refused.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(key = %part.key, path, "server refused the service of a check for good; dropped");
+                    parts.pop();
+                    *failures = 0;
+                }
             }
             Delivery::Unauthorized => {
                 if let Err(error) = &result {
@@ -699,15 +1007,7 @@ async fn deliver_record(
             }
         }
     }
-    let update = if delivered_any {
-        shared.spool().ack(&record.key)
-    } else {
-        shared.spool().drop_head(&record.key)
-    };
-    if let Err(error) = update {
-        tracing::error!(%error, "failed to update the spool");
-    }
-    Some(())
+    Some(delivered_any)
 }
 
 /// What the database and discovery loops use of a running reporter: the client, the clock, the

@@ -10,7 +10,10 @@
 //! - `segment-<20-digit sequence>.jsonl`: one [`SpoolRecord`] as compact JSON per line, appended
 //!   to the newest segment, which is replaced by a new one beyond a size limit (and at each start);
 //! - `cursor`: `<segment sequence> <byte offset>` of the oldest record not yet delivered, written
-//!   atomically (write then rename) after each delivery.
+//!   atomically (write then rename) after each delivery; followed by ` <count>` while a batch of
+//!   that many records from the head is in flight ([`Spool::peek_batch`]), so that after a
+//!   restart the same records form the same batch again (and its `Idempotency-Key`, derived from
+//!   them, is the same).
 //!
 //! Limits: when the spool would grow past `max_bytes`, whole oldest segments are deleted (each
 //! segment is at most an eighth of the limit, so at most that much goes at once); records older
@@ -19,6 +22,10 @@
 //!
 //! When the directory cannot be used, [`Spool::in_memory`] keeps the same behaviour without
 //! surviving a restart.
+//!
+//! A write that fails (a full disk: ENOSPC) loses that record only: it is logged by the caller
+//! and counted in [`Spool::write_failures`], a torn line is cut off, and what was spooled before
+//! stays intact and is delivered once the server can be reached.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fs::{File, OpenOptions};
@@ -134,8 +141,20 @@ pub struct Spool {
     backend: Backend,
     limits: SpoolLimits,
     dropped: u64,
+    /// Records that could not be written (for example: the disk is full).
+    write_failures: u64,
     /// The record returned by the last [`Spool::peek`] and its size, until it is acknowledged.
     peeked: Option<(SpoolRecord, u64)>,
+    /// The records returned by the last [`Spool::peek_batch`], until they are acknowledged.
+    batch: Option<PendingBatch>,
+}
+
+/// A batch handed out by [`Spool::peek_batch`]: its records and where each one ends.
+#[derive(Debug)]
+struct PendingBatch {
+    records: Vec<SpoolRecord>,
+    /// For each record: the position just after it (on disk) and its size in bytes.
+    ends: Vec<(Position, u64)>,
 }
 
 #[derive(Debug)]
@@ -160,7 +179,12 @@ struct DiskSpool {
     head: (u64, u64),
     /// The segment open for appending.
     writer: Option<(u64, File)>,
+    /// How many records from the head form the batch in flight (saved in the cursor file).
+    pinned: Option<usize>,
 }
+
+/// A place in the spool: segment sequence and byte offset.
+type Position = (u64, u64);
 
 const SEGMENT_PREFIX: &str = "segment-";
 const SEGMENT_SUFFIX: &str = ".jsonl";
@@ -204,18 +228,25 @@ impl DiskSpool {
             let size = entry.metadata().map_err(io_error(&entry.path()))?.len();
             segments.insert(sequence, size);
         }
-        let cursor = std::fs::read_to_string(dir.join("cursor"))
-            .ok()
-            .and_then(|text| {
-                let mut fields = text.split_ascii_whitespace();
-                Some((fields.next()?.parse().ok()?, fields.next()?.parse().ok()?))
-            });
+        let cursor_text = std::fs::read_to_string(dir.join("cursor")).unwrap_or_default();
+        let mut fields = cursor_text.split_ascii_whitespace();
+        let cursor = (|| {
+            Some((
+                fields.next()?.parse::<u64>().ok()?,
+                fields.next()?.parse::<u64>().ok()?,
+            ))
+        })();
+        let pinned = fields
+            .next()
+            .and_then(|count| count.parse::<usize>().ok())
+            .filter(|count| *count > 0);
         let mut spool = Self {
             dir: dir.to_owned(),
             segment_max: (max_bytes / 8).clamp(4096, 16 * 1024 * 1024),
             segments,
             head: (0, 0),
             writer: None,
+            pinned: None,
         };
         // Segments before the cursor were delivered. A cursor past its segment's end means that
         // segment was finished; a cursor naming a segment that is gone resumes at the next one.
@@ -243,6 +274,10 @@ impl DiskSpool {
         if !spool.segments.contains_key(&spool.head.0) {
             let next = spool.segments.keys().next().copied();
             spool.head = (next.unwrap_or(spool.head.0), 0);
+        }
+        // The batch in flight at the last stop still starts at the head, unless the head moved.
+        if cursor == Some(spool.head) {
+            spool.pinned = pinned;
         }
         Ok(spool)
     }
@@ -273,8 +308,11 @@ impl DiskSpool {
     fn save_cursor(&self) -> Result<(), SpoolError> {
         let path = self.dir.join("cursor");
         let temporary = self.dir.join("cursor.tmp");
-        std::fs::write(&temporary, format!("{} {}\n", self.head.0, self.head.1))
-            .map_err(io_error(&temporary))?;
+        let text = match self.pinned {
+            Some(count) => format!("{} {} {count}\n", self.head.0, self.head.1),
+            None => format!("{} {}\n", self.head.0, self.head.1),
+        };
+        std::fs::write(&temporary, text).map_err(io_error(&temporary))?;
         std::fs::rename(&temporary, &path).map_err(io_error(&path))
     }
 
@@ -292,6 +330,7 @@ impl DiskSpool {
         self.remove_segment(oldest)?;
         let next = self.segments.keys().next().copied().unwrap_or(oldest + 1);
         self.head = (next, 0);
+        self.pinned = None;
         self.save_cursor()?;
         Ok(lost)
     }
@@ -340,6 +379,50 @@ impl DiskSpool {
         }
         self.segments.insert(*sequence, size + line.len() as u64);
         Ok(())
+    }
+
+    /// Reads up to `max` complete lines from the head on (across segments) without moving it,
+    /// each with the position just after it. Stops before a torn line.
+    fn read_from_head(&self, max: usize) -> Result<Vec<(Vec<u8>, Position)>, SpoolError> {
+        let mut lines = Vec::new();
+        for sequence in self
+            .segments
+            .range(self.head.0..)
+            .map(|(sequence, _)| *sequence)
+        {
+            let mut offset = if sequence == self.head.0 {
+                self.head.1
+            } else {
+                0
+            };
+            let path = segment_path(&self.dir, sequence);
+            let mut file = match File::open(&path) {
+                Ok(file) => file,
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(error) => return Err(io_error(&path)(error)),
+            };
+            file.seek(SeekFrom::Start(offset))
+                .map_err(io_error(&path))?;
+            let mut reader = BufReader::new(file);
+            loop {
+                if lines.len() >= max {
+                    return Ok(lines);
+                }
+                let mut line = Vec::new();
+                let read = reader
+                    .read_until(b'\n', &mut line)
+                    .map_err(io_error(&path))?;
+                if read == 0 {
+                    break;
+                }
+                if !line.ends_with(b"\n") {
+                    return Ok(lines);
+                }
+                offset += read as u64;
+                lines.push((line, (sequence, offset)));
+            }
+        }
+        Ok(lines)
     }
 
     /// Reads the line at the head, moving past exhausted segments. `None` when caught up.
@@ -395,7 +478,9 @@ impl Spool {
             backend: Backend::Disk(DiskSpool::open(dir, limits.max_bytes)?),
             limits,
             dropped: 0,
+            write_failures: 0,
             peeked: None,
+            batch: None,
         })
     }
 
@@ -405,7 +490,9 @@ impl Spool {
             backend: Backend::Memory(MemorySpool::default()),
             limits,
             dropped: 0,
+            write_failures: 0,
             peeked: None,
+            batch: None,
         }
     }
 
@@ -418,6 +505,12 @@ impl Spool {
     /// unreadable, plus those the caller gave up on through [`Spool::drop_head`].
     pub fn dropped(&self) -> u64 {
         self.dropped
+    }
+
+    /// Records that could not be written since the spool was opened (for example: the disk was
+    /// full); each is lost.
+    pub fn write_failures(&self) -> u64 {
+        self.write_failures
     }
 
     /// Bytes of the records not yet delivered.
@@ -448,8 +541,12 @@ impl Spool {
                 {
                     self.dropped += disk.drop_oldest_segment()?;
                     self.peeked = None;
+                    self.batch = None;
                 }
-                disk.append(&line)?;
+                if let Err(error) = disk.append(&line) {
+                    self.write_failures += 1;
+                    return Err(error);
+                }
             }
             Backend::Memory(memory) => {
                 while memory.bytes + size > self.limits.max_bytes {
@@ -459,6 +556,7 @@ impl Spool {
                     memory.bytes -= oldest;
                     self.dropped += 1;
                     self.peeked = None;
+                    self.batch = None;
                 }
                 memory.bytes += size;
                 memory.records.push_back((record.clone(), size));
@@ -492,6 +590,7 @@ impl Spool {
                                     tracing::warn!(size, "unreadable spool record skipped");
                                     self.dropped += 1;
                                     disk.head.1 += size;
+                                    disk.pinned = None;
                                     disk.save_cursor()?;
                                     continue;
                                 }
@@ -535,7 +634,119 @@ impl Spool {
             }
             Backend::Disk(disk) => {
                 disk.head.1 += size;
+                disk.pinned = None;
                 disk.save_cursor()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Up to `max` records from the head, oldest first, for one batched request; the head skips
+    /// records that are too old or unreadable as [`Spool::peek`] does. They stay in the spool
+    /// until [`Spool::ack_batch`], and the same records are returned again until then, also after
+    /// a restart (the count is saved with the cursor), whatever `max` is by then.
+    pub fn peek_batch(
+        &mut self,
+        now: DateTime<Utc>,
+        max: usize,
+    ) -> Result<Vec<SpoolRecord>, SpoolError> {
+        if let Some(batch) = &self.batch {
+            return Ok(batch.records.clone());
+        }
+        let Some(_head) = self.peek(now)? else {
+            return Ok(Vec::new());
+        };
+        self.peeked = None;
+        let batch = match &mut self.backend {
+            Backend::Memory(memory) => {
+                let entries: Vec<_> = memory.records.iter().take(max.max(1)).collect();
+                PendingBatch {
+                    records: entries.iter().map(|(record, _)| record.clone()).collect(),
+                    ends: entries.iter().map(|(_, size)| ((0, 0), *size)).collect(),
+                }
+            }
+            Backend::Disk(disk) => {
+                let wanted = disk.pinned.unwrap_or(max).max(1);
+                let mut batch = PendingBatch {
+                    records: Vec::new(),
+                    ends: Vec::new(),
+                };
+                for (line, end) in disk.read_from_head(wanted)? {
+                    // Stop before an unreadable line; `peek` skips it once it is the head.
+                    let Ok(record) = serde_json::from_slice::<SpoolRecord>(&line) else {
+                        break;
+                    };
+                    batch.records.push(record);
+                    batch.ends.push((end, line.len() as u64));
+                }
+                let count = batch.records.len();
+                if count > 0 && disk.pinned != Some(count) {
+                    disk.pinned = Some(count);
+                    disk.save_cursor()?;
+                }
+                batch
+            }
+        };
+        let records = batch.records.clone();
+        if !records.is_empty() {
+            self.batch = Some(batch);
+        }
+        Ok(records)
+    }
+
+    /// Removes the first `count` records of the batch starting with `first_key` (the last one
+    /// returned by [`Spool::peek_batch`]), of which `refused` were not delivered but given up on
+    /// (counted as dropped). The rest of the batch, if any, stays the batch in flight. Nothing
+    /// happens when a limit removed the batch in the meantime.
+    pub fn ack_batch(
+        &mut self,
+        first_key: &str,
+        count: usize,
+        refused: u64,
+    ) -> Result<(), SpoolError> {
+        let Some(batch) = &mut self.batch else {
+            return Ok(());
+        };
+        if batch
+            .records
+            .first()
+            .is_none_or(|record| record.key != first_key)
+            || count == 0
+        {
+            return Ok(());
+        }
+        let count = count.min(batch.records.len());
+        let Some(&(end, _)) = batch.ends.get(count - 1) else {
+            return Ok(());
+        };
+        let bytes: u64 = batch.ends[..count].iter().map(|(_, size)| size).sum();
+        batch.records.drain(..count);
+        batch.ends.drain(..count);
+        let remaining = batch.records.len();
+        if remaining == 0 {
+            self.batch = None;
+        }
+        self.dropped += refused;
+        match &mut self.backend {
+            Backend::Memory(memory) => {
+                for _ in 0..count {
+                    memory.records.pop_front();
+                }
+                memory.bytes = memory.bytes.saturating_sub(bytes);
+            }
+            Backend::Disk(disk) => {
+                disk.head = end;
+                disk.pinned = (remaining > 0).then_some(remaining);
+                disk.save_cursor()?;
+                // Segments the batch went past were delivered to their end.
+                let delivered: Vec<u64> = disk
+                    .segments
+                    .range(..end.0)
+                    .map(|(sequence, _)| *sequence)
+                    .collect();
+                for sequence in delivered {
+                    disk.remove_segment(sequence)?;
+                }
             }
         }
         Ok(())
@@ -742,6 +953,122 @@ mod tests {
         assert_eq!(kept.last().map(String::as_str), Some("key-99"));
         assert_eq!(kept.len() as u64 + spool.dropped(), 100);
         assert!(!spool.is_persistent());
+    }
+
+    fn keys(records: &[SpoolRecord]) -> Vec<String> {
+        records.iter().map(|record| record.key.clone()).collect()
+    }
+
+    fn numbered(range: std::ops::Range<u32>) -> Vec<String> {
+        range.map(|number| format!("key-{number}")).collect()
+    }
+
+    #[test]
+    fn a_batch_is_the_same_until_acknowledged_even_across_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut spool = Spool::open(dir.path(), limits(1 << 20)).unwrap();
+        for number in 0..6 {
+            spool.push(&record(number)).unwrap();
+        }
+        let batch = spool.peek_batch(at(59), 4).unwrap();
+        assert_eq!(keys(&batch), numbered(0..4));
+        spool.push(&record(6)).unwrap();
+        // Unacknowledged (a failed send): the very same records, whatever the size asked now.
+        assert_eq!(
+            keys(&spool.peek_batch(at(59), 100).unwrap()),
+            numbered(0..4)
+        );
+        drop(spool);
+        // A restart while the batch was in flight: the same four records form it again, so its
+        // key (derived from them) is the same and the server stores it once.
+        let mut spool = Spool::open(dir.path(), limits(1 << 20)).unwrap();
+        assert_eq!(
+            keys(&spool.peek_batch(at(59), 100).unwrap()),
+            numbered(0..4)
+        );
+        // A stale acknowledgement changes nothing.
+        spool.ack_batch("key-1", 4, 0).unwrap();
+        spool.ack_batch("key-0", 4, 0).unwrap();
+        assert_eq!(
+            keys(&spool.peek_batch(at(59), 100).unwrap()),
+            numbered(4..7)
+        );
+        // Part of a batch (the first record, sent alone): the rest stays the batch in flight,
+        // also after a restart.
+        spool.ack_batch("key-4", 1, 1).unwrap();
+        assert_eq!(spool.dropped(), 1, "a refused record is counted");
+        spool.push(&record(7)).unwrap();
+        drop(spool);
+        let mut spool = Spool::open(dir.path(), limits(1 << 20)).unwrap();
+        assert_eq!(
+            keys(&spool.peek_batch(at(59), 100).unwrap()),
+            numbered(5..7)
+        );
+        spool.ack_batch("key-5", 2, 0).unwrap();
+        assert_eq!(
+            keys(&spool.peek_batch(at(59), 100).unwrap()),
+            numbered(7..8)
+        );
+        spool.ack_batch("key-7", 1, 0).unwrap();
+        assert_eq!(spool.peek_batch(at(59), 100).unwrap(), []);
+        assert_eq!(spool.pending_bytes(), 0);
+        drop(spool);
+        let mut spool = Spool::open(dir.path(), limits(1 << 20)).unwrap();
+        assert_eq!(spool.peek_batch(at(59), 100).unwrap(), [], "nothing resent");
+    }
+
+    #[test]
+    fn batches_cross_segments_in_order_and_delivered_segments_go() {
+        let dir = tempfile::tempdir().unwrap();
+        // 4 KiB segments (an eighth of the limit): the records span several of them.
+        let mut spool = Spool::open(dir.path(), limits(32 * 1024)).unwrap();
+        for number in 0..200 {
+            spool.push(&record(number)).unwrap();
+        }
+        let segments = |dir: &Path| {
+            std::fs::read_dir(dir)
+                .unwrap()
+                .filter(|entry| {
+                    entry.as_ref().is_ok_and(|entry| {
+                        entry
+                            .file_name()
+                            .to_string_lossy()
+                            .starts_with(SEGMENT_PREFIX)
+                    })
+                })
+                .count()
+        };
+        let before = segments(dir.path());
+        assert!(before > 3, "{before} segments");
+        let mut delivered = Vec::new();
+        loop {
+            let batch = spool.peek_batch(at(59), 30).unwrap();
+            let Some(first) = batch.first() else { break };
+            assert!(batch.len() <= 30);
+            spool.ack_batch(&first.key.clone(), batch.len(), 0).unwrap();
+            delivered.extend(keys(&batch));
+        }
+        assert_eq!(delivered, numbered(0..200));
+        assert_eq!(spool.pending_bytes(), 0);
+        assert_eq!(spool.dropped(), 0);
+        assert!(segments(dir.path()) <= 1, "delivered segments are deleted");
+        drop(spool);
+        let mut spool = Spool::open(dir.path(), limits(32 * 1024)).unwrap();
+        assert_eq!(spool.peek_batch(at(59), 30).unwrap(), []);
+    }
+
+    #[test]
+    fn memory_spool_batches_too() {
+        let mut spool = Spool::in_memory(limits(1 << 20));
+        for number in 0..5 {
+            spool.push(&record(number)).unwrap();
+        }
+        assert_eq!(keys(&spool.peek_batch(at(59), 3).unwrap()), numbered(0..3));
+        spool.ack_batch("key-0", 3, 0).unwrap();
+        assert_eq!(keys(&spool.peek_batch(at(59), 3).unwrap()), numbered(3..5));
+        spool.ack_batch("key-3", 2, 0).unwrap();
+        assert_eq!(spool.peek_batch(at(59), 3).unwrap(), []);
+        assert_eq!(spool.pending_bytes(), 0);
     }
 
     #[test]

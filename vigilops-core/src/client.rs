@@ -10,7 +10,7 @@ use crate::protocol::agent::{
     DbMetricsReport, DbMetricsResponse, HeartbeatRequest, HeartbeatResponse,
     IDEMPOTENCY_KEY_HEADER, LogBatch, LogBatchResponse, MetricsReport, MetricsResponse,
     RegisterRequest, RegisterResponse, ServiceCheckReport, ServiceCheckResponse,
-    ServiceRegisterRequest, ServiceRegisterResponse,
+    ServiceRegisterRequest, ServiceRegisterResponse, ServiceTargetsResponse,
 };
 use crate::protocol::rest::{
     AgentTokenCreate, AgentTokenView, HealthResponse, HostView, LoginRequest, MetricPointView,
@@ -419,6 +419,20 @@ impl AgentClient {
         key: Option<&str>,
     ) -> Result<DbMetricsResponse, ClientError> {
         self.post("db-metrics", report, key).await
+    }
+
+    /// **Extension** `service-targets`: the services registered on the server for `host_id`
+    /// (an original server answers 404).
+    pub async fn service_targets(
+        &self,
+        host_id: i64,
+    ) -> Result<ServiceTargetsResponse, ClientError> {
+        let url = format!(
+            "{}/api/v1/agent/service-targets?host_id={host_id}",
+            self.base_url
+        );
+        let request = self.http.get(&url).bearer_auth(&self.token);
+        send(request, &url).await
     }
 
     /// `logs`, optionally idempotent.

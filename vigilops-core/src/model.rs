@@ -309,6 +309,23 @@ pub struct ServiceRegistration {
     pub category: String,
 }
 
+/// A stored service of a host, as the host's agent needs it to check it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Service {
+    pub id: i64,
+    pub host_id: i64,
+    pub name: String,
+    /// `http` or `tcp`.
+    pub check_type: String,
+    /// URL for http, `host:port` for tcp.
+    pub target: String,
+    /// Seconds between checks.
+    pub check_interval: i64,
+    /// Seconds one check may take.
+    pub timeout: i64,
+    pub is_active: bool,
+}
+
 /// A connection between two services of one host, as an agent reported it (by name).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewDiscoveredDependency {

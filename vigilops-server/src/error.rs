@@ -152,7 +152,9 @@ impl From<IngestError> for ApiError {
             IngestError::Invalid { field, message } => {
                 Self::validation(&["body", field], message, "value_error")
             }
-            IngestError::TooLarge => Self::new(StatusCode::PAYLOAD_TOO_LARGE, message),
+            IngestError::TooLarge | IngestError::TooManySamples => {
+                Self::new(StatusCode::PAYLOAD_TOO_LARGE, message)
+            }
             IngestError::IdempotencyInProgress => Self::new(StatusCode::CONFLICT, message),
             IngestError::Store(error) => error.into(),
             IngestError::Batch(error) => Self::internal(&error),

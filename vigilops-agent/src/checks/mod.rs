@@ -13,6 +13,7 @@
 //! delivered from the spool like every other record (`Idempotency-Key`, original `checked_at`).
 
 pub mod cert;
+pub mod server_targets;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -25,6 +25,7 @@ use axum::Router;
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, Connection, Executor};
+use vigilops_agent::reporter::metrics_spool_dir;
 use vigilops_agent::spool::{Spool, SpoolLimits};
 use vigilops_core::client::{ApiClient, HostQuery};
 use vigilops_core::clock::{Clock, SystemClock};
@@ -418,23 +419,42 @@ fn stopped_field(log: &str, name: &str) -> u64 {
         .unwrap_or_else(|| panic!("no {name} in {line:?}"))
 }
 
-/// The records still in the spool after the agent stopped, by kind.
+/// The records still in the spools (the metrics samples' and the others') after the agent
+/// stopped, by kind.
 fn pending_in_spool(dir: &Path) -> HashMap<&'static str, u64> {
-    let mut spool = Spool::open(
-        dir,
-        SpoolLimits {
-            max_bytes: 1 << 30,
-            max_age: Duration::from_secs(86_400),
-        },
-    )
-    .unwrap();
     let mut pending = HashMap::new();
-    while let Some(record) = spool.peek(now()).unwrap() {
-        *pending.entry(record.kind.path()).or_default() += 1;
-        spool.ack(&record.key).unwrap();
+    for dir in [dir.to_owned(), metrics_spool_dir(dir)] {
+        let mut spool = Spool::open(
+            &dir,
+            SpoolLimits {
+                max_bytes: 1 << 30,
+                max_age: Duration::from_secs(86_400),
+            },
+        )
+        .unwrap();
+        while let Some(record) = spool.peek(now()).unwrap() {
+            *pending.entry(record.kind.path()).or_default() += 1;
+            spool.ack(&record.key).unwrap();
+        }
+        assert_eq!(spool.dropped(), 0, "no spooled record is unreadable");
     }
-    assert_eq!(spool.dropped(), 0, "no spooled record is unreadable");
     pending
+}
+
+/// How many records the server stored under idempotency keys: one per key, except a
+/// `metrics/batch` key, which stands for the samples it stored (its reply's `received`).
+fn records_stored(bodies: &[(String,)]) -> u64 {
+    bodies
+        .iter()
+        .map(|(body,)| {
+            let reply: serde_json::Value = serde_json::from_str(body).unwrap();
+            if reply.get("metric_ids").is_some() {
+                reply["received"].as_u64().unwrap()
+            } else {
+                1
+            }
+        })
+        .sum()
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -669,8 +689,9 @@ async fn end_to_end(backend: Backend) {
 
     // Stop the agent and account for every record it spooled (metrics samples, check results,
     // database samples, log batches): each was stored by the server exactly once under its
-    // idempotency key, or is still in the spool for the agent's next start. A record in flight
-    // at the stop may be both, hence the range.
+    // idempotency key (metrics samples of the backlog under the key of their batch), or is still
+    // in the spool for the agent's next start. A record in flight at the stop may be both, hence
+    // the range.
     let mut agent = agent;
     terminate(&mut agent.child, "agent");
     let agent_log = std::fs::read_to_string(&logs.agent).unwrap();
@@ -684,10 +705,16 @@ async fn end_to_end(backend: Backend) {
         None,
         "every log batch was delivered: {pending:?}"
     );
-    let stored_keys: Vec<(i64,)> = stored
-        .rows("SELECT count(*) FROM idempotency_keys WHERE status_code IS NOT NULL".to_owned())
+    let stored_bodies: Vec<(String,)> = stored
+        .rows("SELECT body FROM idempotency_keys WHERE status_code IS NOT NULL".to_owned())
         .await;
-    let stored_keys = u64::try_from(stored_keys[0].0).unwrap();
+    let stored_keys = records_stored(&stored_bodies);
+    assert!(
+        stored_bodies
+            .iter()
+            .any(|(body,)| body.contains("\"metric_ids\"")),
+        "the metrics backlog of the outage went out in batches"
+    );
     assert!(
         stored_keys <= spooled && stored_keys + still_spooled >= spooled,
         "spooled {spooled}, stored {stored_keys}, still spooled {pending:?}\n{}",

@@ -5,20 +5,24 @@
 // Helpers outside #[test] functions unwrap too: a failure there is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod batching;
 mod checks;
 mod db;
 mod delivery;
 mod discovery;
 mod end_to_end;
 mod remote;
+mod server_targets;
+mod spool_full;
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
@@ -38,6 +42,14 @@ struct Script {
     forbid_first_check: bool,
     /// Answer 413 to a log batch of more entries than this, or holding the message `too big`.
     max_log_entries: Option<usize>,
+    /// Serve the extension `metrics/batch` (else it is a 404, as on an original server).
+    batch: bool,
+    /// Answer 503 to this many `metrics/batch` posts first.
+    batch_unavailable_first: usize,
+    /// Answer 413 to a `metrics/batch` of more samples than this.
+    max_batch_samples: Option<usize>,
+    /// Serve the extension `service-targets` with this JSON body (else it is a 404).
+    service_targets: Option<&'static str>,
 }
 
 #[derive(Default)]
@@ -55,6 +67,12 @@ struct Recorded {
     dependencies: Vec<Value>,
     /// Every metrics post: status answered, idempotency key, authorization, body.
     metrics: Vec<(u16, String, String, MetricsReport)>,
+    /// Every `metrics/batch` post: status answered, idempotency key, samples.
+    batches: Vec<(u16, String, Vec<MetricsReport>)>,
+    /// Every sample the server accepted, single or batched, in the order they arrived.
+    accepted_samples: Vec<MetricsReport>,
+    /// Every `service-targets` query: its host id.
+    target_queries: Vec<i64>,
     heartbeats: usize,
 }
 
@@ -63,6 +81,8 @@ struct Server {
     script: Script,
     recorded: Arc<Mutex<Recorded>>,
     accepted: Arc<Notify>,
+    /// While false, every metrics post (single or batch) is answered 503.
+    available: Arc<AtomicBool>,
 }
 
 impl Server {
@@ -77,12 +97,13 @@ impl Server {
             .collect()
     }
 
-    /// Resolves once at least `count` metrics posts were accepted (fails the test after 10 s).
+    /// Resolves once at least `count` metrics samples were accepted, single or batched (fails
+    /// the test after 10 s).
     async fn until_accepted(&self, count: usize) {
         tokio::time::timeout(Duration::from_secs(10), async {
             loop {
                 let notified = self.accepted.notified();
-                if self.accepted_metrics().len() >= count {
+                if self.recorded.lock().unwrap().accepted_samples.len() >= count {
                     return;
                 }
                 notified.await;
@@ -129,13 +150,17 @@ async fn metrics(
     let report: MetricsReport = serde_json::from_value(body).unwrap();
     let mut recorded = server.recorded.lock().unwrap();
     let index = recorded.metrics.len();
-    let status = if index < server.script.unavailable_first {
-        StatusCode::SERVICE_UNAVAILABLE
-    } else if server.script.forbid_at == Some(index) {
-        StatusCode::FORBIDDEN
-    } else {
-        StatusCode::CREATED
-    };
+    let status =
+        if index < server.script.unavailable_first || !server.available.load(Ordering::SeqCst) {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else if server.script.forbid_at == Some(index) {
+            StatusCode::FORBIDDEN
+        } else {
+            StatusCode::CREATED
+        };
+    if status == StatusCode::CREATED {
+        recorded.accepted_samples.push(report.clone());
+    }
     recorded.metrics.push((
         status.as_u16(),
         header("idempotency-key"),
@@ -148,6 +173,51 @@ async fn metrics(
         status,
         Json(json!({"status": "ok", "metric_id": index, "detail": "scripted"})),
     )
+}
+
+async fn metrics_batch(
+    State(server): State<Server>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> (StatusCode, Json<Value>) {
+    let samples: Vec<MetricsReport> = serde_json::from_value(body["samples"].clone()).unwrap();
+    let mut recorded = server.recorded.lock().unwrap();
+    let index = recorded.batches.len();
+    let status = if index < server.script.batch_unavailable_first
+        || !server.available.load(Ordering::SeqCst)
+    {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else if server
+        .script
+        .max_batch_samples
+        .is_some_and(|max| samples.len() > max)
+    {
+        StatusCode::PAYLOAD_TOO_LARGE
+    } else {
+        StatusCode::CREATED
+    };
+    let received = samples.len();
+    if status == StatusCode::CREATED {
+        recorded.accepted_samples.extend(samples.iter().cloned());
+    }
+    recorded
+        .batches
+        .push((status.as_u16(), idempotency_key(&headers), samples));
+    drop(recorded);
+    server.accepted.notify_waiters();
+    (
+        status,
+        Json(json!({"status": "ok", "received": received, "metric_ids": [], "detail": "scripted"})),
+    )
+}
+
+async fn service_targets(
+    State(server): State<Server>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Json<Value> {
+    let host_id = query["host_id"].parse().unwrap();
+    server.recorded.lock().unwrap().target_queries.push(host_id);
+    Json(serde_json::from_str(server.script.service_targets.unwrap()).unwrap())
 }
 
 /// Records each request's `Content-Encoding` and, like the real server, inflates gzip bodies
@@ -305,8 +375,16 @@ async fn start_server(script: Script) -> (Server, String) {
         script,
         recorded: Arc::default(),
         accepted: Arc::default(),
+        available: Arc::new(AtomicBool::new(true)),
     };
-    let router = Router::new()
+    let mut router = Router::new();
+    if script.batch {
+        router = router.route("/api/v1/agent/metrics/batch", post(metrics_batch));
+    }
+    if script.service_targets.is_some() {
+        router = router.route("/api/v1/agent/service-targets", get(service_targets));
+    }
+    let router = router
         .route("/api/v1/agent/register", post(register))
         .route("/api/v1/agent/heartbeat", post(heartbeat))
         .route("/api/v1/agent/metrics", post(metrics))
@@ -518,7 +596,7 @@ async fn samples_spooled_while_the_server_is_down_are_replayed_after_a_restart()
     })
     .await;
     let first_run = reporter(&down_url, spool.path());
-    let spool_dir = spool.path().to_owned();
+    let spool_dir = vigilops_agent::reporter::metrics_spool_dir(spool.path());
     let collected = first_run
         .run(async {
             // Stop once two samples are on disk and the server has refused the first one.

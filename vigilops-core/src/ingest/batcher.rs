@@ -1,5 +1,7 @@
 //! Group commit for metric samples: concurrent reports are collected and written in one
 //! transaction, so ingestion is bound by throughput rather than by one commit per report.
+//! A submission of several samples (a `metrics/batch` request) is one job: its samples always
+//! share a transaction, so they are stored all or none.
 
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -30,16 +32,18 @@ impl From<StoreError> for BatchError {
     }
 }
 
+/// One submission: its samples, the idempotency claim their write completes, and where the
+/// ids go.
 struct Job {
-    sample: MetricSample,
+    samples: Vec<MetricSample>,
     claim: Option<IdempotencyClaim>,
-    reply: oneshot::Sender<Result<i64, BatchError>>,
+    reply: oneshot::Sender<Result<Vec<i64>, BatchError>>,
 }
 
 /// Tunables of the batcher.
 #[derive(Debug, Clone, Copy)]
 pub struct BatchConfig {
-    /// Most samples in one transaction.
+    /// Most samples in one transaction (a larger submission gets one of its own).
     pub max_batch: usize,
     /// Concurrent writer tasks; each commits one batch at a time. Samples are sharded by host,
     /// so two writers never update the same host's latest snapshot (no row-lock contention).
@@ -76,10 +80,14 @@ impl MetricBatcher {
             let store = Arc::clone(store);
             tokio::spawn(async move {
                 while let Some(first) = receiver.recv().await {
+                    let mut samples = first.samples.len();
                     let mut batch = vec![first];
-                    while batch.len() < config.max_batch {
+                    while samples < config.max_batch {
                         match receiver.try_recv() {
-                            Ok(job) => batch.push(job),
+                            Ok(job) => {
+                                samples += job.samples.len();
+                                batch.push(job);
+                            }
                             Err(_) => break,
                         }
                     }
@@ -99,12 +107,27 @@ impl MetricBatcher {
         sample: MetricSample,
         claim: Option<IdempotencyClaim>,
     ) -> Result<i64, BatchError> {
+        let ids = self.submit_many(vec![sample], claim).await?;
+        ids.first().copied().ok_or(BatchError::Closed)
+    }
+
+    /// Stores `samples` in one transaction (shared with other submissions) and returns their
+    /// ids in order once it has committed; all of them are stored, or none, and a `claim` is
+    /// completed in that transaction. The shard is chosen by the first sample's host.
+    pub async fn submit_many(
+        &self,
+        samples: Vec<MetricSample>,
+        claim: Option<IdempotencyClaim>,
+    ) -> Result<Vec<i64>, BatchError> {
+        let Some(first) = samples.first() else {
+            return Ok(Vec::new());
+        };
         let (reply, receive) = oneshot::channel();
         let shard =
-            usize::try_from(sample.host_id.rem_euclid(self.shards.len() as i64)).unwrap_or(0);
+            usize::try_from(first.host_id.rem_euclid(self.shards.len() as i64)).unwrap_or(0);
         self.shards[shard]
             .send(Job {
-                sample,
+                samples,
                 claim,
                 reply,
             })
@@ -115,46 +138,51 @@ impl MetricBatcher {
 }
 
 async fn write_batch(store: &dyn Store, batch: Vec<Job>) {
-    let mut samples = Vec::with_capacity(batch.len());
+    let mut samples = Vec::new();
     let mut claims = Vec::new();
-    let mut replies = Vec::with_capacity(batch.len());
-    for (row, job) in batch.into_iter().enumerate() {
-        samples.push(job.sample);
+    let mut jobs = Vec::with_capacity(batch.len());
+    for job in batch {
+        let rows = samples.len()..samples.len() + job.samples.len();
         if let Some(claim) = job.claim.clone() {
             claims.push(ClaimedRows {
                 claim,
-                rows: row..row + 1,
+                rows: rows.clone(),
             });
         }
-        replies.push((job.claim, job.reply));
+        samples.extend(job.samples);
+        jobs.push((rows, job.claim, job.reply));
     }
     match store.insert_metrics(&samples, &claims).await {
         Ok(ids) => {
-            for ((_, reply), id) in replies.into_iter().zip(ids) {
-                // The requester may have gone away; its sample is stored all the same.
-                let _ = reply.send(Ok(id));
+            for (rows, _, reply) in jobs {
+                // The requester may have gone away; its samples are stored all the same.
+                let _ = reply.send(Ok(ids.get(rows).unwrap_or_default().to_vec()));
             }
         }
-        Err(error) if samples.len() > 1 => {
-            // One bad sample (a lost idempotency claim, a store refusal) must not fail its
-            // neighbours: retry each alone so only the bad one reports an error.
-            tracing::warn!(%error, batch = samples.len(), "metric batch failed, retrying one by one");
-            for (sample, (claim, reply)) in samples.into_iter().zip(replies) {
+        Err(error) if jobs.len() > 1 => {
+            // One bad submission (a lost idempotency claim, a store refusal) must not fail its
+            // neighbours: retry each alone (its samples still together) so only it fails.
+            tracing::warn!(%error, batch = samples.len(), "metric batch failed, retrying each submission alone");
+            for (rows, claim, reply) in jobs {
+                let count = rows.len();
                 let claims: Vec<ClaimedRows> = claim
                     .into_iter()
-                    .map(|claim| ClaimedRows { claim, rows: 0..1 })
+                    .map(|claim| ClaimedRows {
+                        claim,
+                        rows: 0..count,
+                    })
                     .collect();
+                let job = samples.get(rows).unwrap_or_default();
                 let result = store
-                    .insert_metrics(std::slice::from_ref(&sample), &claims)
+                    .insert_metrics(job, &claims)
                     .await
-                    .map_err(BatchError::from)
-                    .and_then(|ids| ids.first().copied().ok_or(BatchError::Closed));
+                    .map_err(BatchError::from);
                 let _ = reply.send(result);
             }
         }
         Err(error) => {
             let error = BatchError::from(error);
-            for (_, reply) in replies {
+            for (_, _, reply) in jobs {
                 let _ = reply.send(Err(error.clone()));
             }
         }

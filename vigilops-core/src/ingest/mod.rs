@@ -22,10 +22,10 @@ use crate::model::{
 };
 use crate::protocol::agent::{
     DbMetricsReport, DbMetricsResponse, HeartbeatRequest, HeartbeatResponse, LogBatch,
-    LogBatchResponse, MetricsReport, MetricsResponse, RegisterRequest, RegisterResponse,
-    ServiceCheckReport, ServiceCheckResponse, ServiceDependenciesReport,
-    ServiceDependenciesResponse, ServiceRegisterRequest, ServiceRegisterResponse,
-    is_valid_idempotency_key,
+    LogBatchResponse, MetricsBatch, MetricsBatchResponse, MetricsReport, MetricsResponse,
+    RegisterRequest, RegisterResponse, ServiceCheckReport, ServiceCheckResponse,
+    ServiceDependenciesReport, ServiceDependenciesResponse, ServiceRegisterRequest,
+    ServiceRegisterResponse, ServiceTarget, ServiceTargetsResponse, is_valid_idempotency_key,
 };
 use crate::store::{IdempotencyClaim, IdempotencyState, Store, StoreError};
 use agent_auth::AgentCaches;
@@ -33,6 +33,9 @@ pub use batcher::{BatchConfig, BatchError, MetricBatcher};
 
 /// Most log entries in one batch.
 pub const MAX_LOG_BATCH: usize = 10_000;
+/// Most samples in one `metrics/batch` request (about 3 MiB of JSON from our agent, well under
+/// the 10 MiB body limit).
+pub const MAX_METRICS_BATCH: usize = 1000;
 
 /// The most edges one `service-dependencies` report may carry.
 pub const MAX_DEPENDENCY_EDGES: usize = 10_000;
@@ -70,6 +73,9 @@ pub enum IngestError {
     /// Too many entries in one batch (413).
     #[error("Too many log entries in one batch (max {MAX_LOG_BATCH})")]
     TooLarge,
+    /// Too many samples in one `metrics/batch` request (413, so an agent splits the batch).
+    #[error("Too many samples in one batch (max {MAX_METRICS_BATCH})")]
+    TooManySamples,
     /// The same `Idempotency-Key` is being processed (409).
     #[error("Request with this Idempotency-Key is in progress")]
     IdempotencyInProgress,
@@ -393,6 +399,97 @@ impl Ingestor {
             observer.metrics_stored(sample).await;
         }
         Ok(reply::metrics_response(metric_id))
+    }
+
+    /// **Extension** `metrics/batch`: several samples, each with its own timestamp, stored
+    /// together through group commit (all or none). Every sample's host must belong to the
+    /// token; nothing is stored otherwise.
+    /// A `claim` is completed in the batch's transaction.
+    pub async fn metrics_batch(
+        &self,
+        identity: AgentIdentity,
+        batch: MetricsBatch,
+        claim: Option<ClaimedKey>,
+    ) -> Result<MetricsBatchResponse, IngestError> {
+        if batch.samples.is_empty() {
+            return Err(IngestError::Invalid {
+                field: "samples",
+                message: "a batch needs at least one sample".to_owned(),
+            });
+        }
+        if batch.samples.len() > MAX_METRICS_BATCH {
+            return Err(IngestError::TooManySamples);
+        }
+        if let Some(index) = batch
+            .samples
+            .iter()
+            .position(|sample| sample.timestamp.is_none())
+        {
+            return Err(IngestError::Invalid {
+                field: "samples",
+                message: format!(
+                    "samples[{index}] has no timestamp; every batched sample needs one"
+                ),
+            });
+        }
+        let mut checked = std::collections::HashSet::new();
+        for sample in &batch.samples {
+            if checked.insert(sample.host_id) {
+                self.check_host(identity, sample.host_id).await?;
+            }
+        }
+        let samples: Vec<MetricSample> = batch
+            .samples
+            .iter()
+            .map(|report| metric_sample(report, |sent| self.data_time(sent)))
+            .collect();
+        let observed: Vec<MetricSample> = if self.observer.is_some() {
+            samples
+                .iter()
+                .map(|sample| MetricSample {
+                    host_id: sample.host_id,
+                    recorded_at: sample.recorded_at,
+                    values: sample.values.clone(),
+                    extra: None,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let claim = claim.map(|claim| claim.completed_by(reply::metrics_batch));
+        let metric_ids = self.batcher.submit_many(samples, claim).await?;
+        if let Some(observer) = &self.observer {
+            for sample in observed {
+                observer.metrics_stored(sample).await;
+            }
+        }
+        Ok(reply::metrics_batch_response(metric_ids))
+    }
+
+    /// **Extension** `service-targets`: the services of `host_id` (registered by its agent or
+    /// by an operator), for the agent to check and report under their ids.
+    pub async fn service_targets(
+        &self,
+        identity: AgentIdentity,
+        host_id: i64,
+    ) -> Result<ServiceTargetsResponse, IngestError> {
+        self.check_host(identity, host_id).await?;
+        let items = self
+            .store
+            .host_services(host_id)
+            .await?
+            .into_iter()
+            .map(|service| ServiceTarget {
+                id: service.id,
+                name: service.name,
+                check_type: service.check_type,
+                target: service.target,
+                check_interval: service.check_interval,
+                timeout: service.timeout,
+                is_active: service.is_active,
+            })
+            .collect();
+        Ok(ServiceTargetsResponse { items })
     }
 
     /// `services/register`: creates or updates the service (`host_id`, `name`).
@@ -801,7 +898,8 @@ mod reply {
     use serde::Serialize;
 
     use crate::protocol::agent::{
-        DbMetricsResponse, LogBatchResponse, MetricsResponse, ServiceCheckResponse,
+        DbMetricsResponse, LogBatchResponse, MetricsBatchResponse, MetricsResponse,
+        ServiceCheckResponse,
     };
 
     pub(super) fn render(value: &impl Serialize) -> String {
@@ -821,6 +919,18 @@ mod reply {
 
     pub(super) fn metrics(ids: &[i64]) -> String {
         render(&metrics_response(id(ids, 0)))
+    }
+
+    pub(super) fn metrics_batch_response(metric_ids: Vec<i64>) -> MetricsBatchResponse {
+        MetricsBatchResponse {
+            status: "ok".to_owned(),
+            received: metric_ids.len(),
+            metric_ids,
+        }
+    }
+
+    pub(super) fn metrics_batch(ids: &[i64]) -> String {
+        render(&metrics_batch_response(ids.to_vec()))
     }
 
     pub(super) fn service_check_response(check_id: i64) -> ServiceCheckResponse {

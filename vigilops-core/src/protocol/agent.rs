@@ -254,6 +254,25 @@ pub struct MetricsResponse {
     pub metric_id: i64,
 }
 
+/// **Extension** `POST /api/v1/agent/metrics/batch`: several host samples in one request, stored
+/// together (all or none). Each sample is a `metrics` body and must carry its own `timestamp`;
+/// each sample's host must belong to the token. One `Idempotency-Key` covers the whole batch.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MetricsBatch {
+    /// The samples, oldest first (at most 1000).
+    pub samples: Vec<MetricsReport>,
+}
+
+/// Reply to `metrics/batch`: the stored sample ids, in the order of `samples`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MetricsBatchResponse {
+    pub status: String,
+    pub received: usize,
+    pub metric_ids: Vec<i64>,
+}
+
 /// `POST /api/v1/agent/services/register`. The required fields are checked by the ingest layer
 /// so a missing one gets the original's 400 text rather than a parse error.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -475,6 +494,42 @@ pub struct LogBatchResponse {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DbTargetsResponse {
     pub items: Vec<Value>,
+}
+
+/// **Extension** `GET /api/v1/agent/service-targets?host_id=N` reply: the services registered on
+/// the server for the host (by its agent, or by an operator), for the agent to check.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ServiceTargetsResponse {
+    pub items: Vec<ServiceTarget>,
+}
+
+/// One service in `service-targets`; results go to `POST /api/v1/agent/services` under `id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ServiceTarget {
+    /// The service id to report results under.
+    #[serde(deserialize_with = "lenient::int")]
+    pub id: i64,
+    pub name: String,
+    /// `http` or `tcp`.
+    #[serde(rename = "type")]
+    pub check_type: String,
+    /// URL for http, `host:port` for tcp.
+    pub target: String,
+    /// Seconds between checks.
+    #[serde(deserialize_with = "lenient::int")]
+    pub check_interval: i64,
+    /// Seconds one check may take.
+    #[serde(deserialize_with = "lenient::int")]
+    pub timeout: i64,
+    /// An inactive service is not checked.
+    #[serde(default = "active")]
+    pub is_active: bool,
+}
+
+fn active() -> bool {
+    true
 }
 
 /// `GET /api/v1/agent-updates/list` reply; we never serve Python wheels.

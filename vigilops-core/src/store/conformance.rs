@@ -14,7 +14,7 @@ use crate::model::{
     Aggregate, AuditFilter, CommandOutcome, CommandStatus, HostFilter, HostRegistration,
     HostStatus, MetricSample, MetricValues, NewAgentCommand, NewAuditEntry, NewDbMetric,
     NewDiscoveredDependency, NewLogEntry, NewServiceCheck, NewUser, Page, Resolution, Role,
-    ServiceRegistration,
+    Service, ServiceRegistration,
 };
 
 fn t0() -> DateTime<Utc> {
@@ -549,6 +549,23 @@ async fn services(store: &dyn Store) {
     );
     assert_eq!(store.service_host(id).await.unwrap(), Some(web));
     assert_eq!(store.service_host(999_999).await.unwrap(), None);
+    // A host's services, with what its agent needs to check them; the re-registration above
+    // updated the target in place.
+    let listed = store.host_services(web).await.unwrap();
+    assert_eq!(
+        listed,
+        [Service {
+            id,
+            host_id: web,
+            name: "postgres (:5432)".to_owned(),
+            check_type: "tcp".to_owned(),
+            target: "127.0.0.1:5432".to_owned(),
+            check_interval: 30,
+            timeout: 10,
+            is_active: true,
+        }]
+    );
+    assert_eq!(store.host_services(999_999).await.unwrap(), []);
 
     let check = |status: &str, at: DateTime<Utc>| NewServiceCheck {
         service_id: id,

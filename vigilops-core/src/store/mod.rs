@@ -14,7 +14,7 @@ use crate::model::{
     AgentCommand, AgentToken, Aggregate, AuditEntry, AuditFilter, CommandOutcome,
     DiscoveredDependency, Host, HostFilter, HostRegistration, LatestMetrics, LogEntry, MetricPoint,
     MetricSample, NewAgentCommand, NewAuditEntry, NewDbMetric, NewDiscoveredDependency,
-    NewLogEntry, NewServiceCheck, NewUser, Resolution, ServiceRegistration, User,
+    NewLogEntry, NewServiceCheck, NewUser, Resolution, Service, ServiceRegistration, User,
 };
 use crate::model::{
     Alert, AlertEvent, AlertFilter, AlertResolution, BuiltinRule, NewAlert, NewAlertEvent,
@@ -182,6 +182,8 @@ pub trait ServiceStore: Send + Sync {
     ) -> StoreResult<(i64, bool)>;
     /// The host a service belongs to.
     async fn service_host(&self, service_id: i64) -> StoreResult<Option<i64>>;
+    /// Every service of `host_id` (active or not), by id.
+    async fn host_services(&self, host_id: i64) -> StoreResult<Vec<Service>>;
     /// Stores a check and, unless it is older than the last applied one, copies its status to
     /// the service. Returns the check id. A `claim` is completed in the same transaction with
     /// the reply rendered from `[check id]`.

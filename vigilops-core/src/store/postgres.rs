@@ -17,7 +17,7 @@ use crate::model::{
     AgentCommand, AgentToken, Aggregate, AuditEntry, AuditFilter, CommandOutcome,
     DiscoveredDependency, Host, HostFilter, HostRegistration, HostStatus, LatestMetrics, LogEntry,
     MetricPoint, MetricSample, MetricValues, NewAgentCommand, NewAuditEntry, NewDbMetric,
-    NewDiscoveredDependency, NewLogEntry, NewServiceCheck, NewUser, Resolution, Role,
+    NewDiscoveredDependency, NewLogEntry, NewServiceCheck, NewUser, Resolution, Role, Service,
     ServiceRegistration, User,
 };
 
@@ -630,6 +630,31 @@ impl ServiceStore for PostgresStore {
                 .fetch_optional(&self.pool)
                 .await?;
         Ok(host.flatten())
+    }
+
+    async fn host_services(&self, host_id: i64) -> StoreResult<Vec<Service>> {
+        let rows: Vec<(i64, String, String, String, i64, i64, bool)> = sqlx::query_as(
+            "SELECT id, name, type, target, check_interval, timeout, is_active \
+             FROM services WHERE host_id = $1 ORDER BY id",
+        )
+        .bind(host_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, name, check_type, target, check_interval, timeout, is_active)| Service {
+                    id,
+                    host_id,
+                    name,
+                    check_type,
+                    target,
+                    check_interval,
+                    timeout,
+                    is_active,
+                },
+            )
+            .collect())
     }
 
     async fn insert_service_check(

@@ -12,10 +12,11 @@ use utoipa_axum::routes;
 use vigilops_core::ingest::StoredReply;
 use vigilops_core::protocol::agent::{
     AgentUpdatesResponse, DbMetricsReport, DbMetricsResponse, DbTargetsResponse, HeartbeatRequest,
-    HeartbeatResponse, IDEMPOTENCY_KEY_HEADER, LogBatch, LogBatchResponse, MetricsReport,
-    MetricsResponse, RegisterRequest, RegisterResponse, ServiceCheckReport, ServiceCheckResponse,
-    ServiceDependenciesReport, ServiceDependenciesResponse, ServiceRegisterRequest,
-    ServiceRegisterResponse,
+    HeartbeatResponse, IDEMPOTENCY_KEY_HEADER, LogBatch, LogBatchResponse, MetricsBatch,
+    MetricsBatchResponse, MetricsReport, MetricsResponse, RegisterRequest, RegisterResponse,
+    ServiceCheckReport, ServiceCheckResponse, ServiceDependenciesReport,
+    ServiceDependenciesResponse, ServiceRegisterRequest, ServiceRegisterResponse,
+    ServiceTargetsResponse,
 };
 use vigilops_core::protocol::rest::ErrorBody;
 
@@ -28,12 +29,14 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(register))
         .routes(routes!(heartbeat))
         .routes(routes!(metrics))
+        .routes(routes!(metrics_batch))
         .routes(routes!(register_service))
         .routes(routes!(service_check))
         .routes(routes!(service_dependencies))
         .routes(routes!(db_metrics))
         .routes(routes!(logs))
         .routes(routes!(db_targets))
+        .routes(routes!(service_targets))
         .routes(routes!(agent_updates))
 }
 
@@ -98,6 +101,28 @@ async fn metrics(
     let reply = ingest
         .idempotent_write(identity, idempotency_key(&headers)?, 201, |claim| {
             ingest.metrics(identity, body, claim)
+        })
+        .await?;
+    Ok(stored(reply))
+}
+
+/// **Extension:** stores several host samples (at most 1000, each with its own `timestamp`)
+/// together, all or none; every sample's host must belong to the token. One `Idempotency-Key`
+/// covers the batch. The original `metrics` endpoint is unchanged.
+#[utoipa::path(post, path = "/api/v1/agent/metrics/batch", tag = "agent", security(("agent_token" = [])),
+    request_body = MetricsBatch,
+    params(("Idempotency-Key" = Option<String>, Header, description = "a retried batch is stored once")),
+    responses((status = 201, body = MetricsBatchResponse), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn metrics_batch(
+    State(state): State<AppState>,
+    Agent(identity): Agent,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<MetricsBatch>,
+) -> Result<Response, ApiError> {
+    let ingest = &state.ingest;
+    let reply = ingest
+        .idempotent_write(identity, idempotency_key(&headers)?, 201, |claim| {
+            ingest.metrics_batch(identity, body, claim)
         })
         .await?;
     Ok(stored(reply))
@@ -208,6 +233,31 @@ async fn db_targets(
 ) -> Result<Json<DbTargetsResponse>, ApiError> {
     state.ingest.check_host(identity, query.host_id).await?;
     Ok(Json(DbTargetsResponse::default()))
+}
+
+/// Query of `service-targets`.
+#[derive(Debug, Deserialize, IntoParams)]
+pub(crate) struct ServiceTargetsQuery {
+    host_id: i64,
+}
+
+/// **Extension:** the services registered on the server for the host (by its agent or by an
+/// operator), with type, target, interval and timeout, for the agent to check and report under
+/// their ids. An original server answers 404 and our agent checks its configured services only.
+#[utoipa::path(get, path = "/api/v1/agent/service-targets", tag = "agent", security(("agent_token" = [])),
+    params(ServiceTargetsQuery),
+    responses((status = 200, body = ServiceTargetsResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn service_targets(
+    State(state): State<AppState>,
+    Agent(identity): Agent,
+    ApiQuery(query): ApiQuery<ServiceTargetsQuery>,
+) -> Result<Json<ServiceTargetsResponse>, ApiError> {
+    Ok(Json(
+        state
+            .ingest
+            .service_targets(identity, query.host_id)
+            .await?,
+    ))
 }
 
 /// Agent self-update list; we never serve Python wheels: `{"versions":[]}`. Also lets an

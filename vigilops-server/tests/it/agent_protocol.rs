@@ -642,3 +642,213 @@ async fn discovered_dependencies_are_stored_per_host(app: &TestApp) {
     assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
 }
 on_both_backends!(discovered_dependencies_are_stored_per_host);
+
+/// Extension `metrics/batch`: several samples in one request, each with its own timestamp,
+/// stored once per `Idempotency-Key`, all or none, with a clear 4xx for bad input.
+async fn metrics_batches_are_stored_once_and_bad_ones_refused(app: &TestApp) {
+    let (admin, agent) = app.admin_and_agent_token().await;
+    let host_id = app.register_host(&agent, "batch-01").await;
+    let sample = |second: u32, cpu: f64| {
+        json!({"host_id": host_id, "cpu_percent": cpu,
+               "timestamp": format!("2026-11-27T01:30:{second:02}+00:00"), "future_field": 1})
+    };
+    let batch = json!({"samples": [sample(0, 10.0), sample(15, 20.0), sample(30, 30.0)]});
+    let post = |body: &Value, key: &'static str| {
+        let body = body.to_string();
+        let agent = agent.clone();
+        async move {
+            app.raw(
+                "POST",
+                "/api/v1/agent/metrics/batch",
+                &[
+                    ("authorization", &format!("Bearer {agent}")),
+                    ("content-type", "application/json"),
+                    ("idempotency-key", key),
+                ],
+                body,
+            )
+            .await
+        }
+    };
+    let series = || async {
+        let reply = app
+            .call(
+                "GET",
+                &format!("/api/v1/hosts/{host_id}/metrics?hours=1"),
+                Some(&admin),
+                None,
+            )
+            .await;
+        reply
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|point| {
+                (
+                    point["recorded_at"].as_str().unwrap().to_owned(),
+                    point["cpu_percent"].as_f64().unwrap(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+
+    let first = post(&batch, "batch-1").await;
+    assert_eq!(first.status, StatusCode::CREATED, "{:?}", first.body);
+    assert_eq!(first.body["status"], "ok");
+    assert_eq!(first.body["received"], 3);
+    let ids: Vec<i64> = first.body["metric_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| id.as_i64().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 3);
+    assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "{ids:?}");
+    let stored = vec![
+        ("2026-11-27T01:30:00Z".to_owned(), 10.0),
+        ("2026-11-27T01:30:15Z".to_owned(), 20.0),
+        ("2026-11-27T01:30:30Z".to_owned(), 30.0),
+    ];
+    assert_eq!(series().await, stored, "each sample at its own timestamp");
+
+    // A retried batch (same key) gets the stored reply and stores nothing.
+    let replay = post(&batch, "batch-1").await;
+    assert_eq!((replay.status, &replay.body), (first.status, &first.body));
+    assert_eq!(series().await, stored);
+
+    // Bad input: a clear 4xx, and nothing stored.
+    let empty = post(&json!({"samples": []}), "batch-empty").await;
+    assert_eq!(
+        empty.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{:?}",
+        empty.body
+    );
+    assert!(
+        empty.body["detail"]
+            .to_string()
+            .contains("at least one sample")
+    );
+    let untimed = json!({"samples": [sample(45, 1.0), {"host_id": host_id, "cpu_percent": 2.0}]});
+    let untimed = post(&untimed, "batch-untimed").await;
+    assert_eq!(untimed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        untimed.body["detail"].to_string().contains("samples[1]"),
+        "{:?}",
+        untimed.body
+    );
+    for body in [
+        json!({"sample": []}),
+        json!({"samples": {"host_id": host_id}}),
+        json!({"samples": [{"cpu_percent": 1.0, "timestamp": "2026-11-27T01:31:00Z"}]}),
+        json!({"samples": [{"host_id": host_id, "cpu_percent": "high", "timestamp": "2026-11-27T01:31:00Z"}]}),
+    ] {
+        let reply = post(&body, "batch-malformed").await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    }
+    let too_many = json!({"samples": vec![sample(50, 1.0); 1001]});
+    let too_many = post(&too_many, "batch-huge").await;
+    assert_eq!(too_many.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        too_many.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("max 1000")
+    );
+    // One sample for another token's host: 403 for the whole batch, nothing stored.
+    let other = app.agent_token(&admin, "other").await;
+    let theirs = app.register_host(&other, "theirs").await;
+    let mixed = json!({"samples": [sample(55, 5.0), {"host_id": theirs, "timestamp": "2026-11-27T01:31:00Z"}]});
+    let mixed = post(&mixed, "batch-mixed").await;
+    assert_eq!(mixed.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        mixed.body["detail"],
+        format!("Host {theirs} is not registered with this agent token")
+    );
+    assert_eq!(series().await, stored);
+    let key = post(&batch, "has space").await;
+    assert_eq!(key.status, StatusCode::BAD_REQUEST);
+    // A refused batch released its key: the corrected batch under the same key is stored.
+    let fixed = json!({"samples": [sample(55, 5.0)]});
+    assert_eq!(
+        post(&fixed, "batch-mixed").await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(series().await.len(), 4);
+}
+on_both_backends!(metrics_batches_are_stored_once_and_bad_ones_refused);
+
+/// Extension `service-targets`: the host's services, registered by its agent or otherwise, for
+/// the agent to check; only for a host of the token.
+async fn service_targets_list_the_hosts_services(app: &TestApp) {
+    let (admin, agent) = app.admin_and_agent_token().await;
+    let host_id = app.register_host(&agent, "targets-01").await;
+    let targets = |token: &str, query: String| {
+        let token = token.to_owned();
+        async move {
+            app.call(
+                "GET",
+                &format!("/api/v1/agent/service-targets{query}"),
+                Some(&token),
+                None,
+            )
+            .await
+        }
+    };
+    let empty = targets(&agent, format!("?host_id={host_id}")).await;
+    assert_eq!(empty.status, StatusCode::OK);
+    assert_eq!(empty.body, json!({"items": []}));
+
+    let mut ids = Vec::new();
+    for (name, kind, target, interval) in [
+        ("web", "http", "http://localhost:8080/health", 15),
+        ("postgres (:5432)", "tcp", "localhost:5432", 30),
+    ] {
+        let registered = app
+            .call(
+                "POST",
+                "/api/v1/agent/services/register",
+                Some(&agent),
+                Some(
+                    json!({"name": name, "target": target, "type": kind, "host_id": host_id,
+                            "check_interval": interval, "timeout": 5}),
+                ),
+            )
+            .await;
+        ids.push(registered.body["service_id"].as_i64().unwrap());
+    }
+    let listed = targets(&agent, format!("?host_id={host_id}")).await;
+    assert_eq!(listed.status, StatusCode::OK);
+    assert_eq!(
+        listed.body,
+        json!({"items": [
+            {"id": ids[0], "name": "web", "type": "http", "target": "http://localhost:8080/health",
+             "check_interval": 15, "timeout": 5, "is_active": true},
+            {"id": ids[1], "name": "postgres (:5432)", "type": "tcp", "target": "localhost:5432",
+             "check_interval": 30, "timeout": 5, "is_active": true},
+        ]})
+    );
+
+    let other = app.agent_token(&admin, "other").await;
+    let forbidden = targets(&other, format!("?host_id={host_id}")).await;
+    assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        targets(&agent, "?host_id=999999".to_owned()).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        targets(&agent, String::new()).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let anonymous = app
+        .call(
+            "GET",
+            &format!("/api/v1/agent/service-targets?host_id={host_id}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(anonymous.status, StatusCode::FORBIDDEN);
+}
+on_both_backends!(service_targets_list_the_hosts_services);

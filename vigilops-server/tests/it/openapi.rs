@@ -27,12 +27,14 @@ async fn every_route_is_documented() {
         ("/api/v1/agent/register", "post"),
         ("/api/v1/agent/heartbeat", "post"),
         ("/api/v1/agent/metrics", "post"),
+        ("/api/v1/agent/metrics/batch", "post"),
         ("/api/v1/agent/services/register", "post"),
         ("/api/v1/agent/services", "post"),
         ("/api/v1/agent/service-dependencies", "post"),
         ("/api/v1/agent/db-metrics", "post"),
         ("/api/v1/agent/logs", "post"),
         ("/api/v1/agent/db-targets", "get"),
+        ("/api/v1/agent/service-targets", "get"),
         ("/api/v1/agent-updates/list", "get"),
         ("/api/v1/audit-logs", "get"),
         ("/api/v1/alert-rules", "get"),
@@ -67,8 +69,19 @@ async fn every_route_is_documented() {
             "{method} {path} missing from the OpenAPI document"
         );
     }
-    assert!(reply.body["components"]["schemas"]["MetricsReport"].is_object());
-    assert!(reply.body["components"]["schemas"]["AlertRuleCreate"].is_object());
+    for schema in [
+        "MetricsReport",
+        "AlertRuleCreate",
+        "MetricsBatch",
+        "MetricsBatchResponse",
+        "ServiceTargetsResponse",
+        "ServiceTarget",
+    ] {
+        assert!(
+            reply.body["components"]["schemas"][schema].is_object(),
+            "schema {schema} missing"
+        );
+    }
     let docs = app.call("GET", "/api/docs/", None, None).await;
     assert_eq!(docs.status, StatusCode::OK);
     let html = docs.body.as_str().unwrap();
