@@ -351,3 +351,62 @@ async fn email_arrives_over_smtp_after_auth_for_a_breach_and_its_recovery(app: &
     assert_logged_sent(app, &setup, 200).await;
 }
 on_both_backends!(email_arrives_over_smtp_after_auth_for_a_breach_and_its_recovery);
+
+/// Two channels on one rule: a DingTalk robot configured with the wrong secret, which DingTalk
+/// answers `310000 sign not match`, and a Feishu bot. The refusal is logged as `failed` with the
+/// platform's code and not retried (a bad secret does not get better), and the Feishu bot still
+/// gets its message.
+async fn a_refused_channel_is_logged_failed_and_does_not_block_the_rules_other_channel(
+    app: &TestApp,
+) {
+    let (robot, robot_url) = platforms::dingtalk(Arc::clone(&app.clock)).await;
+    let (bot, bot_url) = platforms::feishu(Arc::clone(&app.clock)).await;
+    let setup = setup(
+        app,
+        &[
+            (
+                "dingtalk",
+                json!({"webhook_url": robot_url, "secret": "SECnot-the-robots-secret"}),
+            ),
+            (
+                "feishu",
+                json!({"webhook_url": bot_url, "secret": platforms::FEISHU_SECRET}),
+            ),
+        ],
+    )
+    .await;
+    let (dingtalk_id, feishu_id) = (setup.channel_ids[0], setup.channel_ids[1]);
+    let host = app.register_host(&setup.agent, "web-01").await;
+    report_cpu(app, &setup.agent, host, 97.5).await;
+    settle(app, &[(&robot, 1), (&bot, 1)]).await;
+
+    assert!(robot.accepted().is_empty(), "nothing reaches the group");
+    let refused = robot.refused();
+    assert_eq!(refused.len(), 1, "one attempt, not retried: {refused:?}");
+    assert_eq!(refused[0].code, 310000);
+    assert_eq!(bot.refused(), [], "every Feishu request verifies");
+    let delivered = bot.accepted();
+    assert_eq!(delivered.len(), 1, "{delivered:?}");
+    assert_eq!(
+        delivered[0]["card"]["header"]["title"]["content"],
+        "⚠️ [告警] CPU 过高 - web-01"
+    );
+
+    let failed = logs_of(app, &setup.admin, dingtalk_id, 1).await;
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0]["status"], "failed");
+    assert_eq!(failed[0]["event"], "fired");
+    assert_eq!(failed[0]["response_code"], 200, "DingTalk answers 200");
+    assert_eq!(failed[0]["retries"], 1, "the one failed attempt");
+    let error = failed[0]["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("rejected by platform: 310000 sign not match"),
+        "{error}"
+    );
+    let sent = logs_of(app, &setup.admin, feishu_id, 1).await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["status"], "sent");
+    assert_eq!(sent[0]["response_code"], 200);
+    assert_eq!(sent[0]["alert_id"], failed[0]["alert_id"], "the same alert");
+}
+on_both_backends!(a_refused_channel_is_logged_failed_and_does_not_block_the_rules_other_channel);
