@@ -93,7 +93,7 @@ pub struct WebhookConfig {
     /// Extra request headers; their values are treated as secrets (they often carry tokens).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub headers: Option<BTreeMap<String, String>>,
-    /// **Ours:** when set, `X-VigilOps-Signature: sha256=<hex HMAC-SHA256(secret, body)>` and
+    /// **Ours:** when set, `X-VigilOps-Signature: sha256=<hex HMAC-SHA256(secret, "{timestamp}.{body}")>` and
     /// `X-VigilOps-Timestamp` are sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,

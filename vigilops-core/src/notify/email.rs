@@ -9,16 +9,25 @@ use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use super::{Channel, ChannelKind, ConfigError, EmailConfig, Notification, Outcome, SmtpSecurity};
+use super::{
+    Channel, ChannelKind, ConfigError, EmailConfig, Notification, NotificationKind, Outcome,
+    SmtpSecurity,
+};
 
 /// How long lettre waits for each SMTP reply; the sender's per-attempt timeout bounds the whole.
 const SMTP_COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The subject: the message's own, else `[VigilOps 告警] {severity} - {title}`.
+/// The subject: the message's own, else `[VigilOps 告警] {severity} - {title}` (§7.5), and for
+/// a recovery `[VigilOps 已恢复] …`, so a resolved alert never reads like a fired one in an inbox
+/// (§8.8).
 pub fn subject(message: &Notification) -> String {
     message.subject.clone().unwrap_or_else(|| {
+        let tag = match message.kind {
+            NotificationKind::Resolved => "已恢复",
+            NotificationKind::Firing | NotificationKind::Info => "告警",
+        };
         format!(
-            "[VigilOps 告警] {} - {}",
+            "[VigilOps {tag}] {} - {}",
             message.severity.as_str(),
             message.title
         )

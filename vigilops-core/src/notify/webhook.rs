@@ -1,5 +1,6 @@
 //! Generic webhook (§7.1): a JSON POST with the configured headers and, when a secret is set,
-//! an HMAC-SHA256 signature of the exact body bytes.
+//! an HMAC-SHA256 signature of the send time and the exact body bytes (`"{timestamp}.{body}"`,
+//! as Stripe signs), so a captured request cannot be replayed later under a fresh timestamp.
 
 use std::sync::Arc;
 
@@ -13,15 +14,17 @@ use super::http::post_json;
 use super::{Channel, ChannelKind, ConfigError, Notification, Outcome, WebhookConfig};
 use crate::clock::Clock;
 
-/// The signature header: `sha256=<lowercase hex HMAC-SHA256(secret, body)>`.
+/// The signature header: `sha256=<lowercase hex HMAC-SHA256(secret, "{timestamp}.{body}")>`.
 pub const SIGNATURE_HEADER: &str = "x-vigilops-signature";
 /// The send time in Unix seconds, so receivers can refuse stale deliveries.
 pub const TIMESTAMP_HEADER: &str = "x-vigilops-timestamp";
 
-/// `sha256=<hex>` for `body`.
-pub fn signature(secret: &str, body: &[u8]) -> String {
+/// `sha256=<hex>` for `body` sent at `timestamp` (the `X-VigilOps-Timestamp` value).
+pub fn signature(secret: &str, timestamp: &str, body: &[u8]) -> String {
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes())
         .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+    mac.update(timestamp.as_bytes());
+    mac.update(b".");
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
@@ -90,7 +93,7 @@ impl Channel for WebhookChannel {
             let timestamp = self.clock.now().timestamp().to_string();
             // Both values are ASCII by construction.
             if let (Ok(signature), Ok(timestamp)) = (
-                HeaderValue::from_str(&signature(secret, &body)),
+                HeaderValue::from_str(&signature(secret, &timestamp, &body)),
                 HeaderValue::from_str(&timestamp),
             ) {
                 headers.insert(SIGNATURE_HEADER, signature);
@@ -106,11 +109,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn signature_is_hex_hmac_sha256_of_the_body() {
-        // RFC 4231 test case 2.
+    fn signature_is_hex_hmac_sha256_of_timestamp_dot_body() {
+        // RFC 4231 test case 2's key and data, prefixed with "1700000000."; the expected value
+        // was computed with Python's hmac module.
         assert_eq!(
-            signature("Jefe", b"what do ya want for nothing?"),
-            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+            signature("Jefe", "1700000000", b"what do ya want for nothing?"),
+            "sha256=1cdd0650c8be1cb0974b1788d458b1e781206cfef59b85faafc582d2e182c57e"
         );
     }
 }

@@ -48,7 +48,13 @@ impl Receiver {
     }
 
     fn accept(&self, headers: &HeaderMap, body: &[u8]) -> StatusCode {
+        let timestamp = headers
+            .get("x-vigilops-timestamp")
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("");
         let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(SECRET.as_bytes()).unwrap();
+        mac.update(timestamp.as_bytes());
+        mac.update(b".");
         mac.update(body);
         let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
         let signed = headers

@@ -343,6 +343,11 @@ async fn email_arrives_over_smtp_after_auth_for_a_breach_and_its_recovery(app: &
 
     let data = accepted[1]["data"].as_str().unwrap();
     let recovery = MessageParser::default().parse(data.as_bytes()).unwrap();
+    assert_eq!(
+        recovery.subject(),
+        Some("[VigilOps 已恢复] critical - CPU 过高 - web-01"),
+        "a recovery must not read like an alert in the inbox"
+    );
     let html = recovery.body_html(0).unwrap();
     assert!(
         html.contains("<h2>[已恢复] CPU 过高 - web-01</h2>"),

@@ -349,7 +349,7 @@ pub(crate) async fn wecom(clock: Arc<ManualClock>) -> (Arc<Inbox>, String) {
 }
 
 /// A webhook endpoint as its owner would write it: `X-VigilOps-Signature` must be
-/// `sha256=<hex HMAC-SHA256(secret, raw body)>` and `X-VigilOps-Timestamp` (Unix seconds) within
+/// `sha256=<hex HMAC-SHA256(secret, "{timestamp}.{raw body}")>` and `X-VigilOps-Timestamp` (Unix seconds) within
 /// five minutes of the endpoint's clock. Refusals are 401 with a JSON error; success is 200.
 async fn webhook_hook(
     State(platform): State<Platform>,
@@ -361,9 +361,15 @@ async fn webhook_hook(
         platform.inbox.refuse(i64::from(status.as_u16()), message);
         (status, Json(json!({"error": message})))
     };
+    let signed = [
+        header("x-vigilops-timestamp").unwrap_or("").as_bytes(),
+        b".",
+        &body,
+    ]
+    .concat();
     let expected = format!(
         "sha256={}",
-        hex::encode(hmac_sha256(platform.secret.as_bytes(), &body))
+        hex::encode(hmac_sha256(platform.secret.as_bytes(), &signed))
     );
     if header("x-vigilops-signature") != Some(expected.as_str()) {
         return refuse(StatusCode::UNAUTHORIZED, "bad signature");

@@ -463,7 +463,8 @@ async fn wecom_accepts_markdown_within_4096_bytes_and_refuses_a_bad_key_with_930
     assert_eq!(receiver.seen.hits(), 2);
 }
 
-/// A webhook receiver that verifies `X-VigilOps-Signature` over the raw body, as a user would.
+/// A webhook receiver that verifies `X-VigilOps-Signature` over `"{timestamp}.{raw body}"`, as
+/// a user would.
 async fn webhook(
     State(receiver): State<Receiver>,
     headers: HeaderMap,
@@ -473,9 +474,15 @@ async fn webhook(
         return answer;
     }
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let signed = [
+        header("x-vigilops-timestamp").unwrap_or("").as_bytes(),
+        b".",
+        &body,
+    ]
+    .concat();
     let expected = format!(
         "sha256={}",
-        hex::encode(hmac_sha256(receiver.secret.as_bytes(), &body))
+        hex::encode(hmac_sha256(receiver.secret.as_bytes(), &signed))
     );
     if header("x-vigilops-signature") != Some(expected.as_str()) {
         return (
