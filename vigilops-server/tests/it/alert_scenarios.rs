@@ -724,3 +724,103 @@ async fn two_replicas_tell_one_incident_once(app: &TestApp) {
     assert_eq!(alerts_of(app, rule_id).await.len(), 2);
 }
 on_both_backends!(two_replicas_tell_one_incident_once);
+
+/// A forecast rule: the disk fills at 12 %/h; "full within 2 h" fires once the trend says so,
+/// well before the disk is full, and not on the first samples.
+async fn a_filling_disk_is_told_before_it_is_full(app: &TestApp) {
+    let (receiver, url) = Receiver::start().await;
+    let rule: AlertRuleCreate = serde_json::from_value(json!({
+        "name": "磁盘将满",
+        "metric": "disk_percent",
+        "threshold": 100.0,
+        "duration_seconds": 0,
+        "detector": {"kind": "forecast", "within_hours": 2.0}
+    }))
+    .unwrap();
+    let (_admin, agent, _) = setup(app, &url, rule).await;
+    let host = app.register_host(&agent, "logs-01").await;
+    for step in 0..25 {
+        let disk = 60.0 + f64::from(step);
+        let reply = app
+            .call(
+                "POST",
+                "/api/v1/agent/metrics",
+                Some(&agent),
+                Some(json!({"host_id": host, "disk_percent": disk, "cpu_percent": 5.0})),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED);
+        app.state.engine.flush().await;
+        app.advance(Duration::minutes(5));
+    }
+    let bodies = receiver.settle(app, 1).await;
+    assert_eq!(bodies.len(), 1, "one alert, told once: {bodies:?}");
+    // The message carries the reading that fired it. At 12 %/h the disk is full in 2 h at 76 %.
+    let message = bodies[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("trend reaches 100 within 2 h"),
+        "{message}"
+    );
+    let told_at: f64 = bodies[0]["metric_value"].as_f64().unwrap();
+    assert!(
+        (75.0..=78.0).contains(&told_at),
+        "told at {told_at} %: {message}"
+    );
+}
+on_both_backends!(a_filling_disk_is_told_before_it_is_full);
+
+/// An alert nobody acknowledges is escalated once, to the escalation's channel.
+async fn an_unacknowledged_alert_is_escalated_once(app: &TestApp) {
+    let (first, url) = Receiver::start().await;
+    let (escalated, escalation_url) = Receiver::start().await;
+    let (admin, agent, rule_id) = setup(app, &url, cpu_rule()).await;
+    let reply = app
+        .call(
+            "POST",
+            "/api/v1/notification-channels",
+            Some(&admin),
+            Some(json!({"name": "duty manager", "type": "webhook",
+                        "config": {"url": escalation_url, "secret": SECRET}})),
+        )
+        .await;
+    assert!(reply.status.is_success(), "{:?}", reply.body);
+    let manager = reply.body["id"].as_i64().unwrap();
+    let reply = app
+        .call(
+            "PUT",
+            &format!("/api/v1/alert-rules/{rule_id}"),
+            Some(&admin),
+            Some(json!({"escalation": {"after_seconds": 600, "channel_ids": [manager]}})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    let host = app.register_host(&agent, "pay-01").await;
+    report_cpu(app, &agent, host, 99.0).await;
+    assert_eq!(first.settle(app, 1).await.len(), 1);
+    assert!(escalated.bodies().is_empty());
+
+    app.advance(Duration::minutes(5));
+    app.state.engine.sweep().await;
+    assert!(escalated.settle(app, 1).await.is_empty(), "not yet");
+    app.advance(Duration::minutes(6));
+    app.state.engine.sweep().await;
+    let bodies = escalated.settle(app, 1).await;
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    assert_eq!(bodies[0]["title"], "[升级] CPU 过高 - pay-01");
+    app.advance(Duration::minutes(30));
+    app.state.engine.sweep().await;
+    assert_eq!(escalated.settle(app, 2).await.len(), 1, "escalated once");
+    assert_eq!(
+        first.bodies().len(),
+        1,
+        "the first channel is not told again"
+    );
+    let alert = &alerts_of(app, rule_id).await[0];
+    let events = app.state.store.alert_events(alert.id).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|event| event.kind.as_str() == "escalated")
+    );
+}
+on_both_backends!(an_unacknowledged_alert_is_escalated_once);
