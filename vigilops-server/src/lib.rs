@@ -169,7 +169,7 @@ impl App {
             },
         )
         .with_observer(Arc::new(engine.clone()));
-        let state = AppState {
+        let state = AppState::new(state::Services {
             auth: AuthService::new(
                 Arc::clone(&store),
                 Arc::clone(&clock),
@@ -189,7 +189,7 @@ impl App {
             clock,
             config: Arc::new(config),
             redis,
-        };
+        });
         Ok(Self { state })
     }
 }

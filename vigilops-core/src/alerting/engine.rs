@@ -215,7 +215,7 @@ struct Worker {
     rules: Arc<Vec<LoadedRule>>,
     rules_read_at: Option<DateTime<Utc>>,
     pairs: HashMap<(i64, String), Pair>,
-    hosts: HashMap<i64, HostFacts>,
+    hosts: HashMap<i64, Arc<HostFacts>>,
     service_names: HashMap<i64, String>,
     history: HashMap<(i64, &'static str), Vec<Sample>>,
 }
@@ -338,23 +338,24 @@ impl Worker {
         }
     }
 
-    /// The host's facts, read again when older than [`REFRESH`].
-    async fn host(&mut self, host_id: i64) -> Option<HostFacts> {
+    /// The host's facts, read again when older than [`REFRESH`]. Shared, not copied: this runs
+    /// for every reading.
+    async fn host(&mut self, host_id: i64) -> Option<Arc<HostFacts>> {
         let now = self.clock.now();
         if let Some(facts) = self.hosts.get(&host_id)
             && now - facts.read_at < REFRESH
             && now >= facts.read_at
         {
-            return Some(facts.clone());
+            return Some(Arc::clone(facts));
         }
         match self.store.host(host_id).await {
             Ok(Some(host)) => {
-                let facts = HostFacts {
+                let facts = Arc::new(HostFacts {
                     tags: tags_of(host.tags.as_ref()),
                     host,
                     read_at: now,
-                };
-                self.hosts.insert(host_id, facts.clone());
+                });
+                self.hosts.insert(host_id, Arc::clone(&facts));
                 Some(facts)
             }
             Ok(None) => {
@@ -793,9 +794,9 @@ impl Worker {
             }
             let target = match alert.host_id {
                 Some(host_id) => self.host(host_id).await.map(|host| TargetInfo {
-                    hostname: Some(host.host.hostname),
-                    group: host.host.group_name,
-                    tags: host.tags,
+                    hostname: Some(host.host.hostname.clone()),
+                    group: host.host.group_name.clone(),
+                    tags: host.tags.clone(),
                     ..TargetInfo::default()
                 }),
                 None => None,
@@ -857,12 +858,12 @@ impl Worker {
                 }
             }
             for host in hosts {
-                let facts = HostFacts {
+                let facts = Arc::new(HostFacts {
                     tags: tags_of(host.tags.as_ref()),
                     host,
                     read_at: now,
-                };
-                self.hosts.insert(facts.host.id, facts.clone());
+                });
+                self.hosts.insert(facts.host.id, Arc::clone(&facts));
                 let offline = facts.host.status == HostStatus::Offline;
                 for rule in &timed {
                     if !applies(rule, &facts, None) {
