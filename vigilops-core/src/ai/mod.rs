@@ -7,11 +7,14 @@
 //!   and the token usage of every call.
 //! - [`sse`]: the server-sent-events decoder behind streaming replies (pure, fed bytes).
 //! - [`budget`]: the prompt-size estimate and the trimming or refusal of an oversized prompt.
+//! - [`redact`]: masks secrets (tokens, passwords, connection-string passwords, private keys,
+//!   `Authorization` headers) in text before it leaves for the provider.
 
 pub mod budget;
 pub mod config;
 pub mod error;
 pub mod llm;
+pub mod redact;
 pub mod sse;
 
 pub use config::{ApiKey, LlmConfig};
