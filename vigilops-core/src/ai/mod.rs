@@ -9,11 +9,16 @@
 //! - [`budget`]: the prompt-size estimate and the trimming or refusal of an oversized prompt.
 //! - [`redact`]: masks secrets (tokens, passwords, connection-string passwords, private keys,
 //!   `Authorization` headers) in text before it leaves for the provider.
+//! - [`prompt`]: puts collected text into a prompt only as a delimited, redacted data block.
+//!
+//! **Invariant:** collected text (logs, command output, alert messages) reaches a prompt only
+//! through [`prompt::DataBlock`], which redacts it and fences it as data.
 
 pub mod budget;
 pub mod config;
 pub mod error;
 pub mod llm;
+pub mod prompt;
 pub mod redact;
 pub mod sse;
 
