@@ -306,16 +306,13 @@ impl LlmClient {
     /// Sends `request` and waits for the whole reply.
     pub async fn complete(&self, request: ChatRequest) -> Result<Completion, LlmError> {
         let (headers, body, prompt_estimate) = self.prepare(request, false)?;
-        let ((text, model_and_reply), attempts) = self
+        let ((content, finish_reason, model, usage), attempts) = self
             .with_retries(|| async {
                 let response = self.send(headers.clone(), body.clone()).await?;
                 let text = response.text().await.map_err(|error| transport(&error))?;
-                let reply = parse_reply(&text)?;
-                Ok((text, reply))
+                parse_reply(&text)
             })
             .await?;
-        drop(text);
-        let (content, finish_reason, model, usage) = model_and_reply;
         let usage = usage.unwrap_or_else(|| {
             Usage::estimate(prompt_estimate, budget::estimate_text_tokens(&content))
         });
@@ -334,6 +331,36 @@ impl LlmClient {
         let (response, attempts) = self
             .with_retries(|| self.send(headers.clone(), body.clone()))
             .await?;
+        let is_json = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.starts_with("application/json"));
+        if is_json {
+            // A provider that ignores `stream`, or reports an error with a 200, answers with one
+            // JSON body: hand it out as one delta, or as the error it is.
+            let text = tokio::time::timeout(self.config.attempt_timeout, response.text())
+                .await
+                .map_err(|_elapsed| LlmError::Timeout { attempts })?
+                .map_err(|error| with_attempts(transport(&error).error, attempts))?;
+            let (content, finish_reason, _model, usage) =
+                parse_reply(&text).map_err(|failure| failure.error)?;
+            let usage = usage.unwrap_or_else(|| {
+                Usage::estimate(prompt_estimate, budget::estimate_text_tokens(&content))
+            });
+            let mut events = Vec::new();
+            if !content.is_empty() {
+                events.push(Ok(StreamEvent::Delta(content)));
+            }
+            events.push(Ok(StreamEvent::Done {
+                finish_reason,
+                usage,
+            }));
+            return Ok(CompletionStream {
+                inner: Box::pin(futures::stream::iter(events)),
+                attempts,
+            });
+        }
         let state = StreamState {
             body: Box::pin(response.bytes_stream()),
             decoder: SseDecoder::new(),

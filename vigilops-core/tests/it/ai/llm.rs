@@ -436,6 +436,34 @@ async fn a_stream_that_goes_silent_times_out_after_its_deltas() {
 }
 
 #[tokio::test]
+async fn a_stream_answered_with_one_json_body_is_one_delta_or_its_error() {
+    let (_provider, base) = Provider::start(vec![
+        ok("whole reply"),
+        Reply::json(
+            StatusCode::OK,
+            &json!({"error": {"message": "Insufficient Balance"}}),
+        ),
+    ])
+    .await;
+    let client = client(quick_config(&base));
+    let reply = client
+        .stream(question())
+        .await
+        .unwrap()
+        .collect_completion()
+        .await
+        .unwrap();
+    assert_eq!(reply.content, "whole reply");
+    assert_eq!(reply.usage.total_tokens, 38);
+    assert!(!reply.usage.estimated);
+    let error = client.stream(question()).await.unwrap_err();
+    assert!(
+        matches!(&error, LlmError::Provider(message) if message == "Insufficient Balance"),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_stream_is_retried_until_its_response_head() {
     let (provider, base) = Provider::start(vec![
         Reply::Whole(
