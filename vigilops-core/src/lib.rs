@@ -21,12 +21,16 @@
 //!   Feishu, WeCom, webhook, email), templates, retries and per-channel rate limits.
 //! - `safety` (feature `safety`): the command check on parsed argv shared by server and agent.
 //! - `client` (feature `client`): the HTTP client of the REST and agent APIs.
+//! - `ai` (feature `ai`): the LLM client (OpenAI-compatible, DeepSeek by default), redaction of
+//!   secrets before text is sent, and prompt helpers that fence collected text as data.
 //!
 //! Features: `server` (everything server-side; implied by `sqlite`/`postgres`), `openapi`
 //! (schemas on wire types), `redis`, `client`, `safety`, `notify`, `notify-email`,
-//! `test-support`. The agent adds `safety` to `client`; the CLI and the Python bindings use only
+//! `ai`, `test-support`. The agent adds `safety` to `client`; the CLI and the Python bindings use only
 //! `client`, so they build without argon2, JWT, sqlx or utoipa.
 
+#[cfg(feature = "ai")]
+pub mod ai;
 #[cfg(feature = "server")]
 pub mod alerting;
 #[cfg(feature = "server")]
