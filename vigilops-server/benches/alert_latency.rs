@@ -74,14 +74,17 @@ fn start_server(data_dir: &std::path::Path, database_url: Option<&str>) -> Serve
     Server { child, url }
 }
 
+/// When a notification arrived, and the alert object it carried.
+type Arrival = (Instant, Value);
+
 /// The webhook receiver's waiters: (alert title, status) → who wants to know when it arrived.
 #[derive(Default)]
 struct Waiters {
-    waiting: Mutex<HashMap<(String, String), oneshot::Sender<(Instant, Value)>>>,
+    waiting: Mutex<HashMap<(String, String), oneshot::Sender<Arrival>>>,
 }
 
 impl Waiters {
-    fn expect(&self, title: &str, status: &str) -> oneshot::Receiver<(Instant, Value)> {
+    fn expect(&self, title: &str, status: &str) -> oneshot::Receiver<Arrival> {
         let (sender, receiver) = oneshot::channel();
         self.waiting
             .lock()
@@ -348,12 +351,18 @@ async fn run(backend: &str, iterations: usize, gap: Duration, background_rate: u
         "{backend:>8}: {iterations} breaches, one at a time, background {background_rate} reports/s, \
          load average {load_before} → {load_after}"
     );
-    println!("          {}", summary("breach → fired notification", fired));
+    println!(
+        "          {}",
+        summary("breach → fired notification", fired)
+    );
     println!(
         "          {}",
         summary("recovery → resolved notification", resolved)
     );
-    println!("          {}", summary("metrics report HTTP reply", replies));
+    println!(
+        "          {}",
+        summary("metrics report HTTP reply", replies)
+    );
     drop(server);
     if let Some(postgres) = postgres {
         postgres.drop_database().await;

@@ -394,23 +394,24 @@ fn in_memory_run(hosts: usize, rules: usize) {
     let mut now = clock.now();
     let mut events = 0_usize;
     let mut members = 0_usize;
-    let mut route = |batches: Vec<vigilops_core::alerting::group::Batch<(i64, bool), (i64, String)>>,
-                     members: &mut usize| {
-        for batch in batches {
-            *members += batch.members.len();
-            let message = Notification::new(
-                format!("{} targets", batch.members.len()),
-                Severity::Critical,
-                NotificationKind::Firing,
-                String::new(),
-            );
-            let admission = limiters.offer(batch.key.0, ChannelKind::Webhook, message);
-            assert!(
-                matches!(admission, Admission::Send(_)),
-                "webhooks have no platform limit"
-            );
-        }
-    };
+    let mut route =
+        |batches: Vec<vigilops_core::alerting::group::Batch<(i64, bool), (i64, String)>>,
+         members: &mut usize| {
+            for batch in batches {
+                *members += batch.members.len();
+                let message = Notification::new(
+                    format!("{} targets", batch.members.len()),
+                    Severity::Critical,
+                    NotificationKind::Firing,
+                    String::new(),
+                );
+                let admission = limiters.offer(batch.key.0, ChannelKind::Webhook, message);
+                assert!(
+                    matches!(admission, Admission::Send(_)),
+                    "webhooks have no platform limit"
+                );
+            }
+        };
     let started = Instant::now();
     for assessment in [
         Assessment::Violating,
