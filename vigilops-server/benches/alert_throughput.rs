@@ -22,7 +22,7 @@
 //! A second figure times the in-memory parts alone (state machine, grouper, rate limiter), to
 //! show how much of the cost is storage.
 //!
-//! Run: `cargo bench -p vigilops-server --bench alert_throughput` (env: `HOSTS=5000`, `RULES=4`,
+//! Run: `cargo bench -p vigilops-server --bench alert_throughput` (env: `HOSTS=2500`, `RULES=4`,
 //! `GROUP_INTERVAL_MS=1000`, `CPU=0` the core to pin to, `CPU=all` not to pin).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
@@ -496,7 +496,7 @@ fn main() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let env =
         |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
-    let hosts: usize = env("HOSTS", "5000").parse().unwrap();
+    let hosts: usize = env("HOSTS", "2500").parse().unwrap();
     let rules: usize = env("RULES", "4").parse().unwrap();
     assert!((1..=METRICS.len()).contains(&rules), "RULES is 1 to 4");
     let group_interval = Duration::from_millis(env("GROUP_INTERVAL_MS", "1000").parse().unwrap());
