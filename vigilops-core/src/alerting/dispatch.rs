@@ -33,6 +33,8 @@ use crate::store::{Store, StoreError};
 const SILENCE_CACHE: chrono::Duration = chrono::Duration::seconds(5);
 /// Most alerts listed by name in one grouped message.
 const MAX_LISTED: usize = 20;
+/// Most alert objects in one grouped webhook payload.
+const MAX_PAYLOAD_ALERTS: usize = 100;
 
 /// What happened to an alert that people may need to hear about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -526,9 +528,10 @@ impl Worker {
             } else {
                 alert_ids.into_iter().map(Some).collect()
             };
-            for alert_id in rows {
-                let log = NewNotificationLog {
-                    alert_id,
+            let logs: Vec<NewNotificationLog> = rows
+                .iter()
+                .map(|alert_id| NewNotificationLog {
+                    alert_id: *alert_id,
                     channel_id: Some(channel_id),
                     event: Some(event.to_owned()),
                     status: status.to_owned(),
@@ -536,24 +539,23 @@ impl Worker {
                     error: record.error(),
                     retries: i64::from(record.retries()),
                     sent_at: record.finished_at,
-                };
-                if let Err(error) = store.insert_notification_log(&log).await {
-                    tracing::warn!(%error, "could not write a notification log row");
-                }
-                if let Some(alert_id) = alert_id {
-                    let event = NewAlertEvent {
-                        alert_id,
-                        kind: AlertEventKind::Notified,
-                        at: record.finished_at,
-                        actor_id: None,
-                        detail: Some(
-                            json!({"channel_id": channel_id, "event": event, "status": status}),
-                        ),
-                    };
-                    if let Err(error) = store.append_alert_event(event).await {
-                        tracing::warn!(%error, alert_id, "could not record a notification");
-                    }
-                }
+                })
+                .collect();
+            let detail = json!({"channel_id": channel_id, "event": event, "status": status});
+            let events: Vec<NewAlertEvent> = rows
+                .iter()
+                .flatten()
+                .map(|alert_id| NewAlertEvent {
+                    alert_id: *alert_id,
+                    kind: AlertEventKind::Notified,
+                    at: record.finished_at,
+                    actor_id: None,
+                    detail: Some(detail.clone()),
+                })
+                .collect();
+            // One commit for the whole message, however many alerts it carried.
+            if let Err(error) = store.record_delivery(&logs, &events).await {
+                tracing::warn!(%error, channel_id, "could not record a delivery");
             }
         });
     }
@@ -703,8 +705,11 @@ fn grouped_message(
         },
         body,
     );
+    // The payload lists at most MAX_PAYLOAD_ALERTS alerts (`count` has them all), so a storm
+    // across thousands of hosts stays well under a receiver's body limit (axum's is 2 MB).
     let alerts: Vec<serde_json::Value> = members
         .iter()
+        .take(MAX_PAYLOAD_ALERTS)
         .map(|notice| webhook_alert_object(&template_context(notice), notice.alert.service_id))
         .collect();
     message.webhook_payload = Some(json!({
@@ -713,6 +718,7 @@ fn grouped_message(
         "status": if resolved { "resolved" } else { "firing" },
         "count": count,
         "update": sequence > 0,
+        "truncated": count > MAX_PAYLOAD_ALERTS,
         "alerts": alerts,
     }));
     message

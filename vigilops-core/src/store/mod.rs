@@ -539,6 +539,14 @@ pub trait NotificationStore: Send + Sync {
     async fn default_template(&self, channel_type: &str) -> StoreResult<Option<StoredTemplate>>;
     /// Appends a notification-log row; returns its id.
     async fn insert_notification_log(&self, log: &NewNotificationLog) -> StoreResult<i64>;
+    /// Records one delivery: its log rows and timeline events, in one transaction (a grouped
+    /// message to many alerts is one commit, not two per alert). Events of alerts that no
+    /// longer exist are skipped.
+    async fn record_delivery(
+        &self,
+        logs: &[NewNotificationLog],
+        events: &[NewAlertEvent],
+    ) -> StoreResult<()>;
     /// The newest `limit` rows, of one alert when given, newest first.
     async fn list_notification_logs(
         &self,

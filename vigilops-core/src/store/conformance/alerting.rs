@@ -553,6 +553,32 @@ async fn notifications(store: &dyn Store) {
             .is_empty()
     );
 
+    // A delivery is recorded in one go; an event of an alert that is gone is skipped.
+    let delivered = |minute: i64| NewNotificationLog {
+        alert_id: None,
+        channel_id: Some(channel.id),
+        event: Some("digest".to_owned()),
+        status: "sent".to_owned(),
+        response_code: Some(200),
+        error: None,
+        retries: 0,
+        sent_at: t0() + Duration::minutes(minute),
+    };
+    let gone = NewAlertEvent {
+        alert_id: 999_999,
+        kind: AlertEventKind::Notified,
+        at: t0(),
+        actor_id: None,
+        detail: None,
+    };
+    store
+        .record_delivery(&[delivered(3), delivered(4)], &[gone])
+        .await
+        .unwrap();
+    let logs = store.list_notification_logs(None, 50).await.unwrap();
+    assert_eq!(logs.len(), 4);
+    assert_eq!(logs[0].event.as_deref(), Some("digest"));
+
     store.delete_channel(channel.id).await.unwrap();
     assert!(store.channel(channel.id).await.unwrap().is_none());
     assert!(

@@ -888,6 +888,45 @@ impl NotificationStore for Backend {
         .await?)
     }
 
+    async fn record_delivery(
+        &self,
+        logs: &[NewNotificationLog],
+        events: &[NewAlertEvent],
+    ) -> StoreResult<()> {
+        let mut transaction = self.pool.begin().await?;
+        for log in logs {
+            sqlx::query(
+                "INSERT INTO notification_logs (alert_id, channel_id, event, status, \
+                 response_code, error, retries, sent_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(log.alert_id)
+            .bind(log.channel_id)
+            .bind(&log.event)
+            .bind(&log.status)
+            .bind(log.response_code)
+            .bind(&log.error)
+            .bind(log.retries)
+            .bind(ts(log.sent_at))
+            .execute(&mut *transaction)
+            .await?;
+        }
+        for event in events {
+            sqlx::query(
+                "INSERT INTO alert_events (alert_id, kind, at, actor_id, detail) \
+                 SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM alerts WHERE id = $1)",
+            )
+            .bind(event.alert_id)
+            .bind(event.kind.as_str())
+            .bind(ts(event.at))
+            .bind(event.actor_id)
+            .bind(json(event.detail.clone()))
+            .execute(&mut *transaction)
+            .await?;
+        }
+        transaction.commit().await?;
+        Ok(())
+    }
+
     async fn list_notification_logs(
         &self,
         alert_id: Option<i64>,
