@@ -263,6 +263,8 @@ async fn engine_run(hosts: usize, rules: usize, group_interval: Duration) {
         vigilops_core::notify::http_client(),
         DispatchConfig {
             group,
+            // Every alert object in every payload, so the receiver can check each arrived.
+            max_payload_alerts: usize::MAX,
             ..DispatchConfig::default()
         },
     );

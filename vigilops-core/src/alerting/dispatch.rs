@@ -33,8 +33,6 @@ use crate::store::{Store, StoreError};
 const SILENCE_CACHE: chrono::Duration = chrono::Duration::seconds(5);
 /// Most alerts listed by name in one grouped message.
 const MAX_LISTED: usize = 20;
-/// Most alert objects in one grouped webhook payload.
-const MAX_PAYLOAD_ALERTS: usize = 100;
 
 /// What happened to an alert that people may need to hear about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -101,12 +99,25 @@ pub struct Notice {
 }
 
 /// Tunables of dispatch.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct DispatchConfig {
     /// Grouping.
     pub group: GroupPolicy,
     /// Delivery attempts.
     pub retry: RetryPolicy,
+    /// Most alert objects in one grouped webhook payload (`count` still has them all), so a
+    /// storm across thousands of hosts stays under a receiver's body limit (axum's is 2 MB).
+    pub max_payload_alerts: usize,
+}
+
+impl Default for DispatchConfig {
+    fn default() -> Self {
+        Self {
+            group: GroupPolicy::default(),
+            retry: RetryPolicy::default(),
+            max_payload_alerts: 100,
+        }
+    }
 }
 
 enum Command {
@@ -139,6 +150,7 @@ impl Dispatcher {
             sender: Sender::new(config.retry, Arc::clone(&clock)),
             limiters: RateLimiters::new(Arc::clone(&clock)),
             grouper: Grouper::new(config.group),
+            max_payload_alerts: config.max_payload_alerts,
             silences: None,
             store,
             clock,
@@ -172,6 +184,7 @@ struct Worker {
     sender: Sender,
     limiters: RateLimiters<i64>,
     grouper: Grouper<(i64, NoticeKind), Notice>,
+    max_payload_alerts: usize,
     silences: Option<(DateTime<Utc>, Arc<Vec<Silence>>)>,
 }
 
@@ -384,7 +397,13 @@ impl Worker {
                 let template = self.template_for(&channel.kind).await;
                 single_message(first, template.as_ref())
             } else {
-                grouped_message(&rule, kind, &batch.members, batch.sequence)
+                grouped_message(
+                    &rule,
+                    kind,
+                    &batch.members,
+                    batch.sequence,
+                    self.max_payload_alerts,
+                )
             };
             match self.limiters.offer(channel.id, built.kind(), message) {
                 Admission::Send(message) => {
@@ -661,6 +680,7 @@ fn grouped_message(
     kind: NoticeKind,
     members: &[Notice],
     sequence: u32,
+    max_payload_alerts: usize,
 ) -> Notification {
     let resolved = kind == NoticeKind::Resolved;
     let count = members.len();
@@ -705,11 +725,9 @@ fn grouped_message(
         },
         body,
     );
-    // The payload lists at most MAX_PAYLOAD_ALERTS alerts (`count` has them all), so a storm
-    // across thousands of hosts stays well under a receiver's body limit (axum's is 2 MB).
     let alerts: Vec<serde_json::Value> = members
         .iter()
-        .take(MAX_PAYLOAD_ALERTS)
+        .take(max_payload_alerts)
         .map(|notice| webhook_alert_object(&template_context(notice), notice.alert.service_id))
         .collect();
     message.webhook_payload = Some(json!({
@@ -718,7 +736,7 @@ fn grouped_message(
         "status": if resolved { "resolved" } else { "firing" },
         "count": count,
         "update": sequence > 0,
-        "truncated": count > MAX_PAYLOAD_ALERTS,
+        "truncated": count > max_payload_alerts,
         "alerts": alerts,
     }));
     message
