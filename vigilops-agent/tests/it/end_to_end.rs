@@ -687,6 +687,27 @@ async fn end_to_end(backend: Backend) {
         .await;
     }
 
+    // The outage's metrics samples arrive too (after the agent's retry backoff, in batches or one
+    // by one); wait for them before stopping the agent, so the checks below see them stored.
+    {
+        let api = &api;
+        until(
+            "the metrics samples of the outage",
+            &logs,
+            move || async move {
+                let points = api.host_metrics(host_id, 1, "raw").await.ok()?;
+                let in_outage = points
+                    .iter()
+                    .filter(|point| {
+                        point.recorded_at > outage_started && point.recorded_at < outage_ended
+                    })
+                    .count();
+                (in_outage + 2 >= expected_in_outage).then_some(())
+            },
+        )
+        .await;
+    }
+
     // Stop the agent and account for every record it spooled (metrics samples, check results,
     // database samples, log batches): each was stored by the server exactly once under its
     // idempotency key (metrics samples of the backlog under the key of their batch), or is still
@@ -709,12 +730,15 @@ async fn end_to_end(backend: Backend) {
         .rows("SELECT body FROM idempotency_keys WHERE status_code IS NOT NULL".to_owned())
         .await;
     let stored_keys = records_stored(&stored_bodies);
-    assert!(
-        stored_bodies
-            .iter()
-            .any(|(body,)| body.contains("\"metric_ids\"")),
-        "the metrics backlog of the outage went out in batches"
-    );
+    // Whether the outage's backlog went out as `metrics/batch` requests or one by one depends on
+    // timing (how many samples were pending when the server came back); in the full parallel
+    // test run it was sometimes one by one. This test counts that nothing was lost or stored
+    // twice either way; batching itself is shown deterministically by
+    // `batching::a_replay_after_an_outage_arrives_in_batches_once_and_in_order`.
+    let batched = stored_bodies
+        .iter()
+        .any(|(body,)| body.contains("\"metric_ids\""));
+    eprintln!("outage backlog delivered in batches: {batched}");
     assert!(
         stored_keys <= spooled && stored_keys + still_spooled >= spooled,
         "spooled {spooled}, stored {stored_keys}, still spooled {pending:?}\n{}",
