@@ -206,6 +206,9 @@ def test_a_waiting_call_releases_the_gil() -> None:
 
 def test_ctrl_c_interrupts_a_waiting_call() -> None:
     """A pending SIGINT cancels the request and raises KeyboardInterrupt in the caller."""
+    # A process started in the background by a non-interactive shell (as CI may run it) inherits
+    # SIGINT ignored, and Python then leaves it ignored: install the usual handler.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     with silent_server() as url:
         slow = vigilops.Client(url)
         timer = threading.Timer(0.5, os.kill, args=(os.getpid(), signal.SIGINT))
