@@ -7,8 +7,10 @@ use std::fmt;
 use std::str::FromStr;
 
 #[cfg(feature = "server")]
+mod ai;
 mod alerting;
 #[cfg(feature = "server")]
+pub use ai::*;
 pub use alerting::*;
 
 /// What a user may do. Ordered: a higher role may do everything a lower one may.
