@@ -79,6 +79,15 @@ pub struct ServerConfig {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Concurrent metric writers (`VIGILOPS_METRIC_WRITERS`); `None` picks per backend.
     pub metric_writers: Option<usize>,
+    /// The language model (`AI_API_BASE`, `AI_API_KEY`, `AI_MODEL`, …); without a key, AI
+    /// answers "not configured" and root cause uses the deterministic correlator.
+    pub llm: crate::ai::LlmConfig,
+    /// The optional external memory service (`MEMORY_API_URL`, unless `MEMORY_ENABLED=false`).
+    pub memory_api_url: Option<String>,
+    /// `AI_AUTO_SCAN=true`: a log analysis every `ai_scan_minutes` (once per cluster).
+    pub ai_auto_scan: bool,
+    /// `VIGILOPS_AI_SCAN_MINUTES`, default the original's 30.
+    pub ai_scan_minutes: i64,
 }
 
 /// A configuration value is unusable.
@@ -208,6 +217,22 @@ impl ServerConfig {
                 })
                 .unwrap_or_default(),
             heartbeat_timeout_seconds: parse(env, "VIGILOPS_HEARTBEAT_TIMEOUT", 300)?,
+            llm: crate::ai::LlmConfig::from_env(env).map_err(|error| match error {
+                crate::ai::LlmError::InvalidConfig { name, reason } => {
+                    ConfigError::Invalid { name, reason }
+                }
+                other => ConfigError::Invalid {
+                    name: "AI_API_BASE".to_owned(),
+                    reason: other.to_string(),
+                },
+            })?,
+            memory_api_url: non_empty(env, "MEMORY_API_URL").filter(|_| {
+                non_empty(env, "MEMORY_ENABLED").is_none_or(|value| {
+                    !matches!(value.to_ascii_lowercase().as_str(), "false" | "0" | "no")
+                })
+            }),
+            ai_auto_scan: flag(env, "AI_AUTO_SCAN"),
+            ai_scan_minutes: parse(env, "VIGILOPS_AI_SCAN_MINUTES", 30_i64)?.max(1),
             metric_writers: match non_empty(env, "VIGILOPS_METRIC_WRITERS") {
                 None => None,
                 Some(_) => Some(parse(env, "VIGILOPS_METRIC_WRITERS", 1_usize)?.clamp(1, 64)),

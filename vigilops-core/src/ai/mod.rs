@@ -10,17 +10,36 @@
 //! - [`redact`]: masks secrets (tokens, passwords, connection-string passwords, private keys,
 //!   `Authorization` headers) in text before it leaves for the provider.
 //! - [`prompt`]: puts collected text into a prompt only as a delimited, redacted data block.
+//! - [`cluster`]: deterministic log clustering (templates with counts) before anything else.
+//! - [`evidence`]: facts around an alert, each referring to the stored data it came from.
+//! - [`correlate`]: the deterministic correlator (what moved first, which dependency failed
+//!   first); root cause without a model, and the model's starting point.
+//! - [`rca`]: the root-cause prompt and the checking of the model's reply against the evidence.
+//! - [`memory`]: search terms of the built-in memory, incident texts, the external service.
+//! - [`log_analysis`], [`chat`]: the prompts and reply parsing of the other two modes.
+//! - [`gather`]: reads the evidence around an alert from the store.
+//! - [`service`]: the entry points REST calls (root cause, log analysis, chat, insights and
+//!   feedback, memory search, system summary, remembering resolved incidents).
+//! - [`wire`]: the REST shapes of `/api/v1/ai`.
 //!
 //! **Invariant:** collected text (logs, command output, alert messages) reaches a prompt only
 //! through [`prompt::DataBlock`], which redacts it and fences it as data.
 
 pub mod budget;
+pub mod chat;
+pub mod cluster;
 pub mod config;
+pub mod correlate;
 pub mod error;
+pub mod evidence;
 pub mod llm;
+pub mod log_analysis;
+pub mod memory;
 pub mod prompt;
+pub mod rca;
 pub mod redact;
 pub mod sse;
+pub mod wire;
 
 pub use config::{ApiKey, LlmConfig};
 pub use error::LlmError;

@@ -71,6 +71,13 @@ pub enum Observation {
     Flush(oneshot::Sender<()>),
 }
 
+/// Told of every alert resolved, once per cluster (the replica whose resolution took effect),
+/// e.g. to remember the incident. Must not block: it runs on the engine's task.
+pub trait ResolutionObserver: Send + Sync + std::fmt::Debug {
+    /// Alert `alert_id` was just resolved.
+    fn alert_resolved(&self, alert_id: i64);
+}
+
 /// The handle ingestion and the REST layer use.
 #[derive(Debug, Clone)]
 pub struct AlertEngine {
@@ -82,10 +89,21 @@ impl AlertEngine {
     /// Starts the engine task on the current runtime; it first rebuilds the state of every
     /// open alert. It ends when every handle is dropped.
     pub fn start(store: Arc<dyn Store>, clock: Arc<dyn Clock>, dispatcher: Dispatcher) -> Self {
+        Self::start_with_observer(store, clock, dispatcher, None)
+    }
+
+    /// [`AlertEngine::start`], telling `resolutions` of every alert this replica resolves.
+    pub fn start_with_observer(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        dispatcher: Dispatcher,
+        resolutions: Option<Arc<dyn ResolutionObserver>>,
+    ) -> Self {
         let (queue, receiver) = mpsc::channel(16_384);
         let worker = Worker {
             store,
             clock,
+            resolutions,
             dispatcher: dispatcher.clone(),
             rules: Arc::new(Vec::new()),
             rules_read_at: None,
@@ -211,6 +229,7 @@ struct Evaluated<'a> {
 struct Worker {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    resolutions: Option<Arc<dyn ResolutionObserver>>,
     dispatcher: Dispatcher,
     rules: Arc<Vec<LoadedRule>>,
     rules_read_at: Option<DateTime<Utc>>,
@@ -1053,8 +1072,13 @@ impl Worker {
                         comment: None,
                     };
                     match self.store.resolve_alert(open.id, resolution).await {
-                        Ok((alert, true)) if notify => {
-                            self.notice(NoticeKind::Resolved, alert, &evaluated, &target, 0);
+                        Ok((alert, true)) => {
+                            if let Some(observer) = &self.resolutions {
+                                observer.alert_resolved(alert.id);
+                            }
+                            if notify {
+                                self.notice(NoticeKind::Resolved, alert, &evaluated, &target, 0);
+                            }
                         }
                         Ok(_) => {}
                         Err(error) => {
