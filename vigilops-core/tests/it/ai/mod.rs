@@ -3,6 +3,7 @@
 //! mid-character), malformed and truncated replies, rate limits, server errors and hangs.
 
 mod llm;
+mod memory_service;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
