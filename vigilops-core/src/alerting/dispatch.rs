@@ -741,3 +741,93 @@ fn grouped_message(
     }));
     message
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alerting::rule::normalize;
+    use crate::alerting::wire::AlertRuleCreate;
+    use crate::model::{Alert, AlertStatus};
+
+    fn disk_rule() -> Arc<AlertRule> {
+        let wire = AlertRuleCreate {
+            name: "磁盘使用率过高".into(),
+            metric: "disk_percent".into(),
+            operator: ">".into(),
+            threshold: 90.0,
+            ..AlertRuleCreate::default()
+        };
+        Arc::new(
+            normalize(&wire)
+                .map(|(_, rule)| rule)
+                .expect("a valid rule"),
+        )
+    }
+
+    fn notice(host: i64, rule: &Arc<AlertRule>) -> Notice {
+        Notice {
+            kind: NoticeKind::Fired,
+            alert: Alert {
+                id: host,
+                rule_id: Some(1),
+                target_key: format!("host:{host}"),
+                host_id: Some(host),
+                service_id: None,
+                database_id: None,
+                severity: Severity::Critical,
+                status: AlertStatus::Firing,
+                title: format!("磁盘使用率过高 - web-{host}"),
+                message: Some("disk_percent 95 > 90".into()),
+                metric_value: Some(95.0),
+                threshold: Some(90.0),
+                fired_at: DateTime::UNIX_EPOCH,
+                resolved_at: None,
+                acknowledged_at: None,
+                acknowledged_by: None,
+                resolved_by: None,
+                resolution_comment: None,
+                flapping: false,
+                group_key: None,
+                parent_alert_id: None,
+                created_at: DateTime::UNIX_EPOCH,
+            },
+            rule_id: 1,
+            rule: Arc::clone(rule),
+            target: Arc::new(TargetInfo::default()),
+            suppressed_count: 0,
+        }
+    }
+
+    #[test]
+    fn a_grouped_payload_is_capped_but_counts_and_names_every_target() {
+        let rule = disk_rule();
+        let members: Vec<Notice> = (1..=37).map(|host| notice(host, &rule)).collect();
+        let message = grouped_message(&rule, NoticeKind::Fired, &members, 0, 10);
+        assert_eq!(message.title, "37 个目标: 磁盘使用率过高");
+        let payload = message.webhook_payload.expect("a webhook payload");
+        assert_eq!(payload["count"], 37);
+        assert_eq!(payload["truncated"], true);
+        let alerts = payload["alerts"].as_array().expect("alerts");
+        assert_eq!(alerts.len(), 10, "at most the cap");
+        // The text lists the first targets and says how many more there are.
+        assert!(message.text.contains("磁盘使用率过高 - web-1:"));
+        assert!(
+            message
+                .text
+                .contains(&format!("另有 {} 个", 37 - MAX_LISTED))
+        );
+    }
+
+    #[test]
+    fn a_group_under_the_cap_is_whole_and_an_update_says_so() {
+        let rule = disk_rule();
+        let members: Vec<Notice> = (1..=3).map(|host| notice(host, &rule)).collect();
+        let message = grouped_message(&rule, NoticeKind::Resolved, &members, 2, 10);
+        assert_eq!(message.title, "(更新) 3 个目标已恢复: 磁盘使用率过高");
+        let payload = message.webhook_payload.expect("a webhook payload");
+        assert_eq!(payload["truncated"], false);
+        assert_eq!(payload["update"], true);
+        assert_eq!(payload["status"], "resolved");
+        assert_eq!(payload["alerts"].as_array().map(Vec::len), Some(3));
+    }
+}
