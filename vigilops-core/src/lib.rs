@@ -55,6 +55,8 @@ pub mod model;
 #[cfg(feature = "notify")]
 pub mod notify;
 pub mod protocol;
+#[cfg(feature = "server")]
+pub mod remediation;
 #[cfg(feature = "safety")]
 pub mod safety;
 #[cfg(feature = "server")]
