@@ -27,6 +27,8 @@ use crate::model::{
 };
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod ai_codec;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod alerting_codec;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod codec;
@@ -615,10 +617,12 @@ pub trait MemoryStore: Send + Sync {
     /// Remembers an incident; its `search_text` is indexed for [`MemoryStore::recall`].
     async fn remember(&self, memory: NewMemory) -> StoreResult<Memory>;
     /// The memories whose `search_text` contains any of `terms`, best match first (more and rarer
-    /// matching terms rank higher), at most `limit`, leaving out those of `exclude_alert_id`.
+    /// matching terms rank higher; equal scores newest first), at most `limit`, leaving out those
+    /// of `exclude_alert_id` (memories without an alert are kept).
     /// Each term is matched literally as one whole word: no query syntax of the backend
-    /// (`OR`, `NEAR`, `*`, quotes, `-`, `:`, `&`, `|`, `!`) is ever interpreted. Empty `terms`
-    /// recall nothing.
+    /// (`OR`, `NEAR`, `*`, quotes, `-`, `:`, `&`, `|`, `!`) is ever interpreted. A term the
+    /// backend's tokenizer splits (`a:b`) matches its words as a phrase; a term with no word
+    /// characters (`*`) matches nothing. Empty `terms` recall nothing.
     async fn recall(
         &self,
         terms: &[String],
@@ -627,11 +631,13 @@ pub trait MemoryStore: Send + Sync {
     ) -> StoreResult<Vec<MemoryHit>>;
     /// The memories of one alert, oldest first.
     async fn alert_memories(&self, alert_id: i64) -> StoreResult<Vec<Memory>>;
-    /// Sets the verdict of every memory of `alert_id`; returns how many were changed.
+    /// Sets the verdict of every memory of `alert_id`; returns how many memories it set (those
+    /// that already had this verdict included).
     async fn set_memory_verdict(&self, alert_id: i64, verdict: Verdict) -> StoreResult<u64>;
 }
 
-/// Read-only windows over collected data, for evidence gathering and summaries.
+/// Read-only windows over collected data, for evidence gathering and summaries. A negative
+/// `limit` is taken as zero.
 #[async_trait]
 pub trait EvidenceStore: Send + Sync {
     /// The log lines in the window; when more than `window.limit` match, the newest `limit` of
@@ -656,12 +662,14 @@ pub trait EvidenceStore: Send + Sync {
         to: DateTime<Utc>,
         limit: i64,
     ) -> StoreResult<Vec<Alert>>;
-    /// Every service (of `host_id` when given) with its current status, by id.
+    /// Every service (of `host_id` when given) with its current status, by id. Services without
+    /// a host (possible only in data migrated from the original) are left out.
     async fn services_overview(&self, host_id: Option<i64>) -> StoreResult<Vec<ServiceOverview>>;
     /// Host, service, alert and log counts; alerts and error logs counted from `since`.
+    /// Hosts not `online` count as offline; only active services are counted; CPU and memory
+    /// are averaged over each host's newest sample, whatever its age.
     async fn system_summary(&self, since: DateTime<Utc>) -> StoreResult<SystemSummary>;
 }
-
 
 /// Everything the server needs from storage.
 #[async_trait]
