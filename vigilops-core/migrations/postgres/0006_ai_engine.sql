@@ -54,6 +54,9 @@ CREATE INDEX ops_memory_alert_idx ON ops_memory (alert_id, at);
 CREATE INDEX ops_memory_host_idx ON ops_memory (host_id);
 CREATE INDEX ops_memory_search_idx ON ops_memory USING gin (search_vector);
 
--- Evidence windows and the system summary: alerts active in a time range and alerts fired
--- since a cut-off are range scans on fired_at (alerts_status_time_idx leads with status).
+-- Evidence windows and the system summary. Alerts fired since a cut-off are a range of
+-- fired_at (alerts_status_time_idx leads with status). Alerts active in a recent window are
+-- the open ones (resolved_at IS NULL) and those resolved since its start: two ranges of
+-- resolved_at, where fired_at <= end alone would span nearly the whole history.
 CREATE INDEX alerts_fired_idx ON alerts (fired_at);
+CREATE INDEX alerts_resolved_idx ON alerts (resolved_at);

@@ -73,6 +73,9 @@ CREATE TRIGGER ops_memory_fts_update AFTER UPDATE OF search_text ON ops_memory B
     INSERT INTO ops_memory_fts (rowid, search_text) VALUES (new.id, new.search_text);
 END;
 
--- Evidence windows and the system summary: alerts active in a time range and alerts fired
--- since a cut-off are range scans on fired_at (alerts_status_time_idx leads with status).
+-- Evidence windows and the system summary. Alerts fired since a cut-off are a range of
+-- fired_at (alerts_status_time_idx leads with status). Alerts active in a recent window are
+-- the open ones (resolved_at IS NULL) and those resolved since its start: two ranges of
+-- resolved_at, where fired_at <= end alone would span nearly the whole history.
 CREATE INDEX alerts_fired_idx ON alerts (fired_at);
+CREATE INDEX alerts_resolved_idx ON alerts (resolved_at);
