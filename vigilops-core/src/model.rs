@@ -8,9 +8,11 @@ use std::str::FromStr;
 
 #[cfg(feature = "server")]
 mod ai;
+#[cfg(feature = "server")]
 mod alerting;
 #[cfg(feature = "server")]
 pub use ai::*;
+#[cfg(feature = "server")]
 pub use alerting::*;
 
 /// What a user may do. Ordered: a higher role may do everything a lower one may.

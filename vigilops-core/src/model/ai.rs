@@ -17,6 +17,7 @@ pub enum AnalysisMethod {
 }
 
 impl AnalysisMethod {
+    /// The storage spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Llm => "llm",
@@ -37,11 +38,14 @@ impl AnalysisMethod {
 /// A person's verdict on an analysis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
+    /// The analysis was right.
     Correct,
+    /// The analysis was wrong.
     Incorrect,
 }
 
 impl Verdict {
+    /// The storage spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Correct => "correct",
@@ -49,6 +53,7 @@ impl Verdict {
         }
     }
 
+    /// The verdict named `text`, if any.
     pub fn parse(text: &str) -> Option<Self> {
         match text {
             "correct" => Some(Self::Correct),

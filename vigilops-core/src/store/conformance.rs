@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::{ClaimedRows, IdempotencyClaim, IdempotencyState, Store, StoreError};
 
+mod ai;
 mod alerting;
 use crate::model::{
     Aggregate, AuditFilter, CommandOutcome, CommandStatus, HostFilter, HostRegistration,
@@ -43,6 +44,7 @@ pub async fn run_all(store: &dyn Store) {
     commands(store).await;
     alerting::run(store).await;
     host_deletion_cascades(store).await;
+    ai::run(store).await;
 }
 
 fn new_user(email: &str, role: Role) -> NewUser {

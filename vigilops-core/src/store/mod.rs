@@ -21,7 +21,13 @@ use crate::model::{
     NewChannel, NewNotificationLog, NewSilence, NewTemplate, NotificationLog, Silence,
     StoredAlertRule, StoredChannel, StoredTemplate,
 };
+use crate::model::{
+    Insight, InsightFeedback, InsightFilter, LlmCall, LogWindow, Memory, MemoryHit, NewInsight,
+    NewLlmCall, NewMemory, ServiceCheckPoint, ServiceOverview, SystemSummary, Verdict,
+};
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod ai_codec;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod alerting_codec;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -582,6 +588,89 @@ pub trait SilenceStore: Send + Sync {
     async fn active_silences(&self, at: DateTime<Utc>) -> StoreResult<Vec<Silence>>;
 }
 
+/// AI insights, their feedback, and the record of every LLM call.
+#[async_trait]
+pub trait InsightStore: Send + Sync {
+    /// Stores an insight with status `new`.
+    async fn insert_insight(&self, insight: NewInsight, now: DateTime<Utc>)
+    -> StoreResult<Insight>;
+    /// One insight.
+    async fn insight(&self, id: i64) -> StoreResult<Option<Insight>>;
+    /// A filtered page, newest first (ties by id, newest first), and the total count of matches.
+    async fn list_insights(&self, filter: &InsightFilter) -> StoreResult<(Vec<Insight>, i64)>;
+    /// Records a person's verdict, replacing an earlier one, and returns the updated insight.
+    /// `NotFound` for an unknown id.
+    async fn set_insight_feedback(
+        &self,
+        id: i64,
+        feedback: InsightFeedback,
+    ) -> StoreResult<Insight>;
+    /// Appends one LLM call to the usage record; returns its id.
+    async fn record_llm_call(&self, call: NewLlmCall) -> StoreResult<i64>;
+    /// The calls made at or after `since`, oldest first, at most `limit`.
+    async fn llm_calls(&self, since: DateTime<Utc>, limit: i64) -> StoreResult<Vec<LlmCall>>;
+}
+
+/// The built-in ops memory: remembered incidents, recalled by full-text similarity.
+#[async_trait]
+pub trait MemoryStore: Send + Sync {
+    /// Remembers an incident; its `search_text` is indexed for [`MemoryStore::recall`].
+    async fn remember(&self, memory: NewMemory) -> StoreResult<Memory>;
+    /// The memories whose `search_text` contains any of `terms`, best match first (more and rarer
+    /// matching terms rank higher; equal scores newest first), at most `limit`, leaving out those
+    /// of `exclude_alert_id` (memories without an alert are kept).
+    /// Each term is matched literally as one whole word: no query syntax of the backend
+    /// (`OR`, `NEAR`, `*`, quotes, `-`, `:`, `&`, `|`, `!`) is ever interpreted. A term the
+    /// backend's tokenizer splits (`a:b`) matches its words as a phrase; a term with no word
+    /// characters (`*`) matches nothing. Empty `terms` recall nothing.
+    async fn recall(
+        &self,
+        terms: &[String],
+        exclude_alert_id: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<MemoryHit>>;
+    /// The memories of one alert, oldest first.
+    async fn alert_memories(&self, alert_id: i64) -> StoreResult<Vec<Memory>>;
+    /// Sets the verdict of every memory of `alert_id`; returns how many memories it set (those
+    /// that already had this verdict included).
+    async fn set_memory_verdict(&self, alert_id: i64, verdict: Verdict) -> StoreResult<u64>;
+}
+
+/// Read-only windows over collected data, for evidence gathering and summaries. A negative
+/// `limit` is taken as zero.
+#[async_trait]
+pub trait EvidenceStore: Send + Sync {
+    /// The log lines in the window; when more than `window.limit` match, the newest `limit` of
+    /// them. Returned oldest first (by timestamp, then id).
+    async fn logs_in_window(&self, window: &LogWindow) -> StoreResult<Vec<LogEntry>>;
+    /// How many log lines are in the window (ignoring `limit`).
+    async fn count_logs(&self, window: &LogWindow) -> StoreResult<i64>;
+    /// The checks of a service in `[from, to]`; when more than `limit`, the newest `limit`.
+    /// Returned oldest first.
+    async fn service_checks_in_window(
+        &self,
+        service_id: i64,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<ServiceCheckPoint>>;
+    /// The alerts active at some point of `[from, to]` (fired at or before `to`, and not resolved
+    /// before `from`), oldest `fired_at` first, at most `limit`.
+    async fn alerts_in_window(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<Alert>>;
+    /// Every service (of `host_id` when given) with its current status, by id. Services without
+    /// a host (possible only in data migrated from the original) are left out.
+    async fn services_overview(&self, host_id: Option<i64>) -> StoreResult<Vec<ServiceOverview>>;
+    /// Host, service, alert and log counts; alerts and error logs counted from `since`.
+    /// Hosts not `online` count as offline; only active services are counted; CPU and memory
+    /// are averaged over each host's newest sample, whatever its age.
+    async fn system_summary(&self, since: DateTime<Utc>) -> StoreResult<SystemSummary>;
+}
+
 /// Everything the server needs from storage.
 #[async_trait]
 pub trait Store:
@@ -601,6 +690,9 @@ pub trait Store:
     + AlertStore
     + NotificationStore
     + SilenceStore
+    + InsightStore
+    + MemoryStore
+    + EvidenceStore
     + std::fmt::Debug
 {
     /// Round-trips to the database; for the health check.

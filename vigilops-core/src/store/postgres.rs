@@ -30,6 +30,7 @@ macro_rules! sql {
 }
 
 // After `sql!`, which it uses.
+mod ai;
 mod alerting;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");

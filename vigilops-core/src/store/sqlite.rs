@@ -36,6 +36,7 @@ macro_rules! sql {
 }
 
 // After `sql!`, which it uses.
+mod ai;
 mod alerting;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");

@@ -276,12 +276,14 @@ impl AlertRuleStore for Backend {
     }
 }
 
-const ALERT_COLUMNS: &str = "id, rule_id, target_key, host_id, service_id, database_id, severity, \
-     status, title, message, metric_value, threshold, fired_at, resolved_at, acknowledged_at, \
-     acknowledged_by, resolved_by, resolution_comment, flapping, group_key, parent_alert_id, \
-     created_at";
+/// The columns [`alert_from_row`] reads; `ai.rs` selects alerts with them too.
+pub(super) const ALERT_COLUMNS: &str = "id, rule_id, target_key, host_id, service_id, \
+     database_id, severity, status, title, message, metric_value, threshold, fired_at, \
+     resolved_at, acknowledged_at, acknowledged_by, resolved_by, resolution_comment, flapping, \
+     group_key, parent_alert_id, created_at";
 
-fn alert_from_row(row: &BackendRow) -> StoreResult<Alert> {
+/// An alert row decoded (the one decoder of alerts, shared with `ai.rs`).
+pub(super) fn alert_from_row(row: &BackendRow) -> StoreResult<Alert> {
     let severity: String = row.try_get("severity")?;
     let status: String = row.try_get("status")?;
     Ok(Alert {
