@@ -20,6 +20,9 @@ use tokio::net::TcpListener;
 use tower_http::decompression::RequestDecompressionLayer;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
+use vigilops_core::ai::LlmClient;
+use vigilops_core::ai::memory::MemoryServiceClient;
+use vigilops_core::ai::service::AiService;
 use vigilops_core::alerting::dispatch::{DispatchConfig, Dispatcher};
 use vigilops_core::alerting::engine::AlertEngine;
 use vigilops_core::alerting::service::{AlertService, RuleService, SilenceService};
@@ -74,6 +77,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::notification_channels::router())
         .merge(routes::notification_templates::router())
         .merge(routes::silences::router())
+        .merge(routes::ai::router())
         .split_for_parts();
     api.merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
         .fallback(routes::spa::fallback)
@@ -156,7 +160,28 @@ impl App {
             vigilops_core::notify::http_client(),
             DispatchConfig::default(),
         );
-        let engine = AlertEngine::start(Arc::clone(&store), Arc::clone(&clock), dispatcher);
+        let llm = LlmClient::new(config.llm.clone(), Arc::clone(&clock)).map_err(|error| {
+            ConfigError::Invalid {
+                name: "AI_API_BASE".to_owned(),
+                reason: error.to_string(),
+            }
+        })?;
+        let memory_service = config
+            .memory_api_url
+            .as_deref()
+            .map(MemoryServiceClient::new)
+            .transpose()
+            .map_err(|error| ConfigError::Invalid {
+                name: "MEMORY_API_URL".to_owned(),
+                reason: error.to_string(),
+            })?;
+        let ai = AiService::new(Arc::clone(&store), Arc::clone(&clock), llm, memory_service);
+        let engine = AlertEngine::start_with_observer(
+            Arc::clone(&store),
+            Arc::clone(&clock),
+            dispatcher,
+            Some(Arc::new(ai.clone())),
+        );
         let ingest = Ingestor::start(
             Arc::clone(&store),
             Arc::clone(&clock),
@@ -183,6 +208,7 @@ impl App {
             silences: SilenceService::new(Arc::clone(&store), Arc::clone(&clock)),
             channels: ChannelService::with_default_client(Arc::clone(&store), Arc::clone(&clock)),
             templates: TemplateService::new(Arc::clone(&store), Arc::clone(&clock)),
+            ai,
             ingest,
             engine,
             store,
@@ -230,6 +256,13 @@ pub async fn serve(
         holder.clone(),
         wait(stopped.clone()),
     ));
+    let anomaly_scanner = state.config.ai_auto_scan.then(|| {
+        tokio::spawn(scan_logs(
+            state.clone(),
+            holder.clone(),
+            wait(stopped.clone()),
+        ))
+    });
     let alert_sweeper = tokio::spawn(sweep_alerts(state.clone(), holder, wait(stopped)));
     // Wakes this replica's agent sessions when another replica queues for their host.
     let listener_task = match state.commands.start_listener().await {
@@ -250,6 +283,9 @@ pub async fn serve(
     let _ = purger.await;
     let _ = expirer.await;
     let _ = alert_sweeper.await;
+    if let Some(scanner) = anomaly_scanner {
+        let _ = scanner.await;
+    }
     if let Some(task) = listener_task {
         task.abort();
     }
@@ -327,6 +363,29 @@ async fn sweep_alerts(
     let every = (Duration::seconds(30), std::time::Duration::from_secs(10));
     run_leased_every(&state, "alert-sweep", holder, every, shutdown, || {
         state.engine.sweep()
+    })
+    .await;
+}
+
+/// The anomaly scan (`AI_AUTO_SCAN=true`): a log analysis of the last hour every
+/// `VIGILOPS_AI_SCAN_MINUTES` (30), once per cluster, stored as an `anomaly` insight.
+async fn scan_logs(
+    state: AppState,
+    holder: String,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let minutes = state.config.ai_scan_minutes;
+    let period = std::time::Duration::from_secs(u64::try_from(minutes).unwrap_or(30) * 60);
+    // The lease outlives most of the period, so one replica scans per period.
+    let every = (Duration::seconds(minutes * 60 * 9 / 10), period);
+    run_leased_every(&state, "ai-anomaly-scan", holder, every, shutdown, || async {
+        match state.ai.anomaly_scan().await {
+            Ok(scan) if scan.success => {
+                tracing::info!(log_count = scan.log_count, insight = ?scan.insight_id, "anomaly scan done");
+            }
+            Ok(scan) => tracing::warn!(error = ?scan.error, "anomaly scan gave no analysis"),
+            Err(error) => tracing::warn!(%error, "anomaly scan failed"),
+        }
     })
     .await;
 }

@@ -1,6 +1,7 @@
 //! What every handler can reach: the store, the clock and the core services.
 
 use std::sync::Arc;
+use vigilops_core::ai::service::AiService;
 use vigilops_core::alerting::engine::AlertEngine;
 use vigilops_core::alerting::service::{AlertService, RuleService, SilenceService};
 use vigilops_core::auth::AuthService;
@@ -56,6 +57,8 @@ pub struct Services {
     pub channels: ChannelService,
     /// Notification templates.
     pub templates: TemplateService,
+    /// Root cause, log analysis, ops chat, insights and the ops memory.
+    pub ai: AiService,
     /// `None` when no Redis is configured.
     pub redis: Option<redis::aio::ConnectionManager>,
 }

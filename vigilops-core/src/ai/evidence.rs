@@ -5,7 +5,7 @@
 //! The builders here are pure: they turn rows into [`EvidenceItem`]s. `gather` reads the rows;
 //! `correlate` ranks the items; the LLM sees the same items, by id.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::cluster::LogPattern;
@@ -262,21 +262,17 @@ pub fn service_item(
     })
 }
 
-/// The item of one log pattern. A pattern already present in the first `settle` of the window
-/// is background noise (context, not anomalous); a new one is scored by level and volume.
-pub fn log_item(
-    component: &str,
-    pattern: &LogPattern,
-    window_from: DateTime<Utc>,
-    settle: Duration,
-) -> EvidenceItem {
+/// The item of one log pattern. A pattern first seen before `new_after` (the end of the
+/// baseline) was already there: background noise, context rather than a cause. A new one is
+/// scored by level and volume.
+pub fn log_item(component: &str, pattern: &LogPattern, new_after: DateTime<Utc>) -> EvidenceItem {
     let level_weight = match pattern.level.as_str() {
         "FATAL" | "CRITICAL" => 1.0,
         "ERROR" => 0.8,
         "WARN" | "WARNING" => 0.4,
         _ => 0.2,
     };
-    let new = pattern.first_seen >= window_from + settle;
+    let new = pattern.first_seen >= new_after;
     let volume = (pattern.count as f64 / 10.0).clamp(0.3, 1.0);
     EvidenceItem {
         id: String::new(),
@@ -424,14 +420,14 @@ mod tests {
             example_ids: vec![3, 4, 5],
             example: "connection refused to 10.0.0.2:5432".to_owned(),
         };
-        let item = log_item("service:api@web-01", &pattern, at(0), Duration::minutes(5));
+        let item = log_item("service:api@web-01", &pattern, at(5));
         assert!(item.anomalous);
         assert!((item.strength - 0.8).abs() < 1e-9);
         let old = LogPattern {
             first_seen: at(1),
             ..pattern
         };
-        let item = log_item("service:api@web-01", &old, at(0), Duration::minutes(5));
+        let item = log_item("service:api@web-01", &old, at(5));
         assert!(!item.anomalous);
         assert!(item.summary.contains("already present before"));
     }
@@ -453,7 +449,6 @@ mod tests {
                     example: "t".to_owned(),
                 },
                 at(0),
-                Duration::minutes(5),
             );
             2
         ];

@@ -64,7 +64,7 @@ pub fn search_terms(text: &str) -> Vec<String> {
         if is_cjk(c) {
             flush_word(&mut word, &mut |t| push(t, &mut terms));
             cjk.push(c);
-        } else if c.is_alphanumeric() || c == '_' {
+        } else if c.is_alphanumeric() {
             flush_cjk(&mut cjk, &mut |t| push(t, &mut terms));
             word.extend(c.to_lowercase());
         } else {

@@ -32,12 +32,16 @@ pub mod config;
 pub mod correlate;
 pub mod error;
 pub mod evidence;
+#[cfg(feature = "server")]
+pub mod gather;
 pub mod llm;
 pub mod log_analysis;
 pub mod memory;
 pub mod prompt;
 pub mod rca;
 pub mod redact;
+#[cfg(feature = "server")]
+pub mod service;
 pub mod sse;
 pub mod wire;
 

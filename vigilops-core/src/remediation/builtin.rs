@@ -7,11 +7,20 @@ use super::runbook::{InvalidRunbook, Runbook};
 /// The built-in runbook documents, in the reference's order.
 pub const BUILTIN_YAML: [(&str, &str); 6] = [
     ("disk_cleanup", include_str!("builtin/disk_cleanup.yaml")),
-    ("service_restart", include_str!("builtin/service_restart.yaml")),
+    (
+        "service_restart",
+        include_str!("builtin/service_restart.yaml"),
+    ),
     ("zombie_killer", include_str!("builtin/zombie_killer.yaml")),
-    ("memory_pressure", include_str!("builtin/memory_pressure.yaml")),
+    (
+        "memory_pressure",
+        include_str!("builtin/memory_pressure.yaml"),
+    ),
     ("log_rotation", include_str!("builtin/log_rotation.yaml")),
-    ("connection_reset", include_str!("builtin/connection_reset.yaml")),
+    (
+        "connection_reset",
+        include_str!("builtin/connection_reset.yaml"),
+    ),
 ];
 
 /// Loads the built-in runbooks.
@@ -69,7 +78,12 @@ mod tests {
                 .chain(&spec.rollback)
             {
                 let resolved = runbook.resolve(step, &labels);
-                assert!(resolved.is_ok(), "{} / {}: {resolved:?}", runbook.name(), step.name);
+                assert!(
+                    resolved.is_ok(),
+                    "{} / {}: {resolved:?}",
+                    runbook.name(),
+                    step.name
+                );
             }
         }
     }

@@ -341,10 +341,7 @@ fn validate_step(
 
 /// Replaces each `{name}` in `template` with `value(name)`. Braces are otherwise literal, and
 /// the safety check refuses any that remain.
-fn fill<E>(
-    template: &str,
-    mut value: impl FnMut(&str) -> Result<String, E>,
-) -> Result<String, E> {
+fn fill<E>(template: &str, mut value: impl FnMut(&str) -> Result<String, E>) -> Result<String, E> {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some(start) = rest.find('{') {
@@ -476,7 +473,10 @@ steps:
         assert_eq!(error.name, "wipe");
         assert_eq!(error.reasons.len(), 2, "{error}");
         assert!(error.reasons[0].starts_with("step 1 (\"wipe\")"), "{error}");
-        assert!(error.reasons[0].contains("not on the allow-list"), "{error}");
+        assert!(
+            error.reasons[0].contains("not on the allow-list"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -491,7 +491,12 @@ steps:
 "#;
         let error = Runbook::from_yaml(yaml).expect_err("refused");
         assert!(error.reasons.iter().any(|r| r.contains("name must be")));
-        assert!(error.reasons.iter().any(|r| r.contains("unknown placeholder {unit}")));
+        assert!(
+            error
+                .reasons
+                .iter()
+                .any(|r| r.contains("unknown placeholder {unit}"))
+        );
         let unknown_field = "name: x\ndescription: x\nrisk: auto\nsteps: []\nshell: true\n";
         assert!(Runbook::from_yaml(unknown_field).is_err());
     }
@@ -525,7 +530,10 @@ steps:
     for_each: pid
 "#;
         let error = Runbook::from_yaml(yaml).expect_err("refused");
-        assert!(error.reasons.iter().any(|r| r.contains("not extracted")), "{error}");
+        assert!(
+            error.reasons.iter().any(|r| r.contains("not extracted")),
+            "{error}"
+        );
     }
 
     #[test]
@@ -541,7 +549,10 @@ steps:
     run: [systemctl, restart, "{service_name}"]
     risk: confirm
 "#;
-        assert_eq!(Runbook::from_yaml(yaml).expect("valid").risk(), Risk::Confirm);
+        assert_eq!(
+            Runbook::from_yaml(yaml).expect("valid").risk(),
+            Risk::Confirm
+        );
     }
 
     #[test]
@@ -553,7 +564,8 @@ steps:
 
     #[test]
     fn placeholders_fill_inside_one_argument_only() {
-        let filled: Result<String, ()> = fill("--unit={service_name}.service", |_| Ok("a b".to_owned()));
+        let filled: Result<String, ()> =
+            fill("--unit={service_name}.service", |_| Ok("a b".to_owned()));
         assert_eq!(filled, Ok("--unit=a b.service".to_owned()));
         let literal: Result<String, ()> = fill("{Not A Name} {", |_| Ok("x".to_owned()));
         assert_eq!(literal, Ok("{Not A Name} {".to_owned()));

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use vigilops_core::alerting::engine::ResolutionObserver;
 use vigilops_core::alerting::rule::Severity;
 use vigilops_core::alerting::wire::{AlertResolveRequest, AlertView};
 use vigilops_core::model::{AlertFilter, AlertStatus};
@@ -139,5 +140,7 @@ async fn resolve(
         .resolve(id, request.comment, &current.actor(ip))
         .await?;
     state.engine.alert_changed(id).await;
+    // The incident goes to the ops memory (on a task of its own).
+    state.ai.alert_resolved(id);
     Ok(Json(alert))
 }

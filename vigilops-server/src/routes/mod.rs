@@ -4,6 +4,7 @@
 pub(crate) mod agent;
 pub(crate) mod agent_tokens;
 pub(crate) mod agent_ws;
+pub(crate) mod ai;
 pub(crate) mod alert_rules;
 pub(crate) mod alerts;
 pub(crate) mod audit;

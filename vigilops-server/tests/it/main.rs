@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod agent_protocol;
+mod ai_scenarios;
 mod alert_scenarios;
 mod alerting;
 mod auth;
