@@ -870,3 +870,69 @@ async fn chat_streams_the_answer_as_server_sent_events() {
     assert_eq!(calls[0].call.error, None);
     app.finish().await;
 }
+
+/// Log analysis with a model: the model sees patterns with counts, not raw lines; its
+/// assessment is stored as an `anomaly` insight.
+#[tokio::test]
+async fn log_analysis_sends_patterns_and_stores_the_assessment() {
+    let llm = FakeLlm::start(|_| {
+        json!({"severity": "critical", "title": "数据库连接失败",
+               "summary": "api cannot reach postgres",
+               "anomalies": [{"pattern": "connect to <ip> failed", "count": 6, "risk": "high",
+                              "suggestion": "check postgres"}],
+               "overall_assessment": "outage"})
+        .to_string()
+    })
+    .await;
+    let app = TestApp::sqlite(&[("AI_API_KEY", "sk-test"), ("AI_API_BASE", &llm.url)]).await;
+    let incident = healthy_system(&app).await;
+    let _ = outage(&app, &incident).await;
+    let reply = call_ok(
+        &app,
+        "POST",
+        "/api/v1/ai/analyze-logs",
+        &incident.admin,
+        Some(json!({"hours": 1, "host_id": incident.host})),
+    )
+    .await;
+    assert_eq!(reply["success"], true, "{reply:#}");
+    assert_eq!(reply["analysis"]["severity"], "critical");
+    assert_eq!(reply["log_count"], 8);
+    let prompt = llm.requests()[0]["messages"][1]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        prompt.contains("[ERROR] ×6 connect to <ip> failed"),
+        "{prompt}"
+    );
+    assert_eq!(
+        prompt.matches("connect to").count(),
+        2,
+        "one pattern line and its example"
+    );
+    assert!(!prompt.contains("hunter2"));
+    let insight = reply["insight_id"].as_i64().unwrap();
+    let stored = call_ok(
+        &app,
+        "GET",
+        &format!("/api/v1/ai/insights/{insight}"),
+        &incident.admin,
+        None,
+    )
+    .await;
+    assert_eq!(stored["insight_type"], "anomaly");
+    assert_eq!(stored["severity"], "critical");
+    assert_eq!(stored["title"], "数据库连接失败");
+    assert_eq!(stored["status"], "new");
+    let listed = call_ok(
+        &app,
+        "GET",
+        "/api/v1/ai/insights?severity=critical&insight_type=anomaly",
+        &incident.admin,
+        None,
+    )
+    .await;
+    assert_eq!(listed["total"], 1);
+    app.finish().await;
+}
