@@ -10,10 +10,12 @@ use std::str::FromStr;
 mod ai;
 #[cfg(feature = "server")]
 mod alerting;
+mod remediation;
 #[cfg(feature = "server")]
 pub use ai::*;
 #[cfg(feature = "server")]
 pub use alerting::*;
+pub use remediation::*;
 
 /// What a user may do. Ordered: a higher role may do everything a lower one may.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
