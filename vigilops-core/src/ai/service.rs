@@ -825,6 +825,7 @@ impl AiService {
     }
 }
 
+#[cfg(feature = "notify")]
 impl crate::alerting::engine::ResolutionObserver for AiService {
     /// Remembers the incident on a task of its own; a failure is logged.
     fn alert_resolved(&self, alert_id: i64) {
