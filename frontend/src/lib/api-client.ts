@@ -158,3 +158,49 @@ export async function apiRequest<T>(path: string, options: RequestOptions = {}):
   if (response.status === 204) return undefined as T;
   return (await readJson(response)) as T;
 }
+
+/**
+ * A POST whose answer is read as a stream (Server-Sent Events): same token, error and 401 handling
+ * as `apiRequest`, but no timeout once the response has started (an answer may stream for minutes),
+ * and the `Response` itself is returned so the caller can read `response.body` incrementally.
+ * Only the wait for the response headers is bounded by `REQUEST_TIMEOUT_MS`.
+ */
+export async function apiStream(path: string, options: { body: unknown; signal?: AbortSignal }): Promise<Response> {
+  const { body, signal } = options;
+  const headers: Record<string, string> = { Accept: 'text/event-stream', 'Content-Type': 'application/json' };
+  const token = getAccessToken();
+  if (token) headers.Authorization = `Bearer ${token}`;
+
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, REQUEST_TIMEOUT_MS);
+  const abortFromCaller = () => controller.abort();
+  if (signal?.aborted) controller.abort();
+  signal?.addEventListener('abort', abortFromCaller, { once: true });
+
+  let response: Response;
+  try {
+    response = await fetch(buildUrl(path), {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(body),
+      signal: controller.signal,
+    });
+  } catch (thrown) {
+    signal?.removeEventListener('abort', abortFromCaller);
+    if (signal?.aborted) throw thrown;
+    throw await toApiError({ thrown, timedOut }, true);
+  } finally {
+    clearTimeout(timer);
+  }
+
+  if (!response.ok) {
+    signal?.removeEventListener('abort', abortFromCaller);
+    throw await toApiError({ response }, true);
+  }
+  // The caller's abort keeps cancelling the body while it streams.
+  return response;
+}
