@@ -1,16 +1,17 @@
 /** Small labels shared by the AI panels: confidence, who wrote an analysis, severity, verdict. */
 import { ApartmentOutlined, CheckOutlined, CloseOutlined, RobotOutlined } from '@ant-design/icons';
 import { Tag, Tooltip } from 'antd';
+import type { ReactNode } from 'react';
 import type { AiConfidence, AnalysisMethod, FeedbackVerdict } from '@/lib/api-types';
 import { useI18n } from '@/i18n/i18n';
 
 const CONFIDENCE_COLOR: Record<AiConfidence, string> = { high: 'green', medium: 'gold', low: 'default' };
 
-export function ConfidenceTag({ confidence }: { confidence: AiConfidence }) {
+export function ConfidenceTag({ confidence, testId }: { confidence: AiConfidence; testId?: string }) {
   const { t } = useI18n();
   const known = confidence in CONFIDENCE_COLOR;
   return (
-    <Tag color={known ? CONFIDENCE_COLOR[confidence] : 'default'} data-testid="confidence">
+    <Tag color={known ? CONFIDENCE_COLOR[confidence] : 'default'} data-testid={testId}>
       {known ? t(`ai.confidence.${confidence}`) : String(confidence)}
     </Tag>
   );
@@ -72,5 +73,22 @@ export function PlainText({ text, testId }: { text: string; testId?: string }) {
     <div style={{ whiteSpace: 'pre-wrap', overflowWrap: 'anywhere' }} data-testid={testId}>
       {text}
     </div>
+  );
+}
+
+/** A plain list of rows separated by hairlines (antd's `List` is deprecated in 6.6). */
+export function StackedList<T>({ items, render, rowTestId }: { items: T[]; render: (item: T, index: number) => ReactNode; rowTestId?: string }) {
+  return (
+    <ul style={{ listStyle: 'none', margin: 0, padding: 0 }}>
+      {items.map((item, index) => (
+        <li
+          key={index}
+          data-testid={rowTestId}
+          style={{ padding: '8px 0', borderTop: index === 0 ? undefined : '1px solid rgba(5, 5, 5, 0.06)' }}
+        >
+          {render(item, index)}
+        </li>
+      ))}
+    </ul>
   );
 }

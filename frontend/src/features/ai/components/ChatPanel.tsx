@@ -172,7 +172,7 @@ export function ChatPanel() {
               void ask();
             }
           }}
-          autoSize={{ minRows: 2, maxRows: 6 }}
+          rows={3}
           maxLength={2000}
           placeholder={t('ai.chat.placeholder')}
           aria-label={t('ai.chat.question')}

@@ -5,14 +5,14 @@
  * the insight drawer for stored `root_cause` insights.
  */
 import { AimOutlined, WarningOutlined } from '@ant-design/icons';
-import { Alert, Card, Descriptions, Empty, Flex, List, Progress, Table, Tag, Tooltip, Typography, type TableColumnsType } from 'antd';
+import { Alert, Card, Descriptions, Empty, Flex, Progress, Table, Tag, Tooltip, Typography, type TableColumnsType } from 'antd';
 import { useCallback, useId, useState, type ReactNode } from 'react';
 import { Link } from 'react-router-dom';
 import type { EvidenceItem, MemoryIncident, RootCauseAnalysis } from '@/lib/api-types';
 import { useI18n } from '@/i18n/i18n';
 import { formatDateTime } from '@/lib/time';
 import { describeReference } from '../evidence-reference';
-import { ConfidenceTag, MethodTag, PlainText } from './AiTags';
+import { ConfidenceTag, MethodTag, PlainText, StackedList } from './AiTags';
 import { SimilarIncidents } from './SimilarIncidents';
 
 export interface RootCauseResultProps {
@@ -173,7 +173,7 @@ export function RootCauseResult({ analysis, evidenceItems, similarIncidents, err
                   </Typography.Text>
                 ),
               },
-              { key: 'confidence', label: t('ai.rootCause.confidence'), children: <ConfidenceTag confidence={analysis.confidence} /> },
+              { key: 'confidence', label: t('ai.rootCause.confidence'), children: <ConfidenceTag confidence={analysis.confidence} testId="confidence" /> },
               {
                 key: 'first',
                 label: t('ai.rootCause.firstFailing'),
@@ -207,18 +207,16 @@ export function RootCauseResult({ analysis, evidenceItems, similarIncidents, err
         {analysis.claims.length === 0 ? (
           <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t('ai.rootCause.noClaims')} />
         ) : (
-          <List
-            size="small"
-            dataSource={analysis.claims}
-            renderItem={(claim, index) => (
-              <List.Item key={index} data-testid="claim">
-                <Flex gap={12} justify="space-between" style={{ width: '100%' }} wrap>
-                  <span style={{ flex: 1, minWidth: 240 }}>
-                    <PlainText text={claim.statement} />
-                  </span>
-                  {idTags(claim.evidence)}
-                </Flex>
-              </List.Item>
+          <StackedList
+            items={analysis.claims}
+            rowTestId="claim"
+            render={(claim) => (
+              <Flex gap={12} justify="space-between" style={{ width: '100%' }} wrap>
+                <span style={{ flex: 1, minWidth: 240 }}>
+                  <PlainText text={claim.statement} />
+                </span>
+                {idTags(claim.evidence)}
+              </Flex>
             )}
           />
         )}
@@ -244,25 +242,23 @@ export function RootCauseResult({ analysis, evidenceItems, similarIncidents, err
 
       {analysis.hypotheses.length > 0 ? (
         <Card size="small" title={t('ai.rootCause.hypotheses')}>
-          <List
-            size="small"
-            dataSource={analysis.hypotheses}
-            renderItem={(hypothesis, index) => (
-              <List.Item key={index} data-testid="hypothesis">
-                <Flex vertical gap={4} style={{ width: '100%' }}>
-                  <Flex gap={8} wrap align="center">
-                    {hypothesis.rejected_because === null ? <Tag color="green">{t('ai.rootCause.chosen')}</Tag> : <Tag>{t('ai.rootCause.rejected')}</Tag>}
-                    <Typography.Text strong={hypothesis.rejected_because === null}>{hypothesis.cause}</Typography.Text>
-                    <ConfidenceTag confidence={hypothesis.confidence} />
-                    {idTags(hypothesis.evidence)}
-                  </Flex>
-                  {hypothesis.rejected_because ? (
-                    <Typography.Text type="secondary">
-                      {t('ai.rootCause.rejectedBecause')}: {hypothesis.rejected_because}
-                    </Typography.Text>
-                  ) : null}
+          <StackedList
+            items={analysis.hypotheses}
+            rowTestId="hypothesis"
+            render={(hypothesis) => (
+              <Flex vertical gap={4} style={{ width: '100%' }}>
+                <Flex gap={8} wrap align="center">
+                  {hypothesis.rejected_because === null ? <Tag color="green">{t('ai.rootCause.chosen')}</Tag> : <Tag>{t('ai.rootCause.rejected')}</Tag>}
+                  <Typography.Text strong={hypothesis.rejected_because === null}>{hypothesis.cause}</Typography.Text>
+                  <ConfidenceTag confidence={hypothesis.confidence} />
+                  {idTags(hypothesis.evidence)}
                 </Flex>
-              </List.Item>
+                {hypothesis.rejected_because ? (
+                  <Typography.Text type="secondary">
+                    {t('ai.rootCause.rejectedBecause')}: {hypothesis.rejected_because}
+                  </Typography.Text>
+                ) : null}
+              </Flex>
             )}
           />
         </Card>

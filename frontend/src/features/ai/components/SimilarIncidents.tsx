@@ -1,9 +1,9 @@
 /** Remembered incidents (root-cause context and memory search), best match first. */
-import { Empty, Flex, List, Tag, Typography } from 'antd';
+import { Empty, Flex, Tag, Typography } from 'antd';
 import type { MemoryIncident } from '@/lib/api-types';
 import { useI18n } from '@/i18n/i18n';
 import { formatDateTime } from '@/lib/time';
-import { VerdictTag } from './AiTags';
+import { StackedList, VerdictTag } from './AiTags';
 
 export function SimilarIncidents({ items, emptyText }: { items: MemoryIncident[]; emptyText?: string }) {
   const { t } = useI18n();
@@ -11,12 +11,10 @@ export function SimilarIncidents({ items, emptyText }: { items: MemoryIncident[]
     return <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={emptyText ?? t('ai.memory.none')} />;
   }
   return (
-    <List
-      size="small"
-      dataSource={items}
-      rowKey="id"
-      renderItem={(incident) => (
-        <List.Item data-testid="similar-incident">
+    <StackedList
+      items={items}
+      rowTestId="similar-incident"
+      render={(incident) => (
           <Flex vertical gap={4} style={{ width: '100%' }}>
             <Flex gap={8} wrap align="center">
               <Typography.Text strong>{incident.title}</Typography.Text>
@@ -36,7 +34,6 @@ export function SimilarIncidents({ items, emptyText }: { items: MemoryIncident[]
               {incident.content}
             </Typography.Paragraph>
           </Flex>
-        </List.Item>
       )}
     />
   );
