@@ -176,6 +176,7 @@ export function ChatPanel() {
           maxLength={2000}
           placeholder={t('ai.chat.placeholder')}
           aria-label={t('ai.chat.question')}
+          data-testid="chat-question"
         />
         <Button type="primary" icon={<SendOutlined />} onClick={() => void ask()} loading={busy} disabled={!question.trim()}>
           {t('ai.chat.send')}

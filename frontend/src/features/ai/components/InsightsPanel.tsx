@@ -67,7 +67,7 @@ export function InsightsPanel() {
   const filtered = Object.values(filters).some((value) => value !== undefined);
 
   return (
-    <Flex vertical gap={12}>
+    <Flex vertical gap={12} data-testid="insights-panel">
       <Flex gap={8} wrap align="center">
         <Select<string>
           value={filters.insight_type ?? 'all'}

@@ -144,7 +144,7 @@ export function LogAnalysisPanel() {
           style={{ width: 140 }}
           options={LOG_LEVELS.map((value) => ({ value, label: value }))}
         />
-        <Button type="primary" icon={<FileSearchOutlined />} onClick={analyse} loading={isPending}>
+        <Button type="primary" icon={<FileSearchOutlined />} onClick={analyse} loading={isPending} data-testid="analyse-logs">
           {t('ai.logs.analyse')}
         </Button>
       </Flex>
