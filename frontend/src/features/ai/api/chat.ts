@@ -4,7 +4,7 @@
  * question goes to the non-streamed `POST /api/v1/ai/chat`, whose reply carries `error` (and
  * whatever answer the server could give without a model).
  */
-import { apiRequest, apiStream, isApiError } from '@/lib/api-client';
+import { AI_REQUEST_TIMEOUT_MS, apiRequest, apiStream, isApiError } from '@/lib/api-client';
 import type { ChatResponse, ChatSource } from '@/lib/api-types';
 import { SseParser, readSseStream, type SseEvent } from '../sse';
 
@@ -50,7 +50,7 @@ export function toChatEvent(event: SseEvent): ChatStreamEvent | null {
 }
 
 export function askChat(question: string, signal?: AbortSignal): Promise<ChatResponse> {
-  return apiRequest<ChatResponse>('/ai/chat', { method: 'POST', body: { question }, signal });
+  return apiRequest<ChatResponse>('/ai/chat', { method: 'POST', body: { question }, signal, timeoutMs: AI_REQUEST_TIMEOUT_MS });
 }
 
 /**
@@ -65,7 +65,8 @@ export async function streamChat(
 ): Promise<'streamed' | ChatResponse> {
   let response: Response;
   try {
-    response = await apiStream('/ai/chat/stream', { body: { question }, signal });
+    // The server opens the model's stream (retrying a failed start) before it answers.
+    response = await apiStream('/ai/chat/stream', { body: { question }, signal, timeoutMs: AI_REQUEST_TIMEOUT_MS });
   } catch (error) {
     if (isApiError(error) && error.status === 503) return askChat(question, signal);
     throw error;
