@@ -274,6 +274,8 @@ export const en: Messages = {
   'ai.chat.streaming': 'Writing the answer',
   'ai.chat.notStreamed': 'Not streamed',
   'ai.chat.savedAs': 'Saved as insight #{id}',
+  'ai.chat.stop': 'Stop',
+  'ai.chat.stopped': 'Stopped',
   'ai.chat.context': 'Context used ({count})',
   'ai.chat.memory': 'Incident memory',
 

@@ -269,6 +269,8 @@ export const zhCN = {
   'ai.chat.streaming': '正在生成回答',
   'ai.chat.notStreamed': '非流式回答',
   'ai.chat.savedAs': '已保存为分析记录 #{id}',
+  'ai.chat.stop': '停止',
+  'ai.chat.stopped': '已停止',
   'ai.chat.context': '参考的上下文（{count}）',
   'ai.chat.memory': '历史事件记忆',
 

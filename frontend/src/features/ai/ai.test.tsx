@@ -265,7 +265,9 @@ describe('AI page: ops chat', () => {
     stream.write('"memory_context":["disk full in October"]}\r\n\r\n: keep-alive\r\n\r\nevent: delta\r\ndata: {"text":"The disk ');
     stream.write('is full."}\r\n\r\n');
     await waitFor(() => expect(screen.getByTestId('chat-answer')).toHaveTextContent('The disk is full.'));
-    expect(screen.getByRole('button', { name: /Send/ })).toBeDisabled();
+    // While it streams, the only action is to stop it.
+    expect(screen.queryByRole('button', { name: /Send/ })).toBeNull();
+    expect(screen.getByTestId('chat-stop')).toBeInTheDocument();
 
     stream.write('event: delta\ndata: {"text":"\\nRun disk_cleanup."}\n\nevent: done\ndata: {"insight_id":31}\n\n');
     stream.close();
@@ -274,6 +276,25 @@ describe('AI page: ops chat', () => {
     expect(screen.getByText('Context used (2)')).toBeInTheDocument();
     // Model text is text: nothing in it becomes markup.
     expect(screen.getByTestId('chat-answer').querySelector('*')).toBeNull();
+  });
+
+  it('stops an answer on request and keeps what had arrived', async () => {
+    signIn('viewer');
+    const stream = controlledStream();
+    mockFetch(aiRoutes({ 'POST /api/v1/ai/chat/stream': () => stream.response() }));
+    renderApp('/ai?tab=chat');
+    const events = user();
+
+    await events.click(await screen.findByLabelText('Question'));
+    await events.paste('Tell me everything');
+    await events.keyboard('{Enter}');
+    stream.write('event: delta\ndata: {"text":"First part"}\n\n');
+    await waitFor(() => expect(screen.getByTestId('chat-answer')).toHaveTextContent('First part'));
+    await events.click(screen.getByTestId('chat-stop'));
+    expect(await screen.findByText('Stopped')).toBeInTheDocument();
+    expect(screen.getByTestId('chat-answer')).toHaveTextContent('First part');
+    expect(screen.queryByTestId('chat-error')).toBeNull();
+    expect(screen.getByRole('button', { name: /Send/ })).toBeInTheDocument();
   });
 
   it('shows an error event of the stream', async () => {

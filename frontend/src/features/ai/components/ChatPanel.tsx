@@ -3,7 +3,7 @@
  * server refuses the stream (503) and the non-streamed route answers instead. The conversation
  * lives in this component only; it is gone when the page is left.
  */
-import { DatabaseOutlined, LoadingOutlined, SendOutlined, UserOutlined } from '@ant-design/icons';
+import { DatabaseOutlined, LoadingOutlined, SendOutlined, StopOutlined, UserOutlined } from '@ant-design/icons';
 import { Alert, Avatar, Button, Card, Collapse, Empty, Flex, Input, Tag, Tooltip, Typography } from 'antd';
 import { useEffect, useRef, useState } from 'react';
 import { useDescribeError } from '@/components/api-error';
@@ -24,6 +24,8 @@ interface ChatTurn {
   insightId: number | null;
   /** Answered by the non-streamed route because the server has no model for streaming. */
   fallback: boolean;
+  /** Stopped by the user before the answer was complete. */
+  stopped: boolean;
 }
 
 function applyEvent(turn: ChatTurn, event: ChatStreamEvent): ChatTurn {
@@ -63,6 +65,7 @@ function TurnView({ turn }: { turn: ChatTurn }) {
           {turn.error ? <Alert type={turn.fallback ? 'warning' : 'error'} showIcon title={turn.error} data-testid="chat-error" /> : null}
           <Flex gap={8} wrap align="center">
             {turn.fallback ? <Tag>{t('ai.chat.notStreamed')}</Tag> : null}
+            {turn.stopped ? <Tag color="warning">{t('ai.chat.stopped')}</Tag> : null}
             {turn.insightId !== null ? <Tag>{t('ai.chat.savedAs', { id: turn.insightId })}</Tag> : null}
           </Flex>
           {hasContext ? (
@@ -121,7 +124,7 @@ export function ChatPanel() {
       setTurns((previous) => previous.map((turn) => (turn.id === id ? change(turn) : turn)));
     setTurns((previous) => [
       ...previous,
-      { id, question: text, answer: '', sources: [], memoryContext: [], status: 'streaming', error: null, insightId: null, fallback: false },
+      { id, question: text, answer: '', sources: [], memoryContext: [], status: 'streaming', error: null, insightId: null, fallback: false, stopped: false },
     ]);
     setQuestion('');
     const abort = new AbortController();
@@ -151,6 +154,12 @@ export function ChatPanel() {
     }
   };
 
+  const stop = () => {
+    controller.current?.abort();
+    controller.current = null;
+    setTurns((previous) => previous.map((turn) => (turn.status === 'streaming' ? { ...turn, status: 'done', stopped: true } : turn)));
+  };
+
   return (
     <Flex vertical gap={16}>
       {turns.length === 0 ? (
@@ -178,9 +187,15 @@ export function ChatPanel() {
           aria-label={t('ai.chat.question')}
           data-testid="chat-question"
         />
-        <Button type="primary" icon={<SendOutlined />} onClick={() => void ask()} loading={busy} disabled={!question.trim()}>
-          {t('ai.chat.send')}
-        </Button>
+        {busy ? (
+          <Button icon={<StopOutlined />} onClick={stop} data-testid="chat-stop">
+            {t('ai.chat.stop')}
+          </Button>
+        ) : (
+          <Button type="primary" icon={<SendOutlined />} onClick={() => void ask()} disabled={!question.trim()}>
+            {t('ai.chat.send')}
+          </Button>
+        )}
       </Flex>
     </Flex>
   );
