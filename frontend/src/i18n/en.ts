@@ -283,7 +283,7 @@ export const en: Messages = {
   'ai.logs.hoursPrefix': 'Last',
   'ai.logs.hoursSuffix': 'h',
   'ai.logs.hostId': 'Host ID (optional)',
-  'ai.logs.level': 'Log level',
+  'ai.logs.level': 'Level (default: warnings and errors)',
   'ai.logs.analyse': 'Analyse logs',
   'ai.logs.failed': 'Log analysis failed',
   'ai.logs.noModel': 'AI analysis unavailable; showing the deterministic log patterns',

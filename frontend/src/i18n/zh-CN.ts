@@ -278,7 +278,7 @@ export const zhCN = {
   'ai.logs.hoursPrefix': '最近',
   'ai.logs.hoursSuffix': '小时',
   'ai.logs.hostId': '主机 ID（可选）',
-  'ai.logs.level': '日志级别',
+  'ai.logs.level': '级别（默认：警告及以上）',
   'ai.logs.analyse': '分析日志',
   'ai.logs.failed': '日志分析失败',
   'ai.logs.noModel': 'AI 分析不可用，以下为确定性的日志模式聚类结果',

@@ -371,6 +371,8 @@ export interface LogAnomaly {
   count: number;
   risk: string;
   suggestion: string;
+  /** Ours: example log lines of the pattern. */
+  log_ids?: number[];
 }
 
 export interface LogAnalysis {

@@ -407,7 +407,7 @@ describe('AI page: log analysis', () => {
     await events.clear(hours);
     await events.type(hours, '6');
     await events.type(screen.getByLabelText('Host ID (optional)'), '3');
-    await events.click(screen.getByRole('combobox', { name: 'Log level' }));
+    await events.click(screen.getByRole('combobox', { name: 'Level (default: warnings and errors)' }));
     await events.click(await screen.findByTitle('ERROR'));
     await events.click(screen.getByRole('button', { name: /Analyse logs/ }));
     await waitFor(() => expect(server.callsTo('POST', '/api/v1/ai/analyze-logs')).toHaveLength(1));

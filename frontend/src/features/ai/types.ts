@@ -1,7 +1,10 @@
 /** UI-side constants of the AI area (wire types live in `lib/api-types.ts`). */
 
-/** The log levels the analysis can be narrowed to, as the agents report them. */
-export const LOG_LEVELS = ['FATAL', 'ERROR', 'WARN', 'INFO', 'DEBUG'] as const;
+/**
+ * The log levels the analysis can be narrowed to, as the agents report them. Without one the server
+ * takes the problem levels (WARN, WARNING, ERROR, CRITICAL, FATAL).
+ */
+export const LOG_LEVELS = ['FATAL', 'CRITICAL', 'ERROR', 'WARN', 'INFO', 'DEBUG'] as const;
 
 /** Insight filters: the values the server writes (`NewInsight` in vigilops-core). */
 export const INSIGHT_SEVERITIES = ['critical', 'warning', 'info'] as const;

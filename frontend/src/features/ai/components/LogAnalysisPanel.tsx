@@ -104,7 +104,20 @@ export function LogAnalysisPanel() {
   ];
 
   const anomalyColumns: TableColumnsType<LogAnomaly> = [
-    { title: t('ai.logs.anomaly.pattern'), dataIndex: 'pattern', render: (value: string) => <PlainText text={value} /> },
+    {
+      title: t('ai.logs.anomaly.pattern'),
+      dataIndex: 'pattern',
+      render: (value: string, anomaly) => (
+        <Flex vertical gap={2}>
+          <PlainText text={value} />
+          {anomaly.log_ids && anomaly.log_ids.length > 0 ? (
+            <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+              {anomaly.log_ids.slice(0, 5).map((id) => `#${id}`).join(', ')}
+            </Typography.Text>
+          ) : null}
+        </Flex>
+      ),
+    },
     { title: t('ai.logs.col.count'), dataIndex: 'count', width: 80, align: 'right' },
     { title: t('ai.logs.anomaly.risk'), dataIndex: 'risk', width: 100, render: (value: string) => <SeverityTag severity={value} /> },
     { title: t('ai.logs.anomaly.suggestion'), dataIndex: 'suggestion', render: (value: string) => <PlainText text={value} /> },
@@ -141,7 +154,7 @@ export function LogAnalysisPanel() {
           onChange={(value) => setLevel(value)}
           placeholder={t('ai.logs.level')}
           aria-label={t('ai.logs.level')}
-          style={{ width: 140 }}
+          style={{ width: 230 }}
           options={LOG_LEVELS.map((value) => ({ value, label: value }))}
         />
         <Button type="primary" icon={<FileSearchOutlined />} onClick={analyse} loading={isPending} data-testid="analyse-logs">
