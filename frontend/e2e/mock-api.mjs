@@ -100,11 +100,121 @@ function metrics(hostId, hours, interval) {
   return interval === 'raw' ? points.slice(-1000) : points.slice(-500);
 }
 
+
+/** A root-cause analysis as the server's correlator writes it (no model configured). */
+function rootCause(alertId) {
+  const now = Date.now();
+  const at = (minutesAgo) => new Date(now - minutesAgo * 60_000).toISOString();
+  return {
+    alert_id: alertId,
+    analysis: {
+      root_cause: 'db-primary ran out of disk space before the API started failing',
+      confidence: 'medium',
+      evidence: ['The disk of db-primary filled up first [E1, E2]'],
+      recommendations: ['Free space on /var/lib/postgresql', 'Run the disk_cleanup runbook, then restart postgres'],
+      method: 'correlator',
+      label: 'Deterministic evidence correlation (no LLM)',
+      insufficient_evidence: false,
+      first_failing_component: 'host:db-primary',
+      claims: [
+        { statement: 'The disk of db-primary filled up first', evidence: ['E1', 'E2'] },
+        { statement: 'The API errors started two minutes later', evidence: ['E3'] },
+      ],
+      hypotheses: [
+        { cause: 'disk full on db-primary', confidence: 'medium', evidence: ['E1', 'E2'], rejected_because: null },
+        { cause: 'CPU saturation on web-prod-01', confidence: 'low', evidence: ['E4'], rejected_because: 'CPU rose after the database errors' },
+      ],
+      recommended_runbook: 'disk_cleanup',
+      warnings: [],
+    },
+    memory_context: [],
+    evidence_items: [
+      {
+        id: 'E1',
+        component: 'host:db-primary',
+        reference: { type: 'metric_series', host_id: 4, metric: 'disk_percent', from: at(60), to: at(0) },
+        summary: 'disk_percent rose from 71 to 100 (baseline 71)',
+        onset: at(14),
+        anomalous: true,
+        strength: 0.92,
+      },
+      {
+        id: 'E2',
+        component: 'host:db-primary',
+        reference: { type: 'logs', log_ids: [1201, 1202, 1203], count: 48, from: at(13), to: at(1) },
+        summary: 'ERROR could not write to file: No space left on device (×48)',
+        onset: at(13),
+        anomalous: true,
+        strength: 0.85,
+      },
+      {
+        id: 'E3',
+        component: 'host:api-gateway',
+        reference: { type: 'service_checks', service_id: 2, check_ids: [881, 882] },
+        summary: 'api health check failing (HTTP 500)',
+        onset: at(11),
+        anomalous: true,
+        strength: 0.7,
+      },
+      {
+        id: 'E4',
+        component: 'host:web-prod-01',
+        reference: { type: 'metric_series', host_id: 1, metric: 'cpu_percent', from: at(60), to: at(0) },
+        summary: 'cpu_percent rose from 30 to 62',
+        onset: at(9),
+        anomalous: true,
+        strength: 0.4,
+      },
+    ],
+    similar_incidents: [
+      {
+        id: 3,
+        source: 'vigilops',
+        title: 'db-primary disk full',
+        content: 'postgres stopped accepting writes; WAL files had filled /var/lib/postgresql',
+        alert_id: 12,
+        host_id: 4,
+        runbook: 'disk_cleanup',
+        outcome: 'resolved by disk_cleanup',
+        verdict: 'correct',
+        created_at: new Date(now - 30 * 24 * HOURS_MS).toISOString(),
+        score: 0.82,
+      },
+    ],
+    insight_id: 0,
+    error: null,
+  };
+}
+
+function sse(event, data) {
+  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
 export function createMockApi() {
   const users = [];
   const sessions = new Map(); // access token → user
   const tokens = [];
   let nextTokenId = 1;
+  const insights = [];
+
+  function storeInsight(fields) {
+    const insight = {
+      id: insights.length + 1,
+      severity: 'info',
+      summary: null,
+      details: null,
+      related_host_id: null,
+      related_alert_id: null,
+      status: 'new',
+      created_at: new Date().toISOString(),
+      method: 'correlator',
+      model: null,
+      feedback: null,
+      ...fields,
+    };
+    insights.push(insight);
+    return insight;
+  }
 
   const userFor = (request) => sessions.get((request.headers().authorization ?? '').replace(/^Bearer /, ''));
 
@@ -175,6 +285,117 @@ export function createMockApi() {
       if (!hostMatch[2]) return json(route, 200, host);
       const hours = Number(url.searchParams.get('hours') ?? 1);
       return json(route, 200, metrics(host.id, hours, url.searchParams.get('interval') ?? 'raw'));
+    }
+    if (method === 'GET' && path === '/ai/system-summary') {
+      const online = HOSTS.filter((h) => h.status === 'online');
+      const average = (key) => Math.round((online.reduce((sum, h) => sum + h.latest_metrics[key], 0) / online.length) * 10) / 10;
+      return json(route, 200, {
+        hosts: { total: HOSTS.length, online: online.length, offline: HOSTS.length - online.length },
+        services: { total: 6, up: 5, down: 1 },
+        recent_1h: { alert_count: 3, error_log_count: 57 },
+        avg_usage: { cpu_percent: average('cpu_percent'), memory_percent: average('memory_percent') },
+      });
+    }
+    if (method === 'POST' && path === '/ai/root-cause') {
+      const alertId = Number(url.searchParams.get('alert_id'));
+      if (!Number.isInteger(alertId) || alertId < 1) return json(route, 422, { detail: 'alert_id: must be a positive integer' });
+      const result = rootCause(alertId);
+      const insight = storeInsight({
+        insight_type: 'root_cause',
+        severity: 'critical',
+        title: `Root cause: alert #${alertId}`,
+        summary: result.analysis.root_cause,
+        details: { analysis: result.analysis, evidence_items: result.evidence_items, similar_incidents: result.similar_incidents, error: null },
+        related_host_id: 4,
+        related_alert_id: alertId,
+      });
+      return json(route, 200, { ...result, insight_id: insight.id });
+    }
+    const feedbackMatch = path.match(/^\/ai\/insights\/(\d+)\/feedback$/);
+    if (method === 'POST' && feedbackMatch) {
+      const insight = insights.find((i) => i.id === Number(feedbackMatch[1]));
+      if (!insight) return json(route, 404, { detail: 'Insight not found' });
+      if (body?.verdict !== 'correct' && body?.verdict !== 'incorrect') return json(route, 422, { detail: 'verdict must be correct or incorrect' });
+      insight.feedback = { verdict: body.verdict, comment: body.comment ?? null, by: user.id, at: new Date().toISOString() };
+      return json(route, 200, insight);
+    }
+    if (method === 'GET' && path === '/ai/insights') {
+      const page = Number(url.searchParams.get('page') ?? 1);
+      const pageSize = Number(url.searchParams.get('page_size') ?? 20);
+      const want = (key, value) => !url.searchParams.get(key) || url.searchParams.get(key) === String(value);
+      const matching = [...insights]
+        .reverse()
+        .filter((i) => want('severity', i.severity) && want('status', i.status) && want('insight_type', i.insight_type) && want('alert_id', i.related_alert_id));
+      return json(route, 200, { items: matching.slice((page - 1) * pageSize, page * pageSize), total: matching.length, page, page_size: pageSize });
+    }
+    const insightMatch = path.match(/^\/ai\/insights\/(\d+)$/);
+    if (method === 'GET' && insightMatch) {
+      const insight = insights.find((i) => i.id === Number(insightMatch[1]));
+      return insight ? json(route, 200, insight) : json(route, 404, { detail: 'Insight not found' });
+    }
+    if (method === 'POST' && path === '/ai/chat/stream') {
+      // The mock plays a configured model: context, the answer in pieces, done.
+      const answer = `Looking at "${body.question}":\ndb-primary's disk is full, which explains the API errors.\nRun disk_cleanup on db-primary.`;
+      const pieces = answer.match(/.{1,12}/gs) ?? [];
+      const insight = storeInsight({ insight_type: 'chat', title: body.question, summary: answer, method: 'llm', model: 'mock-model' });
+      return route.fulfill({
+        status: 200,
+        headers: { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' },
+        body:
+          sse('context', { sources: [{ type: 'hosts', summary: `${HOSTS.length} hosts, 2 offline` }], memory_context: ['db-primary disk full, fixed by disk_cleanup'] }) +
+          ': keep-alive\n\n' +
+          pieces.map((text) => sse('delta', { text })).join('') +
+          sse('done', { insight_id: insight.id }),
+      });
+    }
+    if (method === 'POST' && path === '/ai/chat') {
+      return json(route, 200, { answer: '', sources: [], memory_context: [], insight_id: null, error: 'AI is not configured: set AI_API_KEY' });
+    }
+    if (method === 'POST' && path === '/ai/analyze-logs') {
+      const now = Date.now();
+      return json(route, 200, {
+        success: false,
+        analysis: {
+          severity: 'warning',
+          title: '2 log patterns, 1 of them errors',
+          summary: 'Most errors come from postgres on db-primary.',
+          anomalies: [{ pattern: 'No space left on device', count: 48, risk: 'high', suggestion: 'Free disk space on db-primary' }],
+          overall_assessment: 'Disk pressure on db-primary',
+          method: 'correlator',
+        },
+        error: 'AI is not configured: set AI_API_KEY (and AI_API_BASE, AI_MODEL for a provider other than DeepSeek)',
+        log_count: 61,
+        patterns: [
+          {
+            level: 'ERROR',
+            template: 'could not write to file <*>: No space left on device',
+            count: 48,
+            first_seen: new Date(now - 13 * 60_000).toISOString(),
+            last_seen: new Date(now - 60_000).toISOString(),
+            host_ids: [4],
+            services: ['postgres'],
+            example_log_ids: [1201, 1202, 1203],
+            example: 'could not write to file "pg_wal/xlogtemp.117": No space left on device',
+          },
+          {
+            level: 'WARN',
+            template: 'slow query took <*>ms',
+            count: 13,
+            first_seen: new Date(now - 50 * 60_000).toISOString(),
+            last_seen: new Date(now - 2 * 60_000).toISOString(),
+            host_ids: [4],
+            services: ['postgres'],
+            example_log_ids: [1100],
+            example: 'slow query took 2300ms',
+          },
+        ],
+        insight_id: null,
+      });
+    }
+    if (method === 'GET' && path === '/ai/memory') {
+      const q = url.searchParams.get('q') ?? '';
+      const items = rootCause(1).similar_incidents;
+      return json(route, 200, { query: q, items, digest: 'seen 1 time before; disk_cleanup fixed it once' });
     }
     if (path.startsWith('/agent-tokens') && user.role !== 'admin') return json(route, 403, { detail: 'Admin only' });
     if (method === 'GET' && path === '/agent-tokens') return json(route, 200, [...tokens].reverse());

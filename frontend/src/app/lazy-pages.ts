@@ -9,3 +9,4 @@ export const HostDetailPage = lazy(() =>
 export const AgentTokensPage = lazy(() =>
   import('@/features/agent-tokens/components/AgentTokensPage').then((m) => ({ default: m.AgentTokensPage })),
 );
+export const AiPage = lazy(() => import('@/features/ai/components/AiPage').then((m) => ({ default: m.AiPage })));

@@ -55,12 +55,13 @@ describe('role-filtered menu', () => {
       '/logs',
       '/databases',
       '/alerts',
-      '/ai-analysis',
+      '/ai',
     ]);
     expect(menuRoutes(null)).toEqual(menuRoutes('viewer'));
     expect(selectedMenuKey('/hosts/42')).toBe('/hosts');
     expect(selectedMenuKey('/')).toBe('/');
     expect(selectedMenuKey('/agent-tokens')).toBe('/agent-tokens');
+    expect(selectedMenuKey('/ai')).toBe('/ai');
   });
 
   it('labels the menu in Chinese by default', async () => {

@@ -15,11 +15,12 @@ import {
   TeamOutlined,
 } from '@ant-design/icons';
 import type { ComponentType, ReactNode } from 'react';
+import { Navigate } from 'react-router-dom';
 import { ComingSoon } from '@/components/ComingSoon';
 import type { Role } from '@/lib/api-types';
 import type { MessageKey } from '@/i18n/zh-CN';
 import { canAccess, type Access } from './access';
-import { AgentTokensPage, DashboardPage, HostDetailPage, HostsPage } from './lazy-pages';
+import { AgentTokensPage, AiPage, DashboardPage, HostDetailPage, HostsPage } from './lazy-pages';
 
 export interface AppRoute {
   path: string;
@@ -56,7 +57,17 @@ export const APP_ROUTES: AppRoute[] = [
   { path: '/logs', access: 'viewer', ...comingSoon('menu.logs', FileTextOutlined) },
   { path: '/databases', access: 'viewer', ...comingSoon('menu.databases', DatabaseOutlined) },
   { path: '/alerts', access: 'viewer', ...comingSoon('menu.alerts', AlertOutlined) },
-  { path: '/ai-analysis', access: 'viewer', ...comingSoon('menu.ai', RobotOutlined) },
+  { path: '/ai', name: 'menu.ai', icon: <RobotOutlined />, access: 'viewer', element: <AiPage /> },
+  {
+    // The original client's address for this page.
+    path: '/ai-analysis',
+    name: 'menu.ai',
+    icon: <RobotOutlined />,
+    access: 'viewer',
+    element: <Navigate to="/ai" replace />,
+    hideInMenu: true,
+    menuKey: '/ai',
+  },
   { path: '/agent-tokens', name: 'menu.agentTokens', icon: <KeyOutlined />, access: 'admin', element: <AgentTokensPage /> },
   { path: '/users', access: 'admin', ...comingSoon('menu.users', TeamOutlined) },
 ];

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { json, mockFetch } from '@/testing/fetch-mock';
 import { signIn } from '@/testing/fixtures';
-import { ApiError, apiRequest, buildUrl, onUnauthorized } from './api-client';
+import { AI_REQUEST_TIMEOUT_MS, ApiError, apiRequest, apiStream, buildUrl, onUnauthorized } from './api-client';
 import { ACCESS_TOKEN_KEY, USER_ROLE_KEY } from './session';
 
 describe('apiRequest', () => {
@@ -94,5 +94,56 @@ describe('apiRequest', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it('waits longer when the call asks for it', async () => {
+    vi.useFakeTimers();
+    try {
+      vi.stubGlobal(
+        'fetch',
+        vi.fn(
+          (_url: string, init: RequestInit) =>
+            new Promise((_resolve, reject) => {
+              init.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')));
+            }),
+        ),
+      );
+      let settled = false;
+      const pending = apiRequest('/slow', { timeoutMs: AI_REQUEST_TIMEOUT_MS })
+        .catch((e: unknown) => e)
+        .finally(() => (settled = true));
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(settled).toBe(false);
+      await vi.advanceTimersByTimeAsync(AI_REQUEST_TIMEOUT_MS - 60_000);
+      expect(await pending).toMatchObject({ kind: 'timeout' });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('apiStream', () => {
+  it('POSTs JSON with the bearer token and hands back the unread response', async () => {
+    signIn('viewer');
+    const server = mockFetch({
+      'POST /api/v1/ai/chat/stream': () => new Response('data: x\n\n', { status: 200, headers: { 'Content-Type': 'text/event-stream' } }),
+    });
+    const response = await apiStream('/ai/chat/stream', { body: { question: 'q' } });
+    expect(response.bodyUsed).toBe(false);
+    expect(await response.text()).toBe('data: x\n\n');
+    expect(server.calls[0]?.headers.get('Authorization')).toMatch(/^Bearer /);
+    expect(server.calls[0]?.headers.get('Accept')).toBe('text/event-stream');
+    expect(server.calls[0]?.body).toEqual({ question: 'q' });
+  });
+
+  it('fails like apiRequest: the detail, and the 401 rule', async () => {
+    signIn('viewer');
+    mockFetch({ 'POST /api/v1/ai/chat/stream': () => json(503, { detail: 'AI is not configured: set AI_API_KEY' }) });
+    await expect(apiStream('/ai/chat/stream', { body: {} })).rejects.toMatchObject({ status: 503, detail: 'AI is not configured: set AI_API_KEY' });
+    expect(localStorage.getItem(ACCESS_TOKEN_KEY)).not.toBeNull();
+
+    mockFetch({ 'POST /api/v1/ai/chat/stream': () => json(401, { detail: 'Invalid token' }) });
+    await expect(apiStream('/ai/chat/stream', { body: {} })).rejects.toMatchObject({ status: 401 });
+    expect(localStorage.getItem(ACCESS_TOKEN_KEY)).toBeNull();
   });
 });

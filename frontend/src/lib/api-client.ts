@@ -13,6 +13,12 @@ export const API_BASE = '/api/v1';
 /** The original client's axios timeout. */
 export const REQUEST_TIMEOUT_MS = 15_000;
 
+/**
+ * For calls that wait on a language model (root cause, log analysis, chat): the server allows each
+ * model attempt 30 s and makes up to three, with back-off in between.
+ */
+export const AI_REQUEST_TIMEOUT_MS = 150_000;
+
 export type ApiErrorKind = 'http' | 'network' | 'timeout';
 
 export class ApiError extends Error {
@@ -62,6 +68,8 @@ export interface RequestOptions {
    * bad credentials, which the form shows.
    */
   session?: boolean;
+  /** How long to wait for the response (default `REQUEST_TIMEOUT_MS`). */
+  timeoutMs?: number;
 }
 
 export function buildUrl(path: string, query?: Record<string, QueryValue>): string {
@@ -120,7 +128,7 @@ export async function toApiError(
 }
 
 export async function apiRequest<T>(path: string, options: RequestOptions = {}): Promise<T> {
-  const { method = 'GET', query, body, signal, session = true } = options;
+  const { method = 'GET', query, body, signal, session = true, timeoutMs = REQUEST_TIMEOUT_MS } = options;
 
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -133,7 +141,7 @@ export async function apiRequest<T>(path: string, options: RequestOptions = {}):
   const timer = setTimeout(() => {
     timedOut = true;
     controller.abort();
-  }, REQUEST_TIMEOUT_MS);
+  }, timeoutMs);
   const abortFromCaller = () => controller.abort();
   signal?.addEventListener('abort', abortFromCaller, { once: true });
 
@@ -157,4 +165,50 @@ export async function apiRequest<T>(path: string, options: RequestOptions = {}):
   if (!response.ok) throw await toApiError({ response }, session);
   if (response.status === 204) return undefined as T;
   return (await readJson(response)) as T;
+}
+
+/**
+ * A POST whose answer is read as a stream (Server-Sent Events): same token, error and 401 handling
+ * as `apiRequest`, but no timeout once the response has started (an answer may stream for minutes),
+ * and the `Response` itself is returned so the caller can read `response.body` incrementally.
+ * Only the wait for the response headers is bounded, by `timeoutMs` (default `REQUEST_TIMEOUT_MS`).
+ */
+export async function apiStream(path: string, options: { body: unknown; signal?: AbortSignal; timeoutMs?: number }): Promise<Response> {
+  const { body, signal, timeoutMs = REQUEST_TIMEOUT_MS } = options;
+  const headers: Record<string, string> = { Accept: 'text/event-stream', 'Content-Type': 'application/json' };
+  const token = getAccessToken();
+  if (token) headers.Authorization = `Bearer ${token}`;
+
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, timeoutMs);
+  const abortFromCaller = () => controller.abort();
+  if (signal?.aborted) controller.abort();
+  signal?.addEventListener('abort', abortFromCaller, { once: true });
+
+  let response: Response;
+  try {
+    response = await fetch(buildUrl(path), {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(body),
+      signal: controller.signal,
+    });
+  } catch (thrown) {
+    signal?.removeEventListener('abort', abortFromCaller);
+    if (signal?.aborted) throw thrown;
+    throw await toApiError({ thrown, timedOut }, true);
+  } finally {
+    clearTimeout(timer);
+  }
+
+  if (!response.ok) {
+    signal?.removeEventListener('abort', abortFromCaller);
+    throw await toApiError({ response }, true);
+  }
+  // The caller's abort keeps cancelling the body while it streams.
+  return response;
 }

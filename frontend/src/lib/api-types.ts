@@ -210,3 +210,214 @@ export interface MetricPoint {
   net_packet_loss_rate: number | null;
   recorded_at: DateTime;
 }
+
+// ---------------------------------------------------------------------------------------------------
+// AI analysis (`/api/v1/ai`, any logged-in role)
+// ---------------------------------------------------------------------------------------------------
+
+export type AiConfidence = 'high' | 'medium' | 'low';
+
+/** Who wrote an analysis: the language model (checked against the evidence) or the deterministic correlator. */
+export type AnalysisMethod = 'llm' | 'correlator';
+
+export type FeedbackVerdict = 'correct' | 'incorrect';
+
+/** The stored data an evidence item refers to, tagged by `type`. */
+export type EvidenceReference =
+  | { type: 'metric_series'; host_id: number; metric: string; from: DateTime; to: DateTime }
+  | { type: 'logs'; log_ids: number[]; count: number; from: DateTime; to: DateTime }
+  | { type: 'service_checks'; service_id: number; check_ids: number[] }
+  | { type: 'alert'; alert_id: number }
+  | { type: 'command'; request_id: string }
+  | { type: 'memory'; memory_id: number };
+
+/** One fact an analysis may cite, by its short id (`E1`, `E2`, …). */
+export interface EvidenceItem {
+  id: string;
+  /** `host:web-01`, `service:postgres@db-01`. */
+  component: string;
+  reference: EvidenceReference;
+  summary: string;
+  /** When the signal started to deviate; `null` for context that does not move. */
+  onset: DateTime | null;
+  anomalous: boolean;
+  /** 0 to 1. */
+  strength: number;
+}
+
+export interface AiClaim {
+  statement: string;
+  /** Evidence ids. */
+  evidence: string[];
+}
+
+export interface AiHypothesis {
+  cause: string;
+  confidence: AiConfidence;
+  evidence: string[];
+  /** `null` for the chosen cause. */
+  rejected_because: string | null;
+}
+
+/** `analysis` of `POST /ai/root-cause`. */
+export interface RootCauseAnalysis {
+  root_cause: string;
+  confidence: AiConfidence;
+  /** One line per claim, `"<statement> [E1, E3]"` (the original's field). */
+  evidence: string[];
+  recommendations: string[];
+  method: AnalysisMethod;
+  label: string;
+  insufficient_evidence: boolean;
+  first_failing_component: string | null;
+  claims: AiClaim[];
+  hypotheses: AiHypothesis[];
+  recommended_runbook: string | null;
+  /** What was dropped from the model's reply, and why. */
+  warnings: string[];
+}
+
+/** A remembered incident. */
+export interface MemoryIncident {
+  id: number;
+  source?: string;
+  title: string;
+  content: string;
+  alert_id: number | null;
+  host_id?: number | null;
+  runbook: string | null;
+  outcome: string | null;
+  verdict: FeedbackVerdict | null;
+  created_at: DateTime;
+  /** Comparable only within one answer. */
+  score: number;
+}
+
+/** `POST /ai/root-cause?alert_id=N`. */
+export interface RootCauseResponse {
+  alert_id: number;
+  analysis: RootCauseAnalysis;
+  memory_context: string[];
+  evidence_items: EvidenceItem[];
+  similar_incidents: MemoryIncident[];
+  insight_id: number;
+  /** Why the model could not be used, when it failed and the correlator answered. */
+  error: string | null;
+}
+
+export interface InsightFeedback {
+  verdict: FeedbackVerdict;
+  comment: string | null;
+  by: number | null;
+  at: DateTime;
+}
+
+export interface FeedbackRequest {
+  verdict: FeedbackVerdict;
+  comment?: string;
+}
+
+export interface Insight {
+  id: number;
+  /** `root_cause`, `log_analysis`, `chat`, … */
+  insight_type: string;
+  severity: string;
+  title: string;
+  summary: string | null;
+  /** For `root_cause` insights: `{analysis, evidence_items, …}`. */
+  details: Record<string, unknown> | null;
+  related_host_id: number | null;
+  related_alert_id: number | null;
+  status: string;
+  created_at: DateTime;
+  method: AnalysisMethod;
+  model: string | null;
+  feedback: InsightFeedback | null;
+}
+
+export interface InsightListQuery extends PageQuery {
+  severity?: string;
+  status?: string;
+  insight_type?: string;
+  alert_id?: number;
+}
+
+export interface ChatSource {
+  type: string;
+  summary: string;
+}
+
+export interface ChatRequest {
+  question: string;
+}
+
+/** `POST /ai/chat`. */
+export interface ChatResponse {
+  answer: string;
+  sources: ChatSource[];
+  memory_context: string[];
+  insight_id: number | null;
+  error: string | null;
+}
+
+export interface AnalyzeLogsRequest {
+  hours: number;
+  host_id?: number;
+  level?: string;
+}
+
+export interface LogAnomaly {
+  pattern: string;
+  count: number;
+  risk: string;
+  suggestion: string;
+  /** Ours: example log lines of the pattern. */
+  log_ids?: number[];
+}
+
+export interface LogAnalysis {
+  severity: string;
+  title: string;
+  summary: string;
+  anomalies: LogAnomaly[];
+  overall_assessment: string;
+  method?: AnalysisMethod;
+}
+
+export interface LogPattern {
+  level: string;
+  template: string;
+  count: number;
+  first_seen: DateTime;
+  last_seen: DateTime;
+  host_ids: number[];
+  services: string[];
+  example_log_ids: number[];
+  example: string;
+}
+
+/** `POST /ai/analyze-logs`. */
+export interface AnalyzeLogsResponse {
+  success: boolean;
+  analysis: LogAnalysis | null;
+  error: string | null;
+  log_count: number;
+  patterns: LogPattern[];
+  insight_id: number | null;
+}
+
+/** `GET /ai/memory`. */
+export interface MemorySearchResponse {
+  query: string;
+  items: MemoryIncident[];
+  /** "seen 3 times before; disk_cleanup fixed it twice". */
+  digest: string | null;
+}
+
+/** `GET /ai/system-summary`. */
+export interface AiSystemSummary {
+  hosts: { total: number; online: number; offline: number };
+  services: { total: number; up: number; down: number };
+  recent_1h: { alert_count: number; error_log_count: number };
+  avg_usage: { cpu_percent: number; memory_percent: number };
+}
