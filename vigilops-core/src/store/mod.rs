@@ -22,12 +22,12 @@ use crate::model::{
     StoredAlertRule, StoredChannel, StoredTemplate,
 };
 use crate::model::{
-    NewRemediation, Remediation, RemediationFilter, RemediationStats, RemediationStatus,
-    RemediationUpdate, RunHistory,
-};
-use crate::model::{
     Insight, InsightFeedback, InsightFilter, LlmCall, LogWindow, Memory, MemoryHit, NewInsight,
     NewLlmCall, NewMemory, ServiceCheckPoint, ServiceOverview, SystemSummary, Verdict,
+};
+use crate::model::{
+    NewRemediation, Remediation, RemediationFilter, RemediationStats, RemediationStatus,
+    RemediationUpdate, RunHistory,
 };
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -40,6 +40,8 @@ mod codec;
 pub mod conformance;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod remediation_codec;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 #[cfg(all(feature = "test-support", feature = "sqlite", feature = "postgres"))]
@@ -749,7 +751,6 @@ pub trait SettingStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
 }
-
 
 /// Everything the server needs from storage.
 #[async_trait]
