@@ -720,14 +720,15 @@ pub trait RemediationStore: Send + Sync {
         breaker_window: Duration,
     ) -> StoreResult<RunHistory>;
     /// Moves every `pending_approval` run created before `cutoff` to `escalated` with
-    /// `blocked_reason = reason` and `completed_at = now`; returns them.
+    /// `blocked_reason = reason` and `completed_at = now`; returns them, oldest first.
     async fn expire_approvals(
         &self,
         cutoff: DateTime<Utc>,
         reason: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<Remediation>>;
-    /// Records that a remediation-capable agent of `host_id` was connected at `at`.
+    /// Records that a remediation-capable agent of `host_id` was connected at `at`. A time
+    /// before the one stored (replicas may record out of order) and an unknown host are ignored.
     async fn touch_remediation_agent(&self, host_id: i64, at: DateTime<Utc>) -> StoreResult<()>;
     /// When a remediation-capable agent of `host_id` was last seen connected, if ever.
     async fn remediation_agent_seen_at(&self, host_id: i64) -> StoreResult<Option<DateTime<Utc>>>;
@@ -741,7 +742,8 @@ pub trait RemediationStore: Send + Sync {
 /// The `settings` table: typed values stored as JSON under a key, shared by every replica.
 #[async_trait]
 pub trait SettingStore: Send + Sync {
-    /// The value stored under `key`, if any.
+    /// The value stored under `key`, if any. A value that is not JSON text (the original stored
+    /// plain strings) reads as a JSON string.
     async fn setting(&self, key: &str) -> StoreResult<Option<serde_json::Value>>;
     /// Stores `value` under `key` (insert or replace).
     async fn put_setting(

@@ -45,6 +45,17 @@ pub(crate) fn in_progress_conflict(error: StoreError, alert_id: Option<i64>) -> 
     }
 }
 
+/// Updating a run: a unique violation can only mean that the new status would make it a second
+/// unfinished run of its alert.
+pub(crate) fn reopen_conflict(error: StoreError, id: i64) -> StoreError {
+    match error {
+        StoreError::Conflict(_) => StoreError::Conflict(format!(
+            "remediation {id} cannot be unfinished while another run of its alert is in progress"
+        )),
+        error => error,
+    }
+}
+
 /// The conflict of an update whose run is not in an expected status.
 pub(crate) fn unexpected_status(id: i64, current: &str) -> StoreError {
     StoreError::Conflict(format!("remediation {id} is in status `{current}`"))
@@ -119,6 +130,12 @@ mod tests {
         );
         let other = in_progress_conflict(StoreError::NotFound("user"), Some(7));
         assert!(matches!(other, StoreError::NotFound("user")));
+        let reopened = reopen_conflict(StoreError::Conflict("UNIQUE".to_owned()), 3);
+        assert!(reopened.to_string().contains("remediation 3 cannot"));
+        assert!(matches!(
+            reopen_conflict(StoreError::Corrupt("x".to_owned()), 3),
+            StoreError::Corrupt(_)
+        ));
     }
 
     #[test]

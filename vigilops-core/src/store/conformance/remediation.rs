@@ -477,6 +477,28 @@ async fn create_conflicts(store: &dyn Store, seed: &Seed) {
     }
     set(store, current, status(S::Failed)).await;
 
+    // A finished run cannot become unfinished while another run of its alert is.
+    let newest = store
+        .create_remediation(new_run(Some(alert), Some(seed.host), "manual", at))
+        .await
+        .unwrap();
+    let reopened = store
+        .update_remediation(current, &[S::Failed], status(S::Pending))
+        .await;
+    match reopened {
+        Err(StoreError::Conflict(message)) => assert!(message.contains("cannot"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        store
+            .remediation(current)
+            .await
+            .unwrap()
+            .map(|run| run.status),
+        Some(S::Failed)
+    );
+    set(store, newest.id, status(S::Rejected)).await;
+
     // Concurrent creations for one alert: exactly one wins.
     let raced = fire(store, seed, "rem:race").await;
     let creates = (0..8).map(|_| store.create_remediation(new_run(Some(raced), None, "auto", at)));

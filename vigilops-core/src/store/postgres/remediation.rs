@@ -11,8 +11,8 @@ use sqlx::postgres::PgRow as BackendRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::super::remediation_codec::{
-    expected_condition, in_progress_conflict, setting_from_text, setting_text, status_from_column,
-    unexpected_status, window_start,
+    expected_condition, in_progress_conflict, reopen_conflict, setting_from_text, setting_text,
+    status_from_column, unexpected_status, window_start,
 };
 use super::super::{RemediationStore, SettingStore, StoreError, StoreResult};
 use super::PostgresStore as Backend;
@@ -198,7 +198,11 @@ impl RemediationStore for Backend {
         for status in expected {
             query = query.bind(status.as_str());
         }
-        if let Some(row) = query.fetch_optional(&self.pool).await? {
+        let updated = query
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|error| reopen_conflict(error.into(), id))?;
+        if let Some(row) = updated {
             return remediation_from_row(&row);
         }
         let current: Option<String> =
