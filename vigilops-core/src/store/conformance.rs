@@ -11,12 +11,14 @@ use super::{ClaimedRows, IdempotencyClaim, IdempotencyState, Store, StoreError};
 
 mod ai;
 mod alerting;
+mod remediation;
 use crate::model::{
     Aggregate, AuditFilter, CommandOutcome, CommandStatus, HostFilter, HostRegistration,
     HostStatus, MetricSample, MetricValues, NewAgentCommand, NewAuditEntry, NewDbMetric,
     NewDiscoveredDependency, NewLogEntry, NewServiceCheck, NewUser, Page, Resolution, Role,
     Service, ServiceRegistration,
 };
+pub use remediation::{alert_deletion_keeps_runs, spawned_creations_race};
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 27, 0, 0, 0)
@@ -45,6 +47,7 @@ pub async fn run_all(store: &dyn Store) {
     alerting::run(store).await;
     host_deletion_cascades(store).await;
     ai::run(store).await;
+    remediation::run(store).await;
 }
 
 fn new_user(email: &str, role: Role) -> NewUser {

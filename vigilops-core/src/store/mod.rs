@@ -25,6 +25,10 @@ use crate::model::{
     Insight, InsightFeedback, InsightFilter, LlmCall, LogWindow, Memory, MemoryHit, NewInsight,
     NewLlmCall, NewMemory, ServiceCheckPoint, ServiceOverview, SystemSummary, Verdict,
 };
+use crate::model::{
+    NewRemediation, Remediation, RemediationFilter, RemediationStats, RemediationStatus,
+    RemediationUpdate, RunHistory,
+};
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod ai_codec;
@@ -36,6 +40,8 @@ mod codec;
 pub mod conformance;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod remediation_codec;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 #[cfg(all(feature = "test-support", feature = "sqlite", feature = "postgres"))]
@@ -671,6 +677,83 @@ pub trait EvidenceStore: Send + Sync {
     async fn system_summary(&self, since: DateTime<Utc>) -> StoreResult<SystemSummary>;
 }
 
+/// Remediation runs, and the facts the safety layer derives from them. Everything the safety
+/// layer decides on is read from here, so it holds across replicas and restarts.
+#[async_trait]
+pub trait RemediationStore: Send + Sync {
+    /// Creates a run. While another run of the same alert is not terminal (`rejected`,
+    /// `success`, `failed`, `escalated`), creating one is a `Conflict`, decided atomically (two
+    /// replicas or two clicks never start two runs of one alert). Runs without an alert never
+    /// conflict.
+    async fn create_remediation(&self, run: NewRemediation) -> StoreResult<Remediation>;
+    /// One run.
+    async fn remediation(&self, id: i64) -> StoreResult<Option<Remediation>>;
+    /// A filtered page, newest first (by `created_at`, then id), and the total count of matches.
+    async fn list_remediations(
+        &self,
+        filter: &RemediationFilter,
+    ) -> StoreResult<(Vec<Remediation>, i64)>;
+    /// Applies `update` only if the run's status is one of `expected` (compare and set), and
+    /// returns the updated run. `NotFound` for an unknown id; `Conflict` naming the current
+    /// status when it is not expected, so an approval racing a rejection, or two executors,
+    /// never both win.
+    async fn update_remediation(
+        &self,
+        id: i64,
+        expected: &[RemediationStatus],
+        update: RemediationUpdate,
+    ) -> StoreResult<Remediation>;
+    /// The statistics of `GET /remediations/stats`; `today` and `week` are the cut-offs for
+    /// `today_count` and `week_count`.
+    async fn remediation_stats(
+        &self,
+        today: DateTime<Utc>,
+        week: DateTime<Utc>,
+    ) -> StoreResult<RemediationStats>;
+    /// What the safety layer needs about `host_id` and `runbook` as of `now` (see
+    /// [`RunHistory`]); a run counts from its `started_at`.
+    async fn run_history(
+        &self,
+        host_id: i64,
+        runbook: &str,
+        now: DateTime<Utc>,
+        breaker_window: Duration,
+    ) -> StoreResult<RunHistory>;
+    /// Moves every `pending_approval` run created before `cutoff` to `escalated` with
+    /// `blocked_reason = reason` and `completed_at = now`; returns them, oldest first.
+    async fn expire_approvals(
+        &self,
+        cutoff: DateTime<Utc>,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<Remediation>>;
+    /// Records that a remediation-capable agent of `host_id` was connected at `at`. A time
+    /// before the one stored (replicas may record out of order) and an unknown host are ignored.
+    async fn touch_remediation_agent(&self, host_id: i64, at: DateTime<Utc>) -> StoreResult<()>;
+    /// When a remediation-capable agent of `host_id` was last seen connected, if ever.
+    async fn remediation_agent_seen_at(&self, host_id: i64) -> StoreResult<Option<DateTime<Utc>>>;
+    /// Sets whether `host_id` is opted out of automatic remediation. `NotFound` for an unknown
+    /// host.
+    async fn set_remediation_opt_out(&self, host_id: i64, opted_out: bool) -> StoreResult<()>;
+    /// Whether `host_id` is opted out of automatic remediation (`false` for an unknown host).
+    async fn remediation_opt_out(&self, host_id: i64) -> StoreResult<bool>;
+}
+
+/// The `settings` table: typed values stored as JSON under a key, shared by every replica.
+#[async_trait]
+pub trait SettingStore: Send + Sync {
+    /// The value stored under `key`, if any. A value that is not JSON text (the original stored
+    /// plain strings) reads as a JSON string.
+    async fn setting(&self, key: &str) -> StoreResult<Option<serde_json::Value>>;
+    /// Stores `value` under `key` (insert or replace).
+    async fn put_setting(
+        &self,
+        key: &str,
+        value: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+}
+
 /// Everything the server needs from storage.
 #[async_trait]
 pub trait Store:
@@ -693,6 +776,8 @@ pub trait Store:
     + InsightStore
     + MemoryStore
     + EvidenceStore
+    + RemediationStore
+    + SettingStore
     + std::fmt::Debug
 {
     /// Round-trips to the database; for the health check.

@@ -32,6 +32,7 @@ macro_rules! sql {
 // After `sql!`, which it uses.
 mod ai;
 mod alerting;
+mod remediation;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 

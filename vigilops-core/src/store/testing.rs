@@ -54,25 +54,40 @@ impl TempPostgres {
     /// Closes the pool and drops the database.
     pub async fn drop_database(self) {
         self.store.pool().close().await;
-        if let Ok(admin) = PgPoolOptions::new()
-            .max_connections(1)
-            .connect(&postgres_admin_url())
-            .await
-        {
-            let _ = admin
-                .execute(AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                    self.name
-                )))
-                .await;
-            admin.close().await;
-        }
+        drop_postgres_database(&self.name).await;
+    }
+}
+
+/// Drops the test database `name` (made by [`empty_postgres_database`]), best effort.
+pub async fn drop_postgres_database(name: &str) {
+    if let Ok(admin) = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&postgres_admin_url())
+        .await
+    {
+        let _ = admin
+            .execute(AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+            )))
+            .await;
+        admin.close().await;
     }
 }
 
 /// Creates a fresh database on the test PostgreSQL server. Returns `None` (after saying so on
 /// stderr) when the server is unreachable outside CI; panics under `CI=true`.
 pub async fn fresh_postgres() -> Option<TempPostgres> {
+    let (url, name) = empty_postgres_database().await?;
+    let store = PostgresStore::connect(&url)
+        .await
+        .expect("open postgres store");
+    Some(TempPostgres { store, url, name })
+}
+
+/// Creates a fresh, empty database (no migrations applied) on the test PostgreSQL server and
+/// returns its URL and name, for tests that migrate it themselves; drop it with
+/// [`drop_postgres_database`]. `None` when unreachable outside CI, as [`fresh_postgres`].
+pub async fn empty_postgres_database() -> Option<(String, String)> {
     let admin_url = postgres_admin_url();
     let admin = match PgPoolOptions::new()
         .max_connections(1)
@@ -101,9 +116,5 @@ pub async fn fresh_postgres() -> Option<TempPostgres> {
     let base = admin_url
         .rsplit_once('/')
         .map_or(admin_url.as_str(), |(base, _)| base);
-    let url = format!("{base}/{name}");
-    let store = PostgresStore::connect(&url)
-        .await
-        .expect("open postgres store");
-    Some(TempPostgres { store, url, name })
+    Some((format!("{base}/{name}"), name))
 }

@@ -9,4 +9,5 @@ mod ai;
 mod command;
 #[cfg(feature = "notify")]
 mod notify;
+mod remediation_migration;
 mod store;

@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use vigilops_core::model::{HostRegistration, NewServiceCheck, ServiceRegistration};
 use vigilops_core::store::testing::{fresh_postgres, fresh_sqlite};
@@ -164,5 +166,54 @@ async fn postgres_evidence_reads_legacy_rows() {
             .unwrap();
     }
     check_legacy(&postgres.store, host, services).await;
+    postgres.drop_database().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_remediation_creations_race() {
+    let sqlite = fresh_sqlite().await;
+    conformance::spawned_creations_race(Arc::new(sqlite.store.clone())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_remediation_creations_race() {
+    let Some(postgres) = fresh_postgres().await else {
+        return;
+    };
+    conformance::spawned_creations_race(Arc::new(postgres.store.clone())).await;
+    postgres.drop_database().await;
+}
+
+/// No store method deletes a single alert; plain SQL both backends accept.
+const DELETE_ALERT: &str = "DELETE FROM alerts WHERE id = $1";
+
+#[tokio::test]
+async fn sqlite_alert_deletion_keeps_remediation_runs() {
+    let sqlite = fresh_sqlite().await;
+    let pool = sqlite.store.pool();
+    conformance::alert_deletion_keeps_runs(&sqlite.store, |alert| async move {
+        sqlx::query(DELETE_ALERT)
+            .bind(alert)
+            .execute(pool)
+            .await
+            .unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_alert_deletion_keeps_remediation_runs() {
+    let Some(postgres) = fresh_postgres().await else {
+        return;
+    };
+    let pool = postgres.store.pool();
+    conformance::alert_deletion_keeps_runs(&postgres.store, |alert| async move {
+        sqlx::query(DELETE_ALERT)
+            .bind(alert)
+            .execute(pool)
+            .await
+            .unwrap();
+    })
+    .await;
     postgres.drop_database().await;
 }
