@@ -157,6 +157,10 @@ pub struct RunStats {
     pub refused: AtomicU64,
     /// Registrations that succeeded (the first one and any re-registration).
     pub registrations: AtomicU64,
+    /// Spool writes that failed (a full disk): each a record lost. Set when the run ends.
+    pub spool_write_failures: AtomicU64,
+    /// Spooled records dropped to stay under the spool's size limit. Set when the run ends.
+    pub spool_dropped: AtomicU64,
 }
 
 /// Everything the tasks share.
@@ -541,6 +545,13 @@ impl Reporter {
         }
         let spool = shared.spool();
         let metrics_spool = shared.metrics_spool();
+        stats.spool_write_failures.store(
+            spool.write_failures() + metrics_spool.write_failures(),
+            Ordering::Relaxed,
+        );
+        stats
+            .spool_dropped
+            .store(spool.dropped() + metrics_spool.dropped(), Ordering::Relaxed);
         tracing::info!(
             collected = stats.collected.load(Ordering::Relaxed),
             delivered = stats.delivered.load(Ordering::Relaxed),
