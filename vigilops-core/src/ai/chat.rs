@@ -20,6 +20,8 @@ pub struct ChatContext {
     pub logs: Vec<String>,
     pub metrics: Vec<String>,
     pub services: Vec<String>,
+    /// `service → the services it depends on`.
+    pub dependencies: Vec<String>,
     pub memories: Vec<String>,
 }
 
@@ -57,6 +59,9 @@ impl ChatContext {
         add("error and warning logs of the last hour", &self.logs);
         add("latest metrics per host", &self.metrics);
         add("services and their status", &self.services);
+        if !self.dependencies.is_empty() {
+            add("service dependencies (topology)", &self.dependencies);
+        }
         if !self.memories.is_empty() {
             add("similar past incidents from ops memory", &self.memories);
         }
@@ -140,6 +145,7 @@ mod tests {
             ],
             metrics: vec!["web-01: cpu 12.0%, memory 40.0%, disk 55.0%".to_owned()],
             services: vec![],
+            dependencies: vec![],
             memories: vec![],
         }
     }

@@ -118,6 +118,8 @@ pub struct IncidentFacts<'a> {
     pub duration_seconds: Option<i64>,
     pub root_cause: Option<&'a str>,
     pub runbook: Option<&'a str>,
+    /// Commands run on the host while the alert was open, with how they ended.
+    pub actions: Option<&'a str>,
     pub outcome: &'a str,
     pub feedback: Option<&'a str>,
     pub resolution_comment: Option<&'a str>,
@@ -143,6 +145,9 @@ pub fn incident_text(facts: &IncidentFacts<'_>) -> String {
     }
     if let Some(runbook) = facts.runbook {
         parts.push(format!("runbook {runbook}"));
+    }
+    if let Some(actions) = facts.actions {
+        parts.push(format!("done: {actions}"));
     }
     if let Some(comment) = facts.resolution_comment.filter(|c| !c.trim().is_empty()) {
         parts.push(format!("resolution note: {}", comment.trim()));
@@ -316,6 +321,7 @@ mod tests {
             duration_seconds: Some(900),
             root_cause: Some("/var/log filled by app.log"),
             runbook: Some("log_rotation"),
+            actions: Some("`logrotate -f /etc/logrotate.conf` succeeded"),
             outcome: "resolved",
             feedback: Some("correct"),
             resolution_comment: Some("  rotated by hand "),
@@ -324,7 +330,7 @@ mod tests {
             text,
             "[critical] Disk usage high; host web-01; rule disk_usage_high; lasted 15m; \
              root cause: /var/log filled by app.log; runbook log_rotation; \
-             resolution note: rotated by hand; outcome: resolved; analysis judged correct"
+             done: `logrotate -f /etc/logrotate.conf` succeeded; resolution note: rotated by hand; outcome: resolved; analysis judged correct"
         );
     }
 

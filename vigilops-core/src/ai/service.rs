@@ -475,13 +475,16 @@ impl AiService {
                 })
             })
             .collect();
-        context.services = self
+        let services: Vec<_> = self
             .store
             .services_overview(None)
             .await?
             .into_iter()
             .filter(|s| s.is_active)
             .take(100)
+            .collect();
+        context.services = services
+            .iter()
             .map(|s| {
                 format!(
                     "{} on {} ({} {}): {}",
@@ -493,6 +496,28 @@ impl AiService {
                 )
             })
             .collect();
+        // The topology: what each service depends on (manual and discovered edges).
+        let names: BTreeMap<i64, String> = services
+            .iter()
+            .map(|s| {
+                (
+                    s.id,
+                    format!("{} on {}", s.name, host_name(Some(s.host_id))),
+                )
+            })
+            .collect();
+        for service in &services {
+            let upstream = self.store.upstream_services(service.id).await?;
+            let targets: Vec<&str> = upstream
+                .iter()
+                .filter_map(|id| names.get(id).map(String::as_str))
+                .collect();
+            if let (Some(source), false) = (names.get(&service.id), targets.is_empty()) {
+                context
+                    .dependencies
+                    .push(format!("{source} → {}", targets.join(", ")));
+            }
+        }
         let hits = self.store.recall(&search_terms(question), None, 5).await?;
         context.memories = hits
             .iter()
@@ -766,6 +791,21 @@ impl AiService {
             "resolved"
         };
         let root_cause = analysis.as_ref().and_then(|i| i.summary.clone());
+        // What was done on the host while the alert was open.
+        let until = alert.resolved_at.unwrap_or_else(|| self.clock.now());
+        let actions: Vec<String> = match alert.host_id {
+            Some(host_id) => self
+                .store
+                .host_commands(host_id, 50)
+                .await?
+                .into_iter()
+                .filter(|c| c.created_at >= alert.fired_at && c.created_at <= until)
+                .rev()
+                .map(|c| format!("`{}` {}", c.argv.join(" "), c.status.as_str()))
+                .collect(),
+            None => Vec::new(),
+        };
+        let actions = (!actions.is_empty()).then(|| actions.join(", "));
         let facts = IncidentFacts {
             alert_title: &alert.title,
             severity: alert.severity.as_str(),
@@ -777,6 +817,7 @@ impl AiService {
                 .map(|at| (at - alert.fired_at).num_seconds()),
             root_cause: root_cause.as_deref(),
             runbook: runbook.as_deref(),
+            actions: actions.as_deref(),
             outcome,
             feedback: verdict.map(Verdict::as_str),
             resolution_comment: alert.resolution_comment.as_deref(),

@@ -448,6 +448,13 @@ async fn without_a_model(app: &TestApp) {
     recovery(app, &incident).await;
     let memory = wait_for_memory(app, &incident.admin, "api", alert).await;
     assert_eq!(memory["outcome"], "resolved");
+    assert!(
+        memory["content"]
+            .as_str()
+            .unwrap()
+            .contains("root cause: service:postgres (:5432)@app-01 failed first"),
+        "the analysis is part of the memory: {memory}"
+    );
     let judged = call_ok(
         app,
         "POST",
@@ -857,6 +864,10 @@ async fn chat_streams_the_answer_as_server_sent_events() {
     let prompt = request["messages"][1]["content"].as_str().unwrap();
     assert!(prompt.contains("Why is the API down?"));
     assert!(prompt.contains("api (:8000) on app-01"));
+    assert!(
+        prompt.contains("api (:8000) on app-01 → postgres (:5432) on app-01"),
+        "the topology is part of the context: {prompt}"
+    );
     assert!(!prompt.contains("hunter2"));
     let calls = app
         .state
