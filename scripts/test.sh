@@ -53,7 +53,10 @@ if [ -z "${url:-}" ]; then
 fi
 email=e2e-admin@example.com
 password='e2e-Passw0rd!'
-python3 scripts/seed_e2e.py "$url" "$email" "$password"
-(cd frontend && BASE_URL="$url" E2E_EMAIL="$email" E2E_PASSWORD="$password" E2E_REQUIRE_HOST=1 npm run e2e)
+seeded=$(python3 scripts/seed_e2e.py "$url" "$email" "$password")
+printf '%s\n' "$seeded"
+alert_id=$(printf '%s\n' "$seeded" | sed -n 's/^alert //p')
+(cd frontend && BASE_URL="$url" E2E_EMAIL="$email" E2E_PASSWORD="$password" E2E_REQUIRE_HOST=1 \
+  E2E_ALERT_ID="$alert_id" npm run e2e)
 
 step "all checks passed"
