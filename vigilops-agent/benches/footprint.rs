@@ -8,7 +8,8 @@
 //! one core over the measured window (after a warm-up of one interval plus 5 s).
 //!
 //! Run: `cargo build --release -p vigilops-server && cargo bench -p vigilops-agent --bench
-//! footprint` (env: `SECONDS=300` measured, `INTERVAL=15` metrics/check/database interval,
+//! footprint`; the agent is built with the size-optimised `agent` profile, as shipped (env:
+//! `VIGILOPS_AGENT_BIN` to measure another agent binary, `SECONDS=300` measured, `INTERVAL=15` metrics/check/database interval,
 //! `CONFIGS=metrics,all`, `AGENT_ENV="NAME=value …"` extra environment for the agents, e.g.
 //! `MALLOC_ARENA_MAX=2`, `NODE_EXPORTER=0` to leave node_exporter out).
 
@@ -64,6 +65,35 @@ fn server_binary() -> PathBuf {
         assert!(status.success(), "building vigilops-server failed");
     }
     binary
+}
+
+/// The agent as shipped: `target/agent/vigilops-agent` (the size-optimised `agent` profile),
+/// built (or brought up to date) first. `VIGILOPS_AGENT_BIN` measures another binary.
+fn agent_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("VIGILOPS_AGENT_BIN") {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().unwrap();
+    let target_dir = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_owned();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--profile", "agent", "-p", "vigilops-agent"])
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "building vigilops-agent (profile agent) failed"
+    );
+    target_dir.join("agent").join("vigilops-agent")
 }
 
 fn start_server(data_dir: &Path) -> (Process, String) {
@@ -131,8 +161,13 @@ fn agent_config(
     }
 }
 
-fn start_agent(name: &str, config: &Path, extra_env: &[(String, String)]) -> Process {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_vigilops-agent"));
+fn start_agent(
+    binary: &Path,
+    name: &str,
+    config: &Path,
+    extra_env: &[(String, String)],
+) -> Process {
+    let mut command = Command::new(binary);
     command
         .arg("-c")
         .arg(config)
@@ -309,6 +344,7 @@ async fn main() {
         })
     };
 
+    let agent = agent_binary();
     let mut processes = Vec::new();
     for name in &configs {
         let config_path = dir.join(format!("agent-{name}.yaml"));
@@ -317,7 +353,7 @@ async fn main() {
             agent_config(name, &url, &token, interval, &dir, &log_file),
         )
         .unwrap();
-        processes.push(start_agent(name, &config_path, &extra_env));
+        processes.push(start_agent(&agent, name, &config_path, &extra_env));
     }
 
     // node_exporter with Debian's default collectors, scraped at the same interval.
