@@ -35,6 +35,7 @@ use vigilops_core::host::HostService;
 use vigilops_core::ingest::{BatchConfig, IngestConfig, Ingestor};
 use vigilops_core::lease::{Lease, process_holder_id};
 use vigilops_core::notify::service::{ChannelService, TemplateService};
+use vigilops_core::remediation::service::RemediationService;
 use vigilops_core::store::{self, Store, StoreError};
 
 pub use error::ApiError;
@@ -78,6 +79,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::notification_templates::router())
         .merge(routes::silences::router())
         .merge(routes::ai::router())
+        .merge(routes::remediations::router())
         .split_for_parts();
     api.merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
         .fallback(routes::spa::fallback)
@@ -209,6 +211,7 @@ impl App {
             channels: ChannelService::with_default_client(Arc::clone(&store), Arc::clone(&clock)),
             templates: TemplateService::new(Arc::clone(&store), Arc::clone(&clock)),
             ai,
+            remediations: RemediationService::new(Arc::clone(&store), Arc::clone(&clock)),
             ingest,
             engine,
             store,

@@ -11,6 +11,7 @@ use vigilops_core::config::ServerConfig;
 use vigilops_core::host::HostService;
 use vigilops_core::ingest::Ingestor;
 use vigilops_core::notify::service::{ChannelService, TemplateService};
+use vigilops_core::remediation::service::RemediationService;
 use vigilops_core::store::Store;
 
 /// The shared application state: one allocation behind an `Arc`, so the clone every extractor
@@ -59,6 +60,8 @@ pub struct Services {
     pub templates: TemplateService,
     /// Root cause, log analysis, ops chat, insights and the ops memory.
     pub ai: AiService,
+    /// Remediation runs as the REST API reads them.
+    pub remediations: RemediationService,
     /// `None` when no Redis is configured.
     pub redis: Option<redis::aio::ConnectionManager>,
 }

@@ -11,6 +11,8 @@
 //! - [`risk`]: the run-level decision from stored history: breaker, cooldown, every risk rule
 //!   (most restrictive wins), the hourly cap, kill switch, opt-out and maintenance windows.
 //!
+//! - [`service`], [`wire`]: reading runs over REST (list, one, statistics).
+//!
 //! The remediation flow (diagnosis, matching, rate limits, breaker, approvals, execution through
 //! the agent, verification, rollback) builds on these.
 
@@ -19,3 +21,5 @@ pub mod diagnosis;
 pub mod matching;
 pub mod risk;
 pub mod runbook;
+pub mod service;
+pub mod wire;

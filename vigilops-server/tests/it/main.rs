@@ -17,4 +17,5 @@ mod health;
 mod hosts;
 mod openapi;
 mod platforms;
+mod remediations;
 mod support;
