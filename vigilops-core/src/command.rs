@@ -317,12 +317,26 @@ impl AgentConnection {
     pub async fn handle(&mut self, frame: AgentFrame) -> Result<Option<ServerFrame>, StoreError> {
         let store = &self.service.store;
         match frame {
-            AgentFrame::Ping => return Ok(Some(ServerFrame::Pong)),
+            AgentFrame::Ping => {
+                // The agent pings every 15 s: a capable one is recorded as still connected, so
+                // every replica can tell whether the host can run remediation steps.
+                if self.remediation_capable {
+                    store
+                        .touch_remediation_agent(self.host_id, self.service.clock.now())
+                        .await?;
+                }
+                return Ok(Some(ServerFrame::Pong));
+            }
             AgentFrame::Pong | AgentFrame::Unknown => {}
             AgentFrame::Hello { capabilities, .. } => {
                 self.remediation_capable = capabilities
                     .iter()
                     .any(|capability| capability == CAPABILITY_REMEDIATION);
+                if self.remediation_capable {
+                    store
+                        .touch_remediation_agent(self.host_id, self.service.clock.now())
+                        .await?;
+                }
                 // Remediation steps may now be claimable.
                 self.notify.notify_one();
             }

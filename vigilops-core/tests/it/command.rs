@@ -300,8 +300,25 @@ async fn remediation_steps_go_only_to_agents_that_announced_the_capability() {
         nothing.is_err(),
         "an original agent never gets a remediation step"
     );
+    let store = &fixture.store;
+    assert_eq!(
+        store
+            .remediation_agent_seen_at(fixture.host_id)
+            .await
+            .unwrap(),
+        None,
+        "a connection without the capability is not a remediation agent"
+    );
     agent.send(json!({"type": "hello", "agent_version": "0.1.0", "capabilities": ["exec", "remediation"]}).to_string()).await.unwrap();
     let exec = next_frame(&mut frames).await;
+    // The capable agent is recorded as connected, for every replica to see.
+    assert_eq!(
+        store
+            .remediation_agent_seen_at(fixture.host_id)
+            .await
+            .unwrap(),
+        Some(vigilops_core::clock::Clock::now(fixture.clock.as_ref()))
+    );
     assert_eq!(exec["request_id"], json!(step.request_id.to_string()));
     assert_eq!(
         (exec["remediation_id"].clone(), exec["step"].clone()),
