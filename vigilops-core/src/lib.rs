@@ -59,6 +59,7 @@ pub mod protocol;
 pub mod remediation;
 #[cfg(feature = "safety")]
 pub mod safety;
+pub mod stats;
 #[cfg(feature = "server")]
 pub mod store;
 

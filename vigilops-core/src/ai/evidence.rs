@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::cluster::LogPattern;
 use crate::model::{MetricPoint, MetricValues, ServiceCheckPoint};
+use crate::stats::{MAD_TO_SIGMA, median_and_mad};
 
 /// The stored data an evidence item refers to.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -119,10 +120,8 @@ pub fn series_onset(
     if baseline.len() < 3 {
         return None;
     }
-    let median = median(&baseline)?;
-    let deviations: Vec<f64> = baseline.iter().map(|v| (v - median).abs()).collect();
-    let mad = median_of(deviations)?;
-    let scale = (4.0 * 1.4826 * mad).max(min_change);
+    let (median, mad) = median_and_mad(&baseline)?;
+    let scale = (4.0 * MAD_TO_SIGMA * mad).max(min_change);
     let start = points.iter().position(|(at, _)| *at >= baseline_until)?;
     let after = &points[start..];
     let out = |v: f64| (v - median).abs() > scale;
@@ -145,23 +144,6 @@ pub fn series_onset(
         baseline: median,
         peak,
         strength: ((peak - median).abs() / (2.0 * scale)).min(1.0),
-    })
-}
-
-fn median(values: &[f64]) -> Option<f64> {
-    median_of(values.to_vec())
-}
-
-fn median_of(mut values: Vec<f64>) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_by(f64::total_cmp);
-    let mid = values.len() / 2;
-    Some(if values.len().is_multiple_of(2) {
-        f64::midpoint(values[mid - 1], values[mid])
-    } else {
-        values[mid]
     })
 }
 

@@ -36,6 +36,11 @@ const MAX_MEMORIES: i64 = 5;
 /// Log levels that count as evidence.
 pub const PROBLEM_LEVELS: [&str; 5] = ["WARN", "WARNING", "ERROR", "CRITICAL", "FATAL"];
 
+/// [`PROBLEM_LEVELS`] as a [`LogWindow`] wants them.
+pub fn problem_levels() -> Vec<String> {
+    PROBLEM_LEVELS.iter().map(|l| (*l).to_owned()).collect()
+}
+
 /// Everything gathered for one alert.
 #[derive(Debug, Clone)]
 pub struct Gathered {
@@ -196,7 +201,7 @@ pub async fn gather(store: &dyn Store, alert: &Alert, now: DateTime<Utc>) -> Sto
         let window = LogWindow {
             host_id: Some(host_id),
             service: None,
-            levels: PROBLEM_LEVELS.iter().map(|l| (*l).to_owned()).collect(),
+            levels: problem_levels(),
             from,
             to,
             limit: MAX_LOGS,

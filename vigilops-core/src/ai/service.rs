@@ -17,7 +17,7 @@ use super::LlmError;
 use super::chat::{self, ChatContext, MAX_LOG_CHARS, MAX_QUESTION_CHARS, ReplyForm};
 use super::cluster::cluster;
 use super::correlate::{correlate, suggest_runbook};
-use super::gather::{PROBLEM_LEVELS, gather};
+use super::gather::{gather, problem_levels};
 use super::llm::{ChatRequest, Completion, CompletionStream, LlmClient};
 use super::log_analysis;
 use super::memory::{IncidentFacts, MemoryServiceClient, incident_text, search_terms};
@@ -282,7 +282,7 @@ impl AiService {
         let now = self.clock.now();
         let levels = match request.level.as_deref().map(str::trim) {
             Some(level) if !level.is_empty() => vec![level.to_ascii_uppercase()],
-            _ => PROBLEM_LEVELS.iter().map(|l| (*l).to_owned()).collect(),
+            _ => problem_levels(),
         };
         #[allow(clippy::cast_possible_truncation)]
         let window = LogWindow {
@@ -435,7 +435,7 @@ impl AiService {
             .logs_in_window(&LogWindow {
                 host_id: None,
                 service: None,
-                levels: PROBLEM_LEVELS.iter().map(|l| (*l).to_owned()).collect(),
+                levels: problem_levels(),
                 from: now - Duration::hours(1),
                 to: now,
                 limit: 50,

@@ -8,6 +8,8 @@
 use chrono::{DateTime, Duration, Utc};
 use thiserror::Error;
 
+use crate::stats::{MAD_TO_SIGMA, median, median_and_mad};
+
 /// One reading of a series.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sample {
@@ -38,32 +40,6 @@ pub enum DetectError {
     /// The value to judge is NaN or infinite.
     #[error("the current value is not a finite number")]
     NonFiniteValue,
-}
-
-/// The scale factor that makes the MAD estimate the standard deviation of normal data.
-const MAD_TO_SIGMA: f64 = 1.4826;
-
-/// Median of a non-empty slice (sorted in place). `None` when empty.
-fn median(values: &mut [f64]) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_by(f64::total_cmp);
-    let middle = values.len() / 2;
-    Some(if values.len().is_multiple_of(2) {
-        (values[middle - 1] + values[middle]) / 2.0
-    } else {
-        values[middle]
-    })
-}
-
-/// Median and MAD (unscaled) of the values.
-fn median_and_mad(values: &[f64]) -> Option<(f64, f64)> {
-    let mut sorted = values.to_vec();
-    let center = median(&mut sorted)?;
-    let mut deviations: Vec<f64> = values.iter().map(|v| (v - center).abs()).collect();
-    let mad = median(&mut deviations)?;
-    Some((center, mad))
 }
 
 /// Settings of [`baseline`].
@@ -444,13 +420,6 @@ mod tests {
     fn noise(i: usize) -> f64 {
         let x = (i as f64 * 12.9898).sin() * 43758.5453;
         (x - x.floor()) * 2.0 - 1.0
-    }
-
-    #[test]
-    fn median_handles_odd_even_and_empty() {
-        assert_eq!(median(&mut []), None);
-        assert_eq!(median(&mut [3.0, 1.0, 2.0]), Some(2.0));
-        assert_eq!(median(&mut [4.0, 1.0, 3.0, 2.0]), Some(2.5));
     }
 
     #[test]
