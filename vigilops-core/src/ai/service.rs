@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use serde_json::json;
 
 use super::LlmError;
@@ -933,13 +933,6 @@ pub fn digest(hits: &[MemoryHit]) -> Option<String> {
     Some(text)
 }
 
-/// The time a scan should next run, every `interval` from the epoch (so every replica agrees).
-pub fn next_scan(now: DateTime<Utc>, interval: Duration) -> DateTime<Utc> {
-    let step = interval.num_seconds().max(1);
-    let next = (now.timestamp() / step + 1) * step;
-    DateTime::from_timestamp(next, 0).unwrap_or(now)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -960,7 +953,7 @@ mod tests {
                     runbook: runbook.map(str::to_owned),
                     outcome: Some(outcome.to_owned()),
                     verdict,
-                    at: DateTime::UNIX_EPOCH,
+                    at: chrono::DateTime::UNIX_EPOCH,
                 },
             },
             score: 1.0,
@@ -986,14 +979,5 @@ mod tests {
         assert!(checked_question("  ").is_err());
         assert!(checked_question(&"x".repeat(MAX_QUESTION_CHARS + 1)).is_err());
         assert_eq!(checked_question(" why? ").ok(), Some("why?"));
-    }
-
-    #[test]
-    fn scans_align_on_the_interval() {
-        let now = DateTime::from_timestamp(1_800 * 10 + 5, 0).unwrap_or_default();
-        assert_eq!(
-            next_scan(now, Duration::minutes(30)).timestamp(),
-            1_800 * 11
-        );
     }
 }
