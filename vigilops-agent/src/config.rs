@@ -260,6 +260,9 @@ pub struct SpoolConfig {
 pub struct RemediationConfig {
     /// Whether the agent accepts remediation steps from the server (default false).
     pub enabled: bool,
+    /// The `PATH` every command runs with (`remediation.path`); `None` means the system
+    /// directories only. For hosts whose tools live elsewhere (NixOS, /opt), and for sandboxes.
+    pub path: Option<String>,
 }
 
 fn redact(secret: &str) -> &'static str {
@@ -393,10 +396,22 @@ impl AgentConfig {
             config.spool.max_age = max_age;
         }
 
-        config.remediation.enabled = root
-            .section("remediation")?
-            .bool("enabled")?
-            .unwrap_or(false);
+        let remediation = root.section("remediation")?;
+        config.remediation.enabled = remediation.bool("enabled")?.unwrap_or(false);
+        if let Some(path) = remediation.string("path")? {
+            // Only absolute directories: a relative entry would make lookups depend on the
+            // working directory.
+            if path
+                .split(':')
+                .any(|dir| dir.is_empty() || !dir.starts_with('/'))
+            {
+                return Err(invalid(
+                    "remediation.path",
+                    "must be absolute directories separated by ':'",
+                ));
+            }
+            config.remediation.path = Some(path);
+        }
         Ok(config)
     }
 
@@ -1000,6 +1015,24 @@ databases:
         assert_eq!(config.spool.max_bytes, DEFAULT_SPOOL_MAX_BYTES);
         assert_eq!(config.spool.max_age, Duration::from_secs(86_400));
         assert!(!config.remediation.enabled);
+        assert_eq!(config.remediation.path, None);
+    }
+
+    #[test]
+    fn the_command_path_must_be_absolute_directories() {
+        let config = parse("remediation: {enabled: true, path: '/opt/tools/bin:/usr/bin'}");
+        assert!(config.remediation.enabled);
+        assert_eq!(
+            config.remediation.path.as_deref(),
+            Some("/opt/tools/bin:/usr/bin")
+        );
+        for bad in ["bin:/usr/bin", "/usr/bin::/bin", ""] {
+            let yaml = format!("remediation: {{path: '{bad}'}}");
+            let error = AgentConfig::from_yaml(&yaml, "agent.yaml")
+                .err()
+                .unwrap_or_else(|| panic!("{bad:?} must be refused"));
+            assert!(error.to_string().contains("remediation.path"), "{error}");
+        }
     }
 
     #[test]

@@ -22,9 +22,9 @@ use vigilops_core::safety::{self, Purpose};
 
 use crate::reporter::{AgentHandle, sleep_unless_stopped, wait_stopped};
 
-/// The `PATH` commands run with: system directories only, so a writable directory earlier in
-/// the agent's own `PATH` cannot shadow `df`.
-const SAFE_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/// The `PATH` commands run with by default: system directories only, so a writable directory
+/// earlier in the agent's own `PATH` cannot shadow `df` (`remediation.path` replaces it).
+pub const SAFE_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 /// The root the policy confines file reads to. The policy checks the path as written; the agent,
 /// which can see the file system, also refuses a path under it that a symbolic link leads out of
 /// (`/var/log/x -> /etc/shadow`).
@@ -41,6 +41,8 @@ pub struct RemoteOptions {
     pub token: String,
     /// Whether remediation steps are accepted (`remediation.enabled`).
     pub remediation: bool,
+    /// The `PATH` commands run with (`remediation.path`, default [`SAFE_PATH`]).
+    pub command_path: String,
     /// Most bytes kept (and streamed) per output stream.
     pub output_limit: usize,
     /// How often the agent pings.
@@ -69,6 +71,7 @@ impl RemoteOptions {
             server_url: server_url.trim_end_matches('/').to_owned(),
             token: token.to_owned(),
             remediation,
+            command_path: SAFE_PATH.to_owned(),
             output_limit: 64 * 1024,
             ping_interval: Duration::from_secs(15),
             min_backoff: Duration::from_secs(5),
@@ -301,8 +304,11 @@ pub async fn execute(
     let timeout = Duration::from_secs(u64::try_from(seconds).unwrap_or(120));
     let output = run_argv(
         &checked.argv,
-        timeout,
-        options.output_limit,
+        Limits {
+            timeout,
+            output: options.output_limit,
+            path: &options.command_path,
+        },
         &request.request_id,
         &frames,
     )
@@ -329,16 +335,28 @@ pub struct RunOutput {
     pub timed_out: bool,
 }
 
+/// How a command runs: its timeout, the bytes kept per stream, and its `PATH`.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits<'a> {
+    pub timeout: Duration,
+    pub output: usize,
+    pub path: &'a str,
+}
+
 /// Runs `argv` without a shell (stdin closed, a fixed `PATH`), streaming each output line as a
 /// `command_output` frame and keeping at most `limit` bytes per stream. On timeout the process
 /// is killed and stderr ends with `command timed out`, as the original agent reports it.
 pub async fn run_argv(
     argv: &[String],
-    timeout: Duration,
-    limit: usize,
+    limits: Limits<'_>,
     request_id: &str,
     frames: &mpsc::Sender<AgentFrame>,
 ) -> RunOutput {
+    let Limits {
+        timeout,
+        output: limit,
+        path,
+    } = limits;
     let started = Instant::now();
     let Some((program, arguments)) = argv.split_first() else {
         return not_started("empty command".to_owned());
@@ -349,7 +367,7 @@ pub async fn run_argv(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .env_clear()
-        .env("PATH", SAFE_PATH)
+        .env("PATH", path)
         .env("LC_ALL", "C")
         // Its own process group, so the processes it starts can be killed with it.
         .process_group(0)
@@ -715,8 +733,11 @@ mod tests {
         let (sender, _receiver) = mpsc::channel(1024);
         let output = run_argv(
             &forking_command(),
-            Duration::from_secs(1),
-            4096,
+            Limits {
+                timeout: Duration::from_secs(1),
+                output: 4096,
+                path: SAFE_PATH,
+            },
             "r1",
             &sender,
         )
@@ -737,8 +758,11 @@ mod tests {
         let task = tokio::spawn(async move {
             run_argv(
                 &forking_command(),
-                Duration::from_secs(300),
-                4096,
+                Limits {
+                    timeout: Duration::from_secs(300),
+                    output: 4096,
+                    path: SAFE_PATH,
+                },
                 "r1",
                 &sender,
             )

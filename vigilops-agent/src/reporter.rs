@@ -470,11 +470,17 @@ impl Reporter {
             log_sources: config.log_sources.clone(),
             log_offsets: Some(config.spool.dir.join("offsets.json")),
             log_options: crate::logs::LogOptions::default(),
-            remote: Some(crate::remote::RemoteOptions::new(
-                &config.server.url,
-                &config.server.token,
-                config.remediation.enabled,
-            )),
+            remote: Some({
+                let mut remote = crate::remote::RemoteOptions::new(
+                    &config.server.url,
+                    &config.server.token,
+                    config.remediation.enabled,
+                );
+                if let Some(path) = &config.remediation.path {
+                    remote.command_path.clone_from(path);
+                }
+                remote
+            }),
         }
     }
 

@@ -88,6 +88,8 @@ pub struct ServerConfig {
     pub ai_auto_scan: bool,
     /// `VIGILOPS_AI_SCAN_MINUTES`, default the original's 30.
     pub ai_scan_minutes: i64,
+    /// Auto-remediation (`AGENT_ENABLED`, `AGENT_DRY_RUN`, `AGENT_MAX_AUTO_PER_HOUR`, …).
+    pub remediation: crate::remediation::flow::FlowSettings,
 }
 
 /// A configuration value is unusable.
@@ -233,6 +235,18 @@ impl ServerConfig {
             }),
             ai_auto_scan: flag(env, "AI_AUTO_SCAN"),
             ai_scan_minutes: parse(env, "VIGILOPS_AI_SCAN_MINUTES", 30_i64)?.max(1),
+            remediation: crate::remediation::flow::FlowSettings {
+                // Off unless asked for, and a dry run unless `AGENT_DRY_RUN=false` (the original's
+                // defaults): nothing changes a host by accident.
+                enabled: flag(env, "AGENT_ENABLED"),
+                dry_run: non_empty(env, "AGENT_DRY_RUN").is_none_or(|value| {
+                    !matches!(value.to_lowercase().as_str(), "false" | "0" | "no" | "off")
+                }),
+                max_auto_per_hour: parse(env, "AGENT_MAX_AUTO_PER_HOUR", 10_i64)?.max(0),
+                approval_minutes: parse(env, "VIGILOPS_APPROVAL_MINUTES", 60_i64)?.max(1),
+                runbook_dir: non_empty(env, "VIGILOPS_RUNBOOK_DIR").map(PathBuf::from),
+                ..crate::remediation::flow::FlowSettings::default()
+            },
             metric_writers: match non_empty(env, "VIGILOPS_METRIC_WRITERS") {
                 None => None,
                 Some(_) => Some(parse(env, "VIGILOPS_METRIC_WRITERS", 1_usize)?.clamp(1, 64)),

@@ -35,6 +35,8 @@ use vigilops_core::host::HostService;
 use vigilops_core::ingest::{BatchConfig, IngestConfig, Ingestor};
 use vigilops_core::lease::{Lease, process_holder_id};
 use vigilops_core::notify::service::{ChannelService, TemplateService};
+use vigilops_core::remediation::catalog::Catalog;
+use vigilops_core::remediation::flow::RemediationFlow;
 use vigilops_core::remediation::service::RemediationService;
 use vigilops_core::store::{self, Store, StoreError};
 
@@ -80,6 +82,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::silences::router())
         .merge(routes::ai::router())
         .merge(routes::remediations::router())
+        .merge(routes::runbooks::router())
         .split_for_parts();
     api.merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
         .fallback(routes::spa::fallback)
@@ -178,11 +181,29 @@ impl App {
                 reason: error.to_string(),
             })?;
         let ai = AiService::new(Arc::clone(&store), Arc::clone(&clock), llm, memory_service);
-        let engine = AlertEngine::start_with_observer(
+        let commands = CommandService::new(Arc::clone(&store), Arc::clone(&clock), bus);
+        let catalog = Catalog::load(
+            Arc::clone(&store),
+            Arc::clone(&clock),
+            config.remediation.runbook_dir.as_deref(),
+        )
+        .map_err(|error| ConfigError::Invalid {
+            name: "built-in runbooks".to_owned(),
+            reason: error.to_string(),
+        })?;
+        let flow = RemediationFlow::new(
+            Arc::clone(&store),
+            Arc::clone(&clock),
+            commands.clone(),
+            ai.clone(),
+            catalog,
+            config.remediation.clone(),
+        );
+        let engine = AlertEngine::start_with_observers(
             Arc::clone(&store),
             Arc::clone(&clock),
             dispatcher,
-            Some(Arc::new(ai.clone())),
+            vec![Arc::new(ai.clone()), Arc::new(flow.clone())],
         );
         let ingest = Ingestor::start(
             Arc::clone(&store),
@@ -204,7 +225,7 @@ impl App {
                 config.allow_registration,
             ),
             hosts: HostService::new(Arc::clone(&store), Arc::clone(&clock)),
-            commands: CommandService::new(Arc::clone(&store), Arc::clone(&clock), bus),
+            commands,
             rules: RuleService::new(Arc::clone(&store), Arc::clone(&clock)),
             alerts: AlertService::new(Arc::clone(&store), Arc::clone(&clock)),
             silences: SilenceService::new(Arc::clone(&store), Arc::clone(&clock)),
@@ -212,6 +233,7 @@ impl App {
             templates: TemplateService::new(Arc::clone(&store), Arc::clone(&clock)),
             ai,
             remediations: RemediationService::new(Arc::clone(&store), Arc::clone(&clock)),
+            flow,
             ingest,
             engine,
             store,
@@ -413,6 +435,14 @@ async fn expire_commands(
                 }
                 Ok(_) => {}
                 Err(error) => tracing::warn!(%error, "command expiry failed"),
+            }
+            // Remediations that waited for approval too long are escalated.
+            match state.flow.expire_approvals().await {
+                Ok(expired) if !expired.is_empty() => {
+                    tracing::info!(count = expired.len(), "escalated unapproved remediations");
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "approval expiry failed"),
             }
         },
     )

@@ -11,6 +11,7 @@ use vigilops_core::config::ServerConfig;
 use vigilops_core::host::HostService;
 use vigilops_core::ingest::Ingestor;
 use vigilops_core::notify::service::{ChannelService, TemplateService};
+use vigilops_core::remediation::flow::RemediationFlow;
 use vigilops_core::remediation::service::RemediationService;
 use vigilops_core::store::Store;
 
@@ -62,6 +63,8 @@ pub struct Services {
     pub ai: AiService,
     /// Remediation runs as the REST API reads them.
     pub remediations: RemediationService,
+    /// The remediation flow: trigger, approve, reject, retry, runbooks, safety switches.
+    pub flow: RemediationFlow,
     /// `None` when no Redis is configured.
     pub redis: Option<redis::aio::ConnectionManager>,
 }

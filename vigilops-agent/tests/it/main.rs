@@ -11,6 +11,7 @@ mod db;
 mod delivery;
 mod discovery;
 mod end_to_end;
+mod remediation;
 mod remote;
 mod server_targets;
 mod spool_full;

@@ -29,10 +29,11 @@ use super::wire::{
 };
 use crate::clock::Clock;
 use crate::model::{
-    AlertFilter, AlertStatus, AnalysisMethod, HostFilter, InsightFeedback, InsightFilter,
-    LogWindow, MemoryHit, NewInsight, NewLlmCall, NewMemory, Page, Verdict,
+    Alert, AlertFilter, AlertStatus, AnalysisMethod, HostFilter, InsightFeedback, InsightFilter,
+    LogWindow, MemoryHit, NewInsight, NewLlmCall, NewMemory, Page, Remediation, Verdict,
 };
 use crate::protocol::rest::PageOf;
+use crate::remediation::diagnosis::{self, Diagnosis, DiagnosisInput};
 use crate::store::{Store, StoreError};
 
 /// The runbooks an analysis may recommend (the six built-ins; the remediation engine adds its
@@ -855,6 +856,125 @@ impl AiService {
         Ok(())
     }
 
+    /// The diagnosis a remediation of `alert` starts from (`remediation-and-ai.md` §4): the
+    /// model's when one is configured (with the correlator's finding as context; any failure
+    /// gives the "unavailable" diagnosis, which blocks), else the rules' weighed by the
+    /// correlator. `runbook_for_type` is the runbook made for the alert's type, if any.
+    pub async fn diagnose_remediation(
+        &self,
+        alert: &Alert,
+        input: RemediationQuestion<'_>,
+    ) -> Result<Diagnosis, AiError> {
+        let gathered = gather(self.store.as_ref(), alert, self.clock.now()).await?;
+        let correlation = correlate(&gathered.subject, &gathered.items);
+        if !self.llm.is_configured() {
+            return Ok(diagnosis::by_rules(
+                input.alert_type,
+                input.runbook_for_type,
+                &gathered.subject.target,
+                correlation.first_failing.as_deref(),
+            ));
+        }
+        let context = json!({
+            "first_failing": correlation.first_failing,
+            "correlator_root_cause": correlation.root_cause,
+            "correlator_confidence": correlation.confidence.as_str(),
+        });
+        let question = DiagnosisInput {
+            summary: &alert.title,
+            host: input.hostname,
+            alert_type: input.alert_type,
+            severity: alert.severity.as_str(),
+            labels: input.labels,
+            context: Some(&context),
+        };
+        let request = ChatRequest::new(diagnosis::messages(&question, input.runbooks))
+            .temperature(0.1)
+            .max_tokens(1024);
+        Ok(match self.complete("remediation", request).await {
+            Ok(completion) => diagnosis::parse_reply(&completion.content, input.runbooks),
+            Err(error) => Diagnosis::unavailable(&error.to_string()),
+        })
+    }
+
+    /// Remembers a finished remediation run (`remediation-and-ai.md` §6): what was wrong, the
+    /// runbook, what ran and how it ended, so the next diagnosis of a similar alert recalls it.
+    pub async fn remember_remediation(
+        &self,
+        run: &Remediation,
+        alert: &Alert,
+        hostname: &str,
+    ) -> Result<(), AiError> {
+        let runbook = run.runbook_name.clone();
+        let commands: Vec<String> = run
+            .command_results
+            .as_ref()
+            .and_then(|results| results.as_array())
+            .map(|results| {
+                results
+                    .iter()
+                    .map(|r| {
+                        format!(
+                            "`{}` exit {}",
+                            r["command"].as_str().unwrap_or_default(),
+                            r["exit_code"]
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let root_cause = run
+            .diagnosis
+            .as_ref()
+            .and_then(|d| d["root_cause"].as_str())
+            .unwrap_or("unknown");
+        let mut content = format!(
+            "修复经验 [{}]: 告警={}, 主机={hostname}. Runbook: {}. Root cause: {root_cause}.",
+            run.status.as_str(),
+            alert.title,
+            runbook.as_deref().unwrap_or("none"),
+        );
+        if !commands.is_empty() {
+            content.push_str(&format!(" Commands: {}.", commands.join(", ")));
+        }
+        match run.verification_passed {
+            Some(true) => content.push_str(" Verification passed."),
+            Some(false) => content.push_str(" Verification failed."),
+            None => {}
+        }
+        if let Some(reason) = &run.blocked_reason {
+            content.push_str(&format!(" Stopped: {reason}."));
+        }
+        let search_text = search_terms(&format!(
+            "{} {} {} {root_cause}",
+            alert.title,
+            alert.message.as_deref().unwrap_or(""),
+            runbook.as_deref().unwrap_or("")
+        ))
+        .join(" ");
+        self.store
+            .remember(NewMemory {
+                source: "vigilops-remediation".to_owned(),
+                title: alert.title.clone(),
+                content: content.clone(),
+                search_text,
+                alert_id: Some(alert.id),
+                rule_id: alert.rule_id,
+                host_id: alert.host_id,
+                runbook,
+                outcome: Some(run.status.as_str().to_owned()),
+                verdict: None,
+                at: run.completed_at.unwrap_or_else(|| self.clock.now()),
+            })
+            .await?;
+        if let Some(service) = &self.memory_service {
+            service
+                .store(&content, "vigilops-remediation", &["remediation"])
+                .await;
+        }
+        Ok(())
+    }
+
     /// The scheduled anomaly scan (`AI_AUTO_SCAN`): a log analysis of the last hour.
     pub async fn anomaly_scan(&self) -> Result<AnalyzeLogsResponse, AiError> {
         self.analyze_logs(AnalyzeLogsRequest {
@@ -867,7 +987,7 @@ impl AiService {
 }
 
 #[cfg(feature = "notify")]
-impl crate::alerting::engine::ResolutionObserver for AiService {
+impl crate::alerting::engine::AlertObserver for AiService {
     /// Remembers the incident on a task of its own; a failure is logged.
     fn alert_resolved(&self, alert_id: i64) {
         let service = self.clone();
@@ -877,6 +997,18 @@ impl crate::alerting::engine::ResolutionObserver for AiService {
             }
         });
     }
+}
+
+/// What a remediation diagnosis asks about an alert.
+#[derive(Debug, Clone, Copy)]
+pub struct RemediationQuestion<'a> {
+    pub hostname: &'a str,
+    pub alert_type: &'a str,
+    pub labels: &'a serde_json::Value,
+    /// The runbooks the model may pick from.
+    pub runbooks: &'a [&'a str],
+    /// The runbook made for the alert type, if any (the rules' suggestion).
+    pub runbook_for_type: Option<&'a str>,
 }
 
 fn checked_question(question: &str) -> Result<&str, AiError> {

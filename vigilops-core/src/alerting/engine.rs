@@ -71,11 +71,14 @@ pub enum Observation {
     Flush(oneshot::Sender<()>),
 }
 
-/// Told of every alert resolved, once per cluster (the replica whose resolution took effect),
-/// e.g. to remember the incident. Must not block: it runs on the engine's task.
-pub trait ResolutionObserver: Send + Sync + std::fmt::Debug {
+/// Told of every alert opened and every alert resolved, once per cluster (the replica whose
+/// change took effect): to start a remediation, to remember the incident. Must not block: it
+/// runs on the engine's task.
+pub trait AlertObserver: Send + Sync + std::fmt::Debug {
+    /// `alert` was just opened.
+    fn alert_fired(&self, _alert: &Alert) {}
     /// Alert `alert_id` was just resolved.
-    fn alert_resolved(&self, alert_id: i64);
+    fn alert_resolved(&self, _alert_id: i64) {}
 }
 
 /// The handle ingestion and the REST layer use.
@@ -89,21 +92,22 @@ impl AlertEngine {
     /// Starts the engine task on the current runtime; it first rebuilds the state of every
     /// open alert. It ends when every handle is dropped.
     pub fn start(store: Arc<dyn Store>, clock: Arc<dyn Clock>, dispatcher: Dispatcher) -> Self {
-        Self::start_with_observer(store, clock, dispatcher, None)
+        Self::start_with_observers(store, clock, dispatcher, Vec::new())
     }
 
-    /// [`AlertEngine::start`], telling `resolutions` of every alert this replica resolves.
-    pub fn start_with_observer(
+    /// [`AlertEngine::start`], telling `observers` of every alert this replica opens or
+    /// resolves.
+    pub fn start_with_observers(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         dispatcher: Dispatcher,
-        resolutions: Option<Arc<dyn ResolutionObserver>>,
+        observers: Vec<Arc<dyn AlertObserver>>,
     ) -> Self {
         let (queue, receiver) = mpsc::channel(16_384);
         let worker = Worker {
             store,
             clock,
-            resolutions,
+            observers,
             dispatcher: dispatcher.clone(),
             rules: Arc::new(Vec::new()),
             rules_read_at: None,
@@ -229,7 +233,7 @@ struct Evaluated<'a> {
 struct Worker {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
-    resolutions: Option<Arc<dyn ResolutionObserver>>,
+    observers: Vec<Arc<dyn AlertObserver>>,
     dispatcher: Dispatcher,
     rules: Arc<Vec<LoadedRule>>,
     rules_read_at: Option<DateTime<Utc>>,
@@ -1043,6 +1047,9 @@ impl Worker {
                         // Another replica opened (and told) this alert: follow it silently.
                         continue;
                     }
+                    for observer in &self.observers {
+                        observer.alert_fired(&alert);
+                    }
                     if notify {
                         self.notice(
                             NoticeKind::Fired,
@@ -1073,7 +1080,7 @@ impl Worker {
                     };
                     match self.store.resolve_alert(open.id, resolution).await {
                         Ok((alert, true)) => {
-                            if let Some(observer) = &self.resolutions {
+                            for observer in &self.observers {
                                 observer.alert_resolved(alert.id);
                             }
                             if notify {
@@ -1216,7 +1223,7 @@ fn applies(rule: &LoadedRule, host: &HostFacts, service_id: Option<i64>) -> bool
 }
 
 /// A host's tags as strings: `{"env":"prod"}` objects, or `["a","b"]` lists as `a → ""`.
-fn tags_of(tags: Option<&Value>) -> BTreeMap<String, String> {
+pub(crate) fn tags_of(tags: Option<&Value>) -> BTreeMap<String, String> {
     match tags {
         Some(Value::Object(map)) => map
             .iter()

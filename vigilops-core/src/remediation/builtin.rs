@@ -100,8 +100,11 @@ mod tests {
             .filter(|run| run.iter().any(|a| a == "-delete"))
             .collect();
         assert_eq!(deletions.len(), 2);
+        let params = &disk.spec().params;
+        assert_eq!(params["tmp_dir"], "/tmp");
+        assert_eq!(params["log_dir"], "/var/log");
         for run in deletions {
-            assert!(["/tmp", "/var/log"].contains(&run[1].as_str()));
+            assert!(["{tmp_dir}", "{log_dir}"].contains(&run[1].as_str()));
             assert!(run.windows(2).any(|w| w[0] == "-type" && w[1] == "f"));
             assert!(run.windows(2).any(|w| w[0] == "-mtime" && w[1] == "+7"));
         }

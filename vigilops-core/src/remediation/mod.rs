@@ -11,13 +11,15 @@
 //! - [`risk`]: the run-level decision from stored history: breaker, cooldown, every risk rule
 //!   (most restrictive wins), the hourly cap, kill switch, opt-out and maintenance windows.
 //!
+//! - [`catalog`]: the cluster's runbooks: built-ins, files, API-defined, parameter values.
+//! - [`flow`]: the flow itself: trigger, diagnosis, match, decision, approval, execution on the
+//!   host through the agent's command channel, verification, rollback, timeline and memory.
 //! - [`service`], [`wire`]: reading runs over REST (list, one, statistics).
-//!
-//! The remediation flow (diagnosis, matching, rate limits, breaker, approvals, execution through
-//! the agent, verification, rollback) builds on these.
 
 pub mod builtin;
+pub mod catalog;
 pub mod diagnosis;
+pub mod flow;
 pub mod matching;
 pub mod risk;
 pub mod runbook;

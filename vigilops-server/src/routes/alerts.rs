@@ -9,11 +9,13 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use vigilops_core::alerting::engine::ResolutionObserver;
+use vigilops_core::alerting::engine::AlertObserver;
 use vigilops_core::alerting::rule::Severity;
 use vigilops_core::alerting::wire::{AlertResolveRequest, AlertView};
 use vigilops_core::model::{AlertFilter, AlertStatus};
 use vigilops_core::protocol::rest::{ErrorBody, PageOf};
+use vigilops_core::remediation::flow::Trigger;
+use vigilops_core::remediation::wire::RemediationView;
 
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery, ClientIp, Operator, Viewer, parse_json};
@@ -26,6 +28,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get))
         .routes(routes!(acknowledge))
         .routes(routes!(resolve))
+        .routes(routes!(remediate))
 }
 
 /// Query of the alert list.
@@ -143,4 +146,25 @@ async fn resolve(
     // The incident goes to the ops memory (on a task of its own).
     state.ai.alert_resolved(id);
     Ok(Json(alert))
+}
+
+/// Starts a manual remediation of the alert (`status: "pending"`, `triggered_by: "manual"`); the
+/// flow continues in the background. 409 while another run of the alert is in progress.
+/// Audited.
+#[utoipa::path(post, path = "/api/v1/alerts/{id}/remediate", tag = "alerts", security(("bearer" = [])),
+    params(("id" = i64, Path)),
+    responses((status = 200, body = RemediationView), (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+async fn remediate(
+    State(state): State<AppState>,
+    current: Operator,
+    ClientIp(ip): ClientIp,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<RemediationView>, ApiError> {
+    let run = state
+        .flow
+        .trigger(id, Trigger::Manual(current.actor(ip)))
+        .await?;
+    Ok(Json(RemediationView::from(run)))
 }

@@ -15,5 +15,6 @@ pub(crate) mod hosts;
 pub(crate) mod notification_channels;
 pub(crate) mod notification_templates;
 pub(crate) mod remediations;
+pub(crate) mod runbooks;
 pub(crate) mod silences;
 pub(crate) mod spa;
