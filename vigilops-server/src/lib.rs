@@ -198,6 +198,7 @@ impl App {
             ai.clone(),
             catalog,
             config.remediation.clone(),
+            Some(dispatcher.clone()),
         );
         let engine = AlertEngine::start_with_observers(
             Arc::clone(&store),
@@ -443,6 +444,14 @@ async fn expire_commands(
                 }
                 Ok(_) => {}
                 Err(error) => tracing::warn!(%error, "approval expiry failed"),
+            }
+            // Runs whose replica stopped mid-run are failed, so the alert can be retried.
+            match state.flow.fail_stalled().await {
+                Ok(failed) if !failed.is_empty() => {
+                    tracing::warn!(count = failed.len(), "failed interrupted remediations");
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "stalled remediation sweep failed"),
             }
         },
     )

@@ -50,6 +50,8 @@ pub enum NoticeKind {
     /// It stayed unacknowledged past the rule's escalation delay: told to the escalation
     /// channels.
     Escalated,
+    /// A remediation of it needs approval, or ended (the notice's `note` says how).
+    Remediation,
 }
 
 impl NoticeKind {
@@ -62,6 +64,7 @@ impl NoticeKind {
             Self::FlappingEnded => "settled",
             Self::Repeated => "repeat",
             Self::Escalated => "escalated",
+            Self::Remediation => "remediation",
         }
     }
 }
@@ -96,6 +99,8 @@ pub struct Notice {
     pub target: Arc<TargetInfo>,
     /// Fired notifications of the pair suppressed by its cooldown since the last one sent.
     pub suppressed_count: u32,
+    /// For a remediation notice: its headline and what happened, as lines.
+    pub note: Option<(String, Vec<String>)>,
 }
 
 /// Tunables of dispatch.
@@ -223,6 +228,17 @@ impl Worker {
         let now = self.clock.now();
         if let Some(reason) = self.silenced_by(&notice, now).await {
             self.record_unsent(&notice, "silenced", &reason).await;
+            return;
+        }
+        if notice.kind == NoticeKind::Remediation {
+            // Each run is its own story (an approval to give, an outcome): never grouped.
+            let key = (notice.rule_id, notice.kind);
+            self.send_batch(Batch {
+                key,
+                members: vec![notice],
+                sequence: 0,
+            })
+            .await;
             return;
         }
         self.grouper
@@ -638,7 +654,29 @@ fn single_message(notice: &Notice, template: Option<&NotificationTemplate>) -> N
             message
         }
         NoticeKind::FlappingStarted | NoticeKind::FlappingEnded => flapping_message(notice),
+        NoticeKind::Remediation => remediation_message(notice),
     }
+}
+
+/// A remediation of the alert needs approval or ended: the headline, then what happened.
+fn remediation_message(notice: &Notice) -> Notification {
+    let (headline, lines) = notice.note.clone().unwrap_or_default();
+    let mut message = Notification::new(
+        format!("{headline}: {}", notice.alert.title),
+        notify_severity(notice.alert.severity),
+        NotificationKind::Info,
+        lines.join("\n"),
+    );
+    let mut payload = webhook_alert_object(&template_context(notice), notice.alert.service_id);
+    if let Some(object) = payload.as_object_mut() {
+        object.insert("status".to_owned(), json!(notice.kind.as_str()));
+        object.insert(
+            "remediation".to_owned(),
+            json!({"headline": headline, "lines": lines}),
+        );
+    }
+    message.webhook_payload = Some(payload);
+    message
 }
 
 fn flapping_message(notice: &Notice) -> Notification {
@@ -795,6 +833,7 @@ mod tests {
             rule: Arc::clone(rule),
             target: Arc::new(TargetInfo::default()),
             suppressed_count: 0,
+            note: None,
         }
     }
 

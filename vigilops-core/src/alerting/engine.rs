@@ -831,6 +831,7 @@ impl Worker {
                 rule,
                 target: Arc::new(target.unwrap_or_default()),
                 suppressed_count: 0,
+                note: None,
             });
         }
     }
@@ -1191,6 +1192,7 @@ impl Worker {
             rule: Arc::clone(&evaluated.rule.rule),
             target: Arc::clone(target),
             suppressed_count,
+            note: None,
         });
     }
 

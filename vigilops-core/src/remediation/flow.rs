@@ -22,12 +22,14 @@ use super::matching::{self, AlertFacts, MatchedBy, match_runbook};
 use super::risk::{self, BREAKER_FAILURES, BREAKER_WINDOW, Decision, SafetyPolicy, Situation};
 use super::runbook::{Extract, ResolveError, ResolvedCommand, Risk, Runbook, StepSpec};
 use crate::ai::service::{AiService, RemediationQuestion};
+use crate::alerting::dispatch::{Dispatcher, Notice, NoticeKind, TargetInfo};
+use crate::alerting::rule::AlertRule;
 use crate::audit::{self, Actor};
 use crate::clock::Clock;
 use crate::command::{ANSWER_GRACE, CommandService, QUEUE_TTL, QueueRequest, RemediationStep};
 use crate::model::{
-    Alert, AlertEventKind, CommandStatus, NewAlertEvent, NewRemediation, Remediation,
-    RemediationStatus, RemediationUpdate, SilenceTarget,
+    Alert, AlertEventKind, CommandStatus, NewAlertEvent, NewRemediation, Page, Remediation,
+    RemediationFilter, RemediationStatus, RemediationUpdate, SilenceTarget,
 };
 use crate::store::{Store, StoreError};
 
@@ -39,6 +41,17 @@ pub const MAX_STEP_OUTPUT: usize = 4096;
 pub const NEEDS_CONFIRMATION: &str = "Needs human confirmation (risk=confirm)";
 /// `blocked_reason` when the host has no agent that runs remediation steps.
 pub const NO_AGENT: &str = "No remediation-capable agent on host";
+/// `blocked_reason` of a run whose replica stopped while it was moving.
+pub const INTERRUPTED: &str = "Interrupted: the server driving it stopped";
+/// How long a run may stay in a moving status before it counts as interrupted. Longer than any
+/// run can take: every step's timeout is at most an hour and a runbook has a handful.
+pub const STALL_AFTER: Duration = Duration::hours(6);
+
+/// The actor of what the flow does by itself.
+const SYSTEM: Actor = Actor {
+    user_id: None,
+    ip_address: None,
+};
 
 /// Settings of the flow.
 #[derive(Debug, Clone, PartialEq)]
@@ -117,6 +130,8 @@ struct Inner {
     ai: AiService,
     catalog: Catalog,
     settings: FlowSettings,
+    /// Where approval requests and outcomes are told (the alert's rule's channels).
+    dispatcher: Option<Dispatcher>,
 }
 
 /// What a run needs to know about its alert.
@@ -159,6 +174,8 @@ impl StepResult {
 }
 
 impl RemediationFlow {
+    /// The flow; `dispatcher`, when given, tells the alert's channels of approvals needed and
+    /// outcomes.
     pub fn new(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
@@ -166,6 +183,7 @@ impl RemediationFlow {
         ai: AiService,
         catalog: Catalog,
         settings: FlowSettings,
+        dispatcher: Option<Dispatcher>,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -175,6 +193,7 @@ impl RemediationFlow {
                 ai,
                 catalog,
                 settings,
+                dispatcher,
             }),
         }
     }
@@ -382,6 +401,60 @@ impl RemediationFlow {
         Ok(expired)
     }
 
+    /// Fails the runs left moving by a replica that stopped mid-run (each run is driven by a
+    /// task of the replica that started or approved it), so none stays `executing` forever and
+    /// the alert can be remediated again. Run periodically, once per cluster.
+    pub async fn fail_stalled(&self) -> Result<Vec<Remediation>, StoreError> {
+        let inner = &self.inner;
+        let now = inner.clock.now();
+        let mut failed = Vec::new();
+        for status in [
+            RemediationStatus::Pending,
+            RemediationStatus::Diagnosing,
+            RemediationStatus::Approved,
+            RemediationStatus::Executing,
+            RemediationStatus::Verifying,
+        ] {
+            let (runs, _) = inner
+                .store
+                .list_remediations(&RemediationFilter {
+                    status: Some(status),
+                    page: Page {
+                        page: 1,
+                        page_size: 100,
+                    },
+                    ..RemediationFilter::default()
+                })
+                .await?;
+            for run in runs {
+                let since = run.started_at.or(run.approved_at).unwrap_or(run.created_at);
+                if now - since < STALL_AFTER {
+                    continue;
+                }
+                let update = RemediationUpdate {
+                    status: Some(RemediationStatus::Failed),
+                    blocked_reason: Some(INTERRUPTED.to_owned()),
+                    completed_at: Some(now),
+                    ..RemediationUpdate::default()
+                };
+                match inner
+                    .store
+                    .update_remediation(run.id, &[status], update)
+                    .await
+                {
+                    Ok(run) => {
+                        self.finished(&run).await;
+                        failed.push(run);
+                    }
+                    // It moved on meanwhile: not stalled.
+                    Err(StoreError::Conflict(_)) => {}
+                    Err(error) => return Err(error),
+                }
+            }
+        }
+        Ok(failed)
+    }
+
     /// Whether automatic runs are allowed cluster-wide (the kill switch).
     pub async fn automatic_enabled(&self) -> Result<bool, StoreError> {
         Ok(self
@@ -516,6 +589,12 @@ impl RemediationFlow {
                 "reasons": [format!("{reason}: {} failures within {} minutes",
                     history.recent_failures, BREAKER_WINDOW.num_minutes())],
             });
+            self.audit(
+                &SYSTEM,
+                ("remediation_decision", "remediation", &id.to_string()),
+                decision.clone(),
+            )
+            .await?;
             return self.stop_with(id, from, &reason, Some(decision)).await;
         }
         let runbooks = inner.catalog.runbooks().await?;
@@ -600,6 +679,14 @@ impl RemediationFlow {
         );
         let decision_json =
             decision_json(&decision, matched_by, &history, opted_out, in_maintenance);
+        // The safety layer's own decisions are audited like people's (no user: the system).
+        self.audit(
+            &SYSTEM,
+            ("remediation_decision", "remediation", &id.to_string()),
+            json!({"runbook": runbook.name(), "risk": decision.risk.as_str(),
+                   "stopped": decision.stopped, "reasons": decision.reasons}),
+        )
+        .await?;
         let run = inner
             .store
             .update_remediation(
@@ -637,6 +724,7 @@ impl RemediationFlow {
                        "runbook": runbook.name(), "reasons": decision.reasons}),
             )
             .await;
+            self.notify(&run).await;
             return Ok(());
         }
         self.execute(&run, from, &context, runbook).await
@@ -879,8 +967,12 @@ impl RemediationFlow {
         }
     }
 
-    /// A run reached a terminal status: the alert's timeline and ops memory learn of it.
+    /// A run reached a terminal status: the alert's timeline, its channels (unless a person
+    /// rejected it) and the ops memory learn of it.
     async fn finished(&self, run: &Remediation) {
+        if run.status != RemediationStatus::Rejected {
+            self.notify(run).await;
+        }
         self.timeline(
             run,
             run.approved_by
@@ -911,6 +1003,63 @@ impl RemediationFlow {
         .await;
         if let Err(error) = remembered {
             tracing::warn!(%error, remediation_id = run.id, "could not remember a remediation");
+        }
+    }
+
+    /// Tells the alert's rule's channels about the run (never grouped, silences apply).
+    async fn notify(&self, run: &Remediation) {
+        let Some(dispatcher) = &self.inner.dispatcher else {
+            return;
+        };
+        let store = &self.inner.store;
+        let notice = async {
+            let Some(alert) = run.alert_id.map(|id| store.alert(id)) else {
+                return Ok(None);
+            };
+            let Some(alert) = alert.await? else {
+                return Ok(None);
+            };
+            let Some(rule_id) = alert.rule_id else {
+                return Ok(None);
+            };
+            let Some(stored) = store.rule(rule_id).await? else {
+                return Ok(None);
+            };
+            let Ok(rule) = AlertRule::from_wire(&stored.rule) else {
+                return Ok(None);
+            };
+            let host = match alert.host_id {
+                Some(id) => store.host(id).await?,
+                None => None,
+            };
+            let service = match alert.service_id {
+                Some(id) => store.service_name(id).await?,
+                None => None,
+            };
+            let target = TargetInfo {
+                hostname: host.as_ref().map(|h| h.hostname.clone()),
+                group: host.as_ref().and_then(|h| h.group_name.clone()),
+                tags: crate::alerting::engine::tags_of(host.as_ref().and_then(|h| h.tags.as_ref())),
+                service,
+                metric: Some(stored.rule.metric.clone()),
+            };
+            Ok::<_, StoreError>(Some(Notice {
+                kind: NoticeKind::Remediation,
+                alert,
+                rule_id,
+                rule: Arc::new(rule),
+                target: Arc::new(target),
+                suppressed_count: 0,
+                note: Some(note(run)),
+            }))
+        }
+        .await;
+        match notice {
+            Ok(Some(notice)) => dispatcher.notify(notice),
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(%error, remediation_id = run.id, "could not notify a remediation")
+            }
         }
     }
 
@@ -990,6 +1139,63 @@ impl RemediationFlow {
         };
         Ok(silences.iter().any(|s| s.matchers.matches(&target)))
     }
+}
+
+/// The headline and lines of a run's notification: runbook, decision, each command with its
+/// exit code, verification, outcome.
+fn note(run: &Remediation) -> (String, Vec<String>) {
+    let runbook = run.runbook_name.as_deref().unwrap_or("no runbook");
+    let headline = match run.status {
+        RemediationStatus::PendingApproval => format!("[待审批] 自动修复 {runbook}"),
+        RemediationStatus::Success => format!("[自动修复成功] {runbook}"),
+        RemediationStatus::Failed => format!("[自动修复失败] {runbook}"),
+        RemediationStatus::Escalated => format!("[需人工处理] 自动修复 {runbook}"),
+        other => format!("[自动修复 {}] {runbook}", other.as_str()),
+    };
+    let mut lines = vec![format!(
+        "Remediation #{} ({}), risk {}",
+        run.id,
+        run.triggered_by,
+        run.risk_level.as_deref().unwrap_or("-")
+    )];
+    if let Some(cause) = run
+        .diagnosis
+        .as_ref()
+        .and_then(|d| d["root_cause"].as_str())
+    {
+        lines.push(format!("Diagnosis: {cause}"));
+    }
+    if let Some(reasons) = run.decision.as_ref().and_then(|d| d["reasons"].as_array()) {
+        let reasons: Vec<&str> = reasons.iter().filter_map(Value::as_str).collect();
+        lines.push(format!("Safety: {}", reasons.join("; ")));
+    }
+    for result in run
+        .command_results
+        .as_ref()
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        lines.push(format!(
+            "{} `{}` → exit {}",
+            result["phase"].as_str().unwrap_or("step"),
+            result["command"].as_str().unwrap_or_default(),
+            result["exit_code"]
+        ));
+    }
+    if let Some(passed) = run.verification_passed {
+        lines.push(format!(
+            "Verification: {}",
+            if passed { "passed" } else { "failed" }
+        ));
+    }
+    if let Some(reason) = &run.blocked_reason {
+        lines.push(format!("Reason: {reason}"));
+    }
+    if !run.executed && run.started_at.is_some() {
+        lines.push("Dry run: nothing was executed on the host".to_owned());
+    }
+    (headline, lines)
 }
 
 fn actor_of(trigger: &Trigger) -> Option<i64> {
@@ -1110,10 +1316,7 @@ impl Executor<'_> {
                         step: self.step_no,
                     }),
                 },
-                &Actor {
-                    user_id: None,
-                    ip_address: None,
-                },
+                &SYSTEM,
             )
             .await;
         let queued = match queued {

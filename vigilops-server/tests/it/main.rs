@@ -17,5 +17,6 @@ mod health;
 mod hosts;
 mod openapi;
 mod platforms;
+mod remediation_flow;
 mod remediations;
 mod support;
