@@ -35,7 +35,7 @@ export function RemediationStatsCards() {
     <Row gutter={[16, 16]} data-testid="remediation-stats">
       {cards.map((card) => (
         <Col key={card.key} xs={12} md={8} xl={24 / 5} style={{ flex: '1 1 0' }}>
-          <Card size="small" loading={isPending}>
+          <Card size="small" loading={isPending} style={{ height: '100%' }}>
             <Statistic title={card.title} value={card.value} styles={{ content: { fontSize: 22, ...(card.color ? { color: card.color } : {}) } }} />
             {card.extra ? (
               <Typography.Text type="secondary" style={{ fontSize: 12 }}>
