@@ -40,7 +40,7 @@ export function RunbooksPanel() {
           <Flex vertical gap={4}>
             {steps.map((step, index) => (
               <div key={index}>
-                <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+                <Typography.Text type="secondary" style={{ fontSize: 12, display: 'block' }}>
                   {step.name}
                 </Typography.Text>
                 <CommandText command={step.command} />
