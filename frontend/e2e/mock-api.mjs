@@ -186,6 +186,144 @@ function rootCause(alertId) {
   };
 }
 
+/** A command result as the server's run log keeps it. */
+function command(phase, step, cmd, exitCode, stdout, { stderr = '', durationMs = 120, optional = false, executed = true } = {}) {
+  return { phase, step, command: cmd, exit_code: exitCode, stdout, stderr, executed, duration_ms: executed ? durationMs : null, optional, request_id: executed ? `req-${Math.random().toString(36).slice(2, 10)}` : undefined };
+}
+
+function decision(risk, reasons, stopped = null) {
+  return {
+    risk,
+    stopped,
+    reasons,
+    matched_by: 'diagnosis',
+    checks: { recent_failures: 0, runs_last_hour: 1, auto_runs_last_hour: 0, last_run_of_runbook: null, opted_out: false, in_maintenance: false },
+  };
+}
+
+const DISK_DIAGNOSIS = {
+  root_cause: 'The systemd journal and old WAL files filled /var on db-primary',
+  confidence: 0.86,
+  suggested_runbook: 'disk_cleanup',
+  reasoning: 'disk_percent rose from 71 to 97 in 14 minutes while /var/log/journal grew by 9 GiB; postgres logged "No space left on device".',
+  source: 'rules',
+};
+
+const DISK_PRE_CHECKS = [
+  command('pre_check', 'disk usage', 'df -h /var', 0, 'Filesystem  Size  Used Avail Use% Mounted on\n/dev/sda2   200G  194G  6.0G  97% /var\n', { durationMs: 35 }),
+  command('pre_check', 'journal size', 'journalctl --disk-usage', 0, 'Archived and active journals take up 9.1G in the file system.\n', { durationMs: 80 }),
+];
+
+/** The runs the mock starts with, newest first once listed. */
+function seedRemediations() {
+  const now = Date.now();
+  const at = (minutesAgo) => new Date(now - minutesAgo * 60_000).toISOString();
+  const base = {
+    alert_id: 7,
+    host_id: 4,
+    risk_level: 'confirm',
+    runbook_name: 'disk_cleanup',
+    diagnosis_json: DISK_DIAGNOSIS,
+    verification_passed: null,
+    blocked_reason: null,
+    triggered_by: 'auto',
+    approved_by: null,
+    approved_at: null,
+    started_at: null,
+    completed_at: null,
+    requested_by: null,
+    executed: true,
+    review_comment: null,
+  };
+  return [
+    {
+      ...base,
+      id: 1,
+      alert_id: 3,
+      host_id: 1,
+      status: 'success',
+      risk_level: 'auto',
+      runbook_name: 'log_rotation',
+      diagnosis_json: { ...DISK_DIAGNOSIS, root_cause: 'nginx access logs were not rotated', confidence: 0.74, suggested_runbook: 'log_rotation' },
+      decision: decision('auto', ['runbook log_rotation is low risk', 'automatic remediation is on']),
+      command_results_json: [
+        command('pre_check', 'log size', 'du -sh /var/log/nginx', 0, '3.4G\t/var/log/nginx\n'),
+        command('step', 'rotate', 'logrotate -f /etc/logrotate.d/nginx', 0, '', { durationMs: 900 }),
+        command('verify', 'log size after', 'du -sh /var/log/nginx', 0, '120M\t/var/log/nginx\n'),
+      ],
+      verification_passed: true,
+      created_at: at(190),
+      started_at: at(190),
+      completed_at: at(189),
+    },
+    {
+      ...base,
+      id: 2,
+      alert_id: 5,
+      host_id: 3,
+      status: 'failed',
+      runbook_name: 'service_restart',
+      triggered_by: 'manual',
+      requested_by: 1,
+      approved_by: 1,
+      approved_at: at(75),
+      diagnosis_json: { ...DISK_DIAGNOSIS, root_cause: 'api-gateway stopped answering its health check', confidence: 0.61, suggested_runbook: 'service_restart', source: 'llm' },
+      decision: decision('confirm', ['runbook service_restart needs confirmation']),
+      command_results_json: [
+        command('pre_check', 'service state', 'systemctl is-active api-gateway', 3, 'failed\n'),
+        command('step', 'restart', 'systemctl restart api-gateway', 1, '', { stderr: 'Job for api-gateway.service failed because the control process exited with error code.\n', durationMs: 2400 }),
+        command('rollback', 'journal', 'journalctl -u api-gateway -n 20', 0, 'api-gateway: bind: address already in use\n', { optional: true }),
+      ],
+      verification_passed: false,
+      blocked_reason: 'step "restart" exited with 1',
+      created_at: at(80),
+      started_at: at(75),
+      completed_at: at(74),
+    },
+    {
+      ...base,
+      id: 3,
+      status: 'pending_approval',
+      decision: decision('confirm', ['runbook disk_cleanup needs confirmation', 'diagnosis confidence 0.86 is above 0.7', 'no failed run of disk_cleanup on db-primary in the last 24 h']),
+      command_results_json: DISK_PRE_CHECKS,
+      created_at: at(6),
+    },
+  ];
+}
+
+const RUNBOOKS = {
+  items: [
+    {
+      name: 'disk_cleanup',
+      description: 'Frees disk space: vacuums the journal, cleans the package cache and removes old temporary files.',
+      risk: 'confirm',
+      source: 'builtin',
+      spec: {
+        name: 'disk_cleanup',
+        steps: [
+          { name: 'vacuum journal', run: ['journalctl', '--vacuum-size=500M'], timeout_seconds: 60 },
+          { name: 'clean package cache', run: ['apt-get', 'clean'], timeout_seconds: 60, optional: true },
+        ],
+      },
+    },
+    {
+      name: 'log_rotation',
+      description: 'Forces a log rotation of the services named by the alert.',
+      risk: 'auto',
+      source: 'builtin',
+      spec: { name: 'log_rotation', steps: [{ name: 'rotate', run: ['logrotate', '-f', '/etc/logrotate.conf'], timeout_seconds: 120 }] },
+    },
+    {
+      name: 'service_restart',
+      description: 'Restarts a failed systemd service and checks that it stays up.',
+      risk: 'confirm',
+      source: 'builtin',
+      spec: { name: 'service_restart', steps: [{ name: 'restart', run: ['systemctl', 'restart', '{service}'], timeout_seconds: 60 }] },
+    },
+  ],
+  refused_files: [{ file: '/etc/vigilops/runbooks/wipe-tmp.yaml', reasons: ['step "wipe": `rm -rf /` matches the blocked pattern "rm -rf /"'] }],
+};
+
 function sse(event, data) {
   return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
@@ -196,6 +334,10 @@ export function createMockApi() {
   const tokens = [];
   let nextTokenId = 1;
   const insights = [];
+  const remediations = seedRemediations();
+  const remediationSettings = { automatic_enabled: true, agent_enabled: true, dry_run: false, max_auto_per_hour: 10, approval_minutes: 30 };
+  let nextRemediationId = remediations.length + 1;
+  const readsUntilDone = new Map(); // run id → reads left before an approved run finishes
 
   function storeInsight(fields) {
     const insight = {
@@ -396,6 +538,131 @@ export function createMockApi() {
       const q = url.searchParams.get('q') ?? '';
       const items = rootCause(1).similar_incidents;
       return json(route, 200, { query: q, items, digest: 'seen 1 time before; disk_cleanup fixed it once' });
+    }
+    if (method === 'GET' && path === '/remediations') {
+      const page = Number(url.searchParams.get('page') ?? 1);
+      const pageSize = Number(url.searchParams.get('page_size') ?? 20);
+      const want = (key, value) => !url.searchParams.get(key) || url.searchParams.get(key) === String(value);
+      const matching = [...remediations]
+        .sort((a, b) => b.id - a.id)
+        .filter((r) => want('status', r.status) && want('triggered_by', r.triggered_by) && want('host_id', r.host_id) && want('alert_id', r.alert_id));
+      return json(route, 200, { items: matching.slice((page - 1) * pageSize, page * pageSize), total: matching.length, page, page_size: pageSize });
+    }
+    if (method === 'GET' && path === '/remediations/stats') {
+      const finished = remediations.filter((r) => r.started_at && r.completed_at);
+      const success = remediations.filter((r) => r.status === 'success').length;
+      const failed = remediations.filter((r) => r.status === 'failed').length;
+      const durations = finished.map((r) => (Date.parse(r.completed_at) - Date.parse(r.started_at)) / 1000);
+      return json(route, 200, {
+        total: remediations.length,
+        success,
+        failed,
+        pending: remediations.filter((r) => !['success', 'failed', 'rejected', 'escalated'].includes(r.status)).length,
+        success_rate: remediations.length ? Math.round((success / remediations.length) * 1000) / 10 : 0,
+        avg_duration_seconds: durations.length ? Math.round((durations.reduce((a, b) => a + b, 0) / durations.length) * 10) / 10 : null,
+        today_count: remediations.filter((r) => Date.now() - Date.parse(r.created_at) < 24 * HOURS_MS).length,
+        week_count: remediations.length,
+      });
+    }
+    const remediationMatch = path.match(/^\/remediations\/(\d+)(?:\/(approve|reject|retry))?$/);
+    if (remediationMatch) {
+      const run = remediations.find((r) => r.id === Number(remediationMatch[1]));
+      if (!run) return json(route, 404, { detail: 'Remediation log not found' });
+      const action = remediationMatch[2];
+      if (method === 'GET' && !action) {
+        // An approved run executes in the background: the first read after the approval still
+        // sees it executing, the next one finds it finished (this exercises the page's polling).
+        const left = readsUntilDone.get(run.id);
+        if (run.status === 'executing' && left !== undefined) readsUntilDone.set(run.id, left - 1);
+        if (run.status === 'executing' && left !== undefined && left <= 0) {
+          const finished = new Date().toISOString();
+          run.status = 'success';
+          run.verification_passed = true;
+          run.completed_at = finished;
+          run.command_results_json = [
+            ...run.command_results_json,
+            command('step', 'vacuum journal', 'journalctl --vacuum-size=500M', 0, 'Vacuuming done, freed 8.6G of archived journals from /var/log/journal.\n', { durationMs: 3400 }),
+            command('step', 'clean package cache', 'apt-get clean', 100, '', { stderr: 'E: Could not get lock /var/cache/apt/archives/lock\n', optional: true, durationMs: 60 }),
+            command('verify', 'disk usage after', 'df -h /var', 0, 'Filesystem  Size  Used Avail Use% Mounted on\n/dev/sda2   200G  131G   69G  66% /var\n', { durationMs: 30 }),
+          ];
+          readsUntilDone.delete(run.id);
+        }
+        return json(route, 200, run);
+      }
+      if (method !== 'POST' || !action) return json(route, 405, { detail: 'Method Not Allowed' });
+      if (user.role === 'viewer') return json(route, 403, { detail: 'Operator role required' });
+      if (action === 'approve' || action === 'reject') {
+        if (run.status !== 'pending_approval') return json(route, 400, { detail: `Cannot ${action} remediation in status: ${run.status}` });
+        const now = new Date().toISOString();
+        run.approved_by = user.id;
+        run.approved_at = now;
+        run.review_comment = body?.comment?.trim() || null;
+        if (action === 'reject') {
+          run.status = 'rejected';
+          run.completed_at = now;
+        } else {
+          run.status = 'executing';
+          run.started_at = now;
+          readsUntilDone.set(run.id, 1);
+        }
+        return json(route, 200, run);
+      }
+      if (!['failed', 'escalated', 'rejected'].includes(run.status)) return json(route, 400, { detail: `Cannot retry remediation in status: ${run.status}` });
+      if (remediations.some((r) => r.alert_id === run.alert_id && !['success', 'failed', 'rejected', 'escalated'].includes(r.status))) {
+        return json(route, 409, { detail: 'A remediation is already in progress for this alert' });
+      }
+      const retried = {
+        ...run,
+        id: nextRemediationId++,
+        status: 'pending_approval',
+        triggered_by: 'manual',
+        requested_by: user.id,
+        approved_by: null,
+        approved_at: null,
+        started_at: null,
+        completed_at: null,
+        verification_passed: null,
+        blocked_reason: null,
+        review_comment: null,
+        command_results_json: [],
+        created_at: new Date().toISOString(),
+      };
+      remediations.push(retried);
+      return json(route, 200, retried);
+    }
+    const remediateMatch = path.match(/^\/alerts\/(\d+)\/remediate$/);
+    if (method === 'POST' && remediateMatch) {
+      const alertId = Number(remediateMatch[1]);
+      if (alertId > 100) return json(route, 404, { detail: 'Alert not found' });
+      if (remediations.some((r) => r.alert_id === alertId && !['success', 'failed', 'rejected', 'escalated'].includes(r.status))) {
+        return json(route, 409, { detail: 'A remediation is already in progress for this alert' });
+      }
+      const run = {
+        ...seedRemediations()[2],
+        id: nextRemediationId++,
+        alert_id: alertId,
+        status: 'pending',
+        triggered_by: 'manual',
+        requested_by: user.id,
+        risk_level: null,
+        runbook_name: null,
+        diagnosis_json: null,
+        decision: null,
+        command_results_json: null,
+        created_at: new Date().toISOString(),
+      };
+      remediations.push(run);
+      return json(route, 200, run);
+    }
+    if (method === 'GET' && path === '/runbooks') return json(route, 200, RUNBOOKS);
+    if (path === '/remediation-settings') {
+      if (method === 'GET') return json(route, 200, remediationSettings);
+      if (method === 'PUT') {
+        if (user.role !== 'admin') return json(route, 403, { detail: 'Admin role required' });
+        if (typeof body?.automatic_enabled !== 'boolean') return json(route, 422, { detail: 'automatic_enabled: must be a boolean' });
+        remediationSettings.automatic_enabled = body.automatic_enabled;
+        return json(route, 200, remediationSettings);
+      }
     }
     if (path.startsWith('/agent-tokens') && user.role !== 'admin') return json(route, 403, { detail: 'Admin only' });
     if (method === 'GET' && path === '/agent-tokens') return json(route, 200, [...tokens].reverse());

@@ -13,8 +13,10 @@
 // checks that the plaintext is shown once, then revokes it. It opens the AI page: the system summary,
 // a streamed chat answer (or, on a server without a model, the non-streamed fallback), the log
 // analysis and the insights list; with the mock API also a root-cause analysis linked from
-// `/ai?alert=N`, its claim-to-evidence links, feedback and the insight drawer. Screenshots go to
-// e2e/out/. Any console error after sign-in, page error or failed step exits non-zero.
+// `/ai?alert=N`, its claim-to-evidence links, feedback and the insight drawer. It opens the
+// remediation page (safety switches, numbers, run list, runbooks); with the mock API it also opens
+// a run waiting for approval, approves it with a comment and waits, through the page's 2 s polling,
+// for its log to show the commands' exit codes. Screenshots go to e2e/out/. Any console error after sign-in, page error or failed step exits non-zero.
 
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -320,6 +322,80 @@ async function checkAi(page, baseUrl, problems) {
   }
 }
 
+/**
+ * `/remediations`: the safety switches, the numbers, the run list and the runbooks load on any
+ * server (a real one may have no runs yet). With the mock API, a run waiting for approval is
+ * approved and followed until its log shows the commands' exit codes.
+ */
+async function checkRemediation(page, problems) {
+  await menuItem(page, '/remediations').click();
+  await page.waitForURL((url) => url.pathname === '/remediations');
+  await page.getByTestId('safety-switches').waitFor({ timeout: STEP_TIMEOUT });
+  const stats = page.getByTestId('remediation-stats');
+  await stats.locator('.ant-statistic').first().waitFor({ timeout: STEP_TIMEOUT });
+  const table = page.getByTestId('remediation-table');
+  await table.locator('.ant-table-tbody .ant-table-row, .ant-table-tbody .ant-empty').first().waitFor({ timeout: STEP_TIMEOUT });
+  const rows = await table.locator('.ant-table-tbody .ant-table-row').count();
+  log(`remediation page: ${rows} run row(s); switches: ${(await page.getByTestId('safety-switches').innerText()).replace(/\s+/g, ' ')}`);
+  await page.waitForTimeout(400);
+  await shot(page, 'remediations');
+
+  problems.setPhase('runbooks');
+  await page.locator('.ant-tabs-tab[data-node-key="runbooks"]').click();
+  await page.waitForURL((url) => url.pathname === '/remediations' && url.searchParams.get('tab') === 'runbooks');
+  const runbooks = page.getByTestId('runbooks-panel');
+  await runbooks.locator('.ant-table-tbody .ant-table-row, .ant-table-tbody .ant-empty').first().waitFor({ timeout: STEP_TIMEOUT });
+  const runbookRows = await runbooks.locator('.ant-table-tbody .ant-table-row').count();
+  if (mockApi && (runbookRows < 1 || (await runbooks.getByTestId('refused-files').count()) !== 1)) {
+    throw new Error(`runbooks tab shows ${runbookRows} runbook(s) and no refused file`);
+  }
+  log(`runbooks tab lists ${runbookRows} runbook(s)`);
+  await shot(page, 'runbooks');
+  await page.locator('.ant-tabs-tab[data-node-key="runs"]').click();
+  await table.locator('.ant-table-tbody .ant-table-row, .ant-table-tbody .ant-empty').first().waitFor({ timeout: STEP_TIMEOUT });
+
+  if (!mockApi) {
+    if (rows > 0) {
+      problems.setPhase('remediation-detail');
+      await table.locator('[data-testid^="remediation-link-"]').first().click();
+      await page.waitForURL((url) => /^\/remediations\/\d+$/.test(url.pathname));
+      await page.getByTestId('remediation-detail').waitFor({ timeout: STEP_TIMEOUT });
+      log(`run ${new URL(page.url()).pathname} opens with its log`);
+      await shot(page, 'remediation-detail');
+    } else {
+      log('real server without remediation runs: the run log was not checked');
+    }
+    return;
+  }
+
+  problems.setPhase('remediation-approve');
+  const waiting = table.locator('.ant-table-row', { has: page.locator('[data-testid="remediation-status"][data-status="pending_approval"]') }).first();
+  await waiting.waitFor({ timeout: STEP_TIMEOUT });
+  await waiting.locator('[data-testid^="remediation-link-"]').click();
+  await page.waitForURL((url) => /^\/remediations\/\d+$/.test(url.pathname));
+  const detail = page.getByTestId('remediation-detail');
+  await page.locator('[data-testid="remediation-detail"][data-status="pending_approval"]').waitFor({ timeout: STEP_TIMEOUT });
+  const reasons = await detail.getByTestId('decision-reasons').locator('li').count();
+  if (reasons < 1) throw new Error('the safety decision shows no reasons');
+  log(`run ${new URL(page.url()).pathname} waits for approval (${reasons} decision reason(s))`);
+  await shot(page, 'remediation-pending');
+
+  await page.getByTestId('approve-button').click();
+  await page.getByTestId('review-comment').fill('disk at 97 %, journal is safe to vacuum');
+  await page.getByTestId('review-submit').click();
+  await page.locator('.ant-modal-wrap').waitFor({ state: 'hidden', timeout: STEP_TIMEOUT }).catch(() => undefined);
+  // The approved run executes server-side; the page polls every 2 s until it is terminal.
+  await page.locator('[data-testid="remediation-detail"][data-status="success"]').waitFor({ timeout: STEP_TIMEOUT });
+  const codes = await detail.getByTestId('command-exit-code').evaluateAll((tags) => tags.map((tag) => tag.getAttribute('data-exit-code')));
+  if (!codes.includes('0')) throw new Error(`the run log shows no exit code 0: ${JSON.stringify(codes)}`);
+  if (!codes.some((code) => code && code !== '0')) throw new Error(`the run log shows no non-zero exit code: ${JSON.stringify(codes)}`);
+  const comment = (await detail.getByTestId('review-comment-text').innerText()).trim();
+  if (!comment.includes('journal is safe')) throw new Error(`the review comment is "${comment}"`);
+  log(`approved; the run finished with exit codes ${codes.join(', ')} in its log`);
+  await page.waitForTimeout(300);
+  await shot(page, 'remediation-detail');
+}
+
 async function checkEnglish(page) {
   await page.locator('button[aria-label="切换语言"]').click();
   await page.locator('.ant-dropdown-menu-item', { hasText: 'English' }).click();
@@ -389,6 +465,9 @@ async function main() {
 
     problems.setPhase('ai');
     await checkAi(page, baseUrl, problems);
+
+    problems.setPhase('remediation');
+    await checkRemediation(page, problems);
 
     problems.setPhase('english');
     await checkEnglish(page);

@@ -10,3 +10,9 @@ export const AgentTokensPage = lazy(() =>
   import('@/features/agent-tokens/components/AgentTokensPage').then((m) => ({ default: m.AgentTokensPage })),
 );
 export const AiPage = lazy(() => import('@/features/ai/components/AiPage').then((m) => ({ default: m.AiPage })));
+export const RemediationsPage = lazy(() =>
+  import('@/features/remediation/components/RemediationsPage').then((m) => ({ default: m.RemediationsPage })),
+);
+export const RemediationDetailPage = lazy(() =>
+  import('@/features/remediation/components/RemediationDetailPage').then((m) => ({ default: m.RemediationDetailPage })),
+);

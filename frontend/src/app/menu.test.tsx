@@ -5,7 +5,7 @@ import { consoleRoutes, signIn } from '@/testing/fixtures';
 import { renderApp } from '@/testing/render';
 import { menuRoutes, selectedMenuKey } from './routes';
 
-const VIEWER_MENU = ['Dashboard', 'Hosts', 'Services', 'Topology', 'Logs', 'Databases', 'Alerts', 'AI analysis'];
+const VIEWER_MENU = ['Dashboard', 'Hosts', 'Services', 'Topology', 'Logs', 'Databases', 'Alerts', 'AI analysis', 'Remediation'];
 const ADMIN_ONLY = ['Agent tokens', 'Users'];
 
 async function menuLabels(): Promise<string[]> {
@@ -16,7 +16,7 @@ async function menuLabels(): Promise<string[]> {
 }
 
 describe('role-filtered menu', () => {
-  it('shows a viewer the eight read-only areas and nothing else', async () => {
+  it('shows a viewer the nine read-only areas and nothing else', async () => {
     signIn('viewer');
     mockFetch(consoleRoutes('viewer'));
     renderApp('/');
@@ -56,18 +56,20 @@ describe('role-filtered menu', () => {
       '/databases',
       '/alerts',
       '/ai',
+      '/remediations',
     ]);
     expect(menuRoutes(null)).toEqual(menuRoutes('viewer'));
     expect(selectedMenuKey('/hosts/42')).toBe('/hosts');
     expect(selectedMenuKey('/')).toBe('/');
     expect(selectedMenuKey('/agent-tokens')).toBe('/agent-tokens');
     expect(selectedMenuKey('/ai')).toBe('/ai');
+    expect(selectedMenuKey('/remediations/7')).toBe('/remediations');
   });
 
   it('labels the menu in Chinese by default', async () => {
     signIn('viewer');
     mockFetch(consoleRoutes('viewer'));
     renderApp('/', { locale: 'zh-CN' });
-    expect(await menuLabels()).toEqual(['仪表盘', '主机', '服务监控', '拓扑', '日志', '数据库', '告警', 'AI 分析']);
+    expect(await menuLabels()).toEqual(['仪表盘', '主机', '服务监控', '拓扑', '日志', '数据库', '告警', 'AI 分析', '自动修复']);
   });
 });

@@ -11,6 +11,7 @@ import {
   DatabaseOutlined,
   FileTextOutlined,
   KeyOutlined,
+  MedicineBoxOutlined,
   RobotOutlined,
   TeamOutlined,
 } from '@ant-design/icons';
@@ -20,7 +21,15 @@ import { ComingSoon } from '@/components/ComingSoon';
 import type { Role } from '@/lib/api-types';
 import type { MessageKey } from '@/i18n/zh-CN';
 import { canAccess, type Access } from './access';
-import { AgentTokensPage, AiPage, DashboardPage, HostDetailPage, HostsPage } from './lazy-pages';
+import {
+  AgentTokensPage,
+  AiPage,
+  DashboardPage,
+  HostDetailPage,
+  HostsPage,
+  RemediationDetailPage,
+  RemediationsPage,
+} from './lazy-pages';
 
 export interface AppRoute {
   path: string;
@@ -67,6 +76,22 @@ export const APP_ROUTES: AppRoute[] = [
     element: <Navigate to="/ai" replace />,
     hideInMenu: true,
     menuKey: '/ai',
+  },
+  {
+    path: '/remediations',
+    name: 'menu.remediation',
+    icon: <MedicineBoxOutlined />,
+    access: 'viewer',
+    element: <RemediationsPage />,
+  },
+  {
+    path: '/remediations/:id',
+    name: 'menu.remediation',
+    icon: <MedicineBoxOutlined />,
+    access: 'viewer',
+    element: <RemediationDetailPage />,
+    hideInMenu: true,
+    menuKey: '/remediations',
   },
   { path: '/agent-tokens', name: 'menu.agentTokens', icon: <KeyOutlined />, access: 'admin', element: <AgentTokensPage /> },
   { path: '/users', access: 'admin', ...comingSoon('menu.users', TeamOutlined) },

@@ -421,3 +421,169 @@ export interface AiSystemSummary {
   recent_1h: { alert_count: number; error_log_count: number };
   avg_usage: { cpu_percent: number; memory_percent: number };
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Remediation (§8; runbooks and settings are ours)
+// ---------------------------------------------------------------------------------------------------
+
+export type RemediationStatus =
+  | 'pending'
+  | 'diagnosing'
+  | 'executing'
+  | 'verifying'
+  | 'pending_approval'
+  | 'approved'
+  | 'rejected'
+  | 'success'
+  | 'failed'
+  | 'escalated';
+
+export type RemediationRisk = 'auto' | 'confirm' | 'block';
+
+export type RemediationTrigger = 'auto' | 'manual';
+
+/** What the run concluded the problem was, and which runbook it suggested. */
+export interface RemediationDiagnosis {
+  root_cause: string;
+  /** 0 to 1. */
+  confidence: number;
+  suggested_runbook: string | null;
+  reasoning: string;
+  source: 'llm' | 'rules';
+}
+
+export type CommandPhase = 'pre_check' | 'step' | 'verify' | 'rollback';
+
+/** One command of a run, as its log keeps it. */
+export interface CommandResult {
+  phase: CommandPhase;
+  step: string;
+  command: string;
+  exit_code: number;
+  stdout: string;
+  stderr: string;
+  /** False when the command was not sent to the host (a dry run). */
+  executed: boolean;
+  duration_ms: number | null;
+  /** A failure of an optional step does not stop the run. */
+  optional: boolean;
+  /** The command's request id on the command channel. */
+  request_id?: string;
+}
+
+/** The inputs of the safety decision. */
+export interface RemediationChecks {
+  recent_failures: number;
+  runs_last_hour: number;
+  auto_runs_last_hour: number;
+  last_run_of_runbook: DateTime | null;
+  opted_out: boolean;
+  in_maintenance: boolean;
+}
+
+/** The safety decision: the risk it settled on and every reason. */
+export interface RemediationDecision {
+  risk: RemediationRisk;
+  /** Why the run was stopped, when it was. */
+  stopped: string | null;
+  reasons: string[];
+  /** `diagnosis`, `alert_type` or `keyword`. */
+  matched_by: string;
+  checks: RemediationChecks;
+}
+
+/** A remediation run. */
+export interface Remediation {
+  id: number;
+  alert_id: number | null;
+  host_id: number | null;
+  status: RemediationStatus;
+  risk_level: RemediationRisk | null;
+  runbook_name: string | null;
+  diagnosis_json: RemediationDiagnosis | null;
+  command_results_json: CommandResult[] | null;
+  verification_passed: boolean | null;
+  blocked_reason: string | null;
+  triggered_by: RemediationTrigger;
+  approved_by: number | null;
+  approved_at: DateTime | null;
+  started_at: DateTime | null;
+  completed_at: DateTime | null;
+  created_at: DateTime;
+  /** Ours: who triggered a manual run. */
+  requested_by: number | null;
+  /** Ours: the safety decision with every reason. */
+  decision: RemediationDecision | null;
+  /** Ours: false for a dry run (nothing ran on the host). */
+  executed: boolean;
+  /** Ours: the comment of the approval or rejection. */
+  review_comment: string | null;
+}
+
+export interface RemediationListQuery extends PageQuery {
+  status?: RemediationStatus;
+  host_id?: number;
+  triggered_by?: RemediationTrigger;
+  alert_id?: number;
+}
+
+/** `GET /remediations/stats`. */
+export interface RemediationStats {
+  total: number;
+  success: number;
+  failed: number;
+  pending: number;
+  /** Percent, one decimal; 0 without runs. */
+  success_rate: number;
+  /** Null without finished runs. */
+  avg_duration_seconds: number | null;
+  today_count: number;
+  week_count: number;
+}
+
+/** The optional body of approve and reject. */
+export interface ReviewRequest {
+  comment?: string;
+}
+
+/** A step of a runbook's spec: `run` is the argv. */
+export interface RunbookStepSpec {
+  name: string;
+  run: string[];
+  timeout_seconds?: number;
+  optional?: boolean;
+}
+
+export interface Runbook {
+  name: string;
+  description: string;
+  risk: RemediationRisk;
+  source: 'builtin' | 'file' | 'api';
+  /** The whole runbook: triggers, parameters, pre-checks, steps, verification, rollback, cooldown. */
+  spec: { steps?: RunbookStepSpec[] } & Record<string, unknown>;
+}
+
+/** A runbook file refused at start, with every reason. */
+export interface RefusedRunbookFile {
+  file: string;
+  reasons: string[];
+}
+
+/** `GET /runbooks`. */
+export interface RunbookList {
+  items: Runbook[];
+  refused_files: RefusedRunbookFile[];
+}
+
+/** `GET /remediation-settings`: the safety switches of auto-remediation. */
+export interface RemediationSettings {
+  automatic_enabled: boolean;
+  agent_enabled: boolean;
+  dry_run: boolean;
+  max_auto_per_hour: number;
+  approval_minutes: number;
+}
+
+export interface RemediationSettingsUpdate {
+  automatic_enabled: boolean;
+}
