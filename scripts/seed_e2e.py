@@ -57,7 +57,12 @@ def main():
     while time.monotonic() < deadline:
         alerts = get(f"{base}/api/v1/alerts?status=firing", access)["items"]
         if alerts:
-            print(f"alert {alerts[0]['id']}")
+            alert_id = alerts[0]["id"]
+            print(f"alert {alert_id}")
+            # A manual remediation of it (the server's default is a dry run): service_restart
+            # needs approval, so the run waits with its diagnosis and safety decision.
+            run = post(f"{base}/api/v1/alerts/{alert_id}/remediate", None, access)
+            print(f"remediation {run['id']}")
             return
         time.sleep(0.1)
     sys.exit("the service-down alert did not fire")
