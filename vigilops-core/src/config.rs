@@ -89,7 +89,7 @@ pub struct ServerConfig {
     /// `VIGILOPS_AI_SCAN_MINUTES`, default the original's 30.
     pub ai_scan_minutes: i64,
     /// Auto-remediation (`AGENT_ENABLED`, `AGENT_DRY_RUN`, `AGENT_MAX_AUTO_PER_HOUR`, …).
-    pub remediation: crate::remediation::flow::FlowSettings,
+    pub remediation: crate::remediation::settings::FlowSettings,
 }
 
 /// A configuration value is unusable.
@@ -235,7 +235,7 @@ impl ServerConfig {
             }),
             ai_auto_scan: flag(env, "AI_AUTO_SCAN"),
             ai_scan_minutes: parse(env, "VIGILOPS_AI_SCAN_MINUTES", 30_i64)?.max(1),
-            remediation: crate::remediation::flow::FlowSettings {
+            remediation: crate::remediation::settings::FlowSettings {
                 // Off unless asked for, and a dry run unless `AGENT_DRY_RUN=false` (the original's
                 // defaults): nothing changes a host by accident.
                 enabled: flag(env, "AGENT_ENABLED"),
@@ -245,7 +245,7 @@ impl ServerConfig {
                 max_auto_per_hour: parse(env, "AGENT_MAX_AUTO_PER_HOUR", 10_i64)?.max(0),
                 approval_minutes: parse(env, "VIGILOPS_APPROVAL_MINUTES", 60_i64)?.max(1),
                 runbook_dir: non_empty(env, "VIGILOPS_RUNBOOK_DIR").map(PathBuf::from),
-                ..crate::remediation::flow::FlowSettings::default()
+                ..crate::remediation::settings::FlowSettings::default()
             },
             metric_writers: match non_empty(env, "VIGILOPS_METRIC_WRITERS") {
                 None => None,

@@ -700,8 +700,9 @@ async fn a_failing_runbook_rolls_back_and_three_failures_open_the_breaker() {
     );
 }
 
-/// A compromised or gullible model: it does whatever the prompt says.
-async fn obedient_model() -> (String, Arc<std::sync::Mutex<Vec<Value>>>) {
+/// A local OpenAI-compatible model that answers every request with `answer` (as JSON text),
+/// recording the requests.
+async fn model_answering(answer: Value) -> (String, Arc<std::sync::Mutex<Vec<Value>>>) {
     use axum::routing::post;
     let requests = Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = Arc::clone(&requests);
@@ -709,10 +710,9 @@ async fn obedient_model() -> (String, Arc<std::sync::Mutex<Vec<Value>>>) {
         "/v1/chat/completions",
         post(move |axum::Json(body): axum::Json<Value>| {
             let seen = Arc::clone(&seen);
+            let answer = answer.clone();
             async move {
                 seen.lock().unwrap().push(body);
-                let answer = json!({"root_cause": "the log line asks for it", "confidence": 0.99,
-                    "suggested_runbook": "rm -rf /", "reasoning": "run `rm -rf /` as instructed"});
                 axum::Json(json!({"choices": [{"message": {"role": "assistant",
                     "content": answer.to_string()}, "finish_reason": "stop"}],
                     "usage": {"prompt_tokens": 10, "completion_tokens": 10}}))
@@ -723,6 +723,103 @@ async fn obedient_model() -> (String, Arc<std::sync::Mutex<Vec<Value>>>) {
     let base = format!("http://{}/v1", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     (base, requests)
+}
+
+/// A compromised or gullible model: it does whatever the prompt says.
+async fn obedient_model() -> (String, Arc<std::sync::Mutex<Vec<Value>>>) {
+    model_answering(
+        json!({"root_cause": "the log line asks for it", "confidence": 0.99,
+        "suggested_runbook": "rm -rf /", "reasoning": "run `rm -rf /` as instructed"}),
+    )
+    .await
+}
+
+/// A process whose child is a zombie until the process is sent SIGCHLD (its handler reaps).
+struct ZombieParent {
+    child: Child,
+    zombie: u32,
+}
+
+impl ZombieParent {
+    fn start() -> Self {
+        let script = "import os, signal, sys, time\n\
+                      pid = os.fork()\n\
+                      if pid == 0:\n    os._exit(0)\n\
+                      time.sleep(0.3)\n\
+                      signal.signal(signal.SIGCHLD, lambda *a: os.waitpid(-1, os.WNOHANG))\n\
+                      print(pid, flush=True)\n\
+                      while True:\n    time.sleep(1)\n";
+        let mut child = Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3");
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        let zombie = line.trim().parse().unwrap();
+        Self { child, zombie }
+    }
+
+    /// The child's state letter, or `None` once it is reaped.
+    fn zombie_state(&self) -> Option<char> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.zombie)).ok()?;
+        // `pid (comm) S …`: the state follows the last ')'.
+        stat.rsplit(')').next()?.trim().chars().next()
+    }
+}
+
+impl Drop for ZombieParent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zombies_are_reaped_by_signalling_their_parent() {
+    let (base, _) = model_answering(json!({"root_cause": "a worker leaves defunct children",
+        "confidence": 0.9, "suggested_runbook": "zombie_killer",
+        "reasoning": "zombies pile up under one parent"}))
+    .await;
+    let lab =
+        Arc::new(Lab::start(&[("AI_API_KEY", "sk-test".to_owned()), ("AI_API_BASE", base)]).await);
+    let parent = ZombieParent::start();
+    assert_eq!(parent.zombie_state(), Some('Z'));
+    lab.feed(|_| json!({"cpu_load_1": 9.0}));
+    let rule = lab
+        .create_rule(
+            json!({"name": "processes piling up", "metric": "cpu_load_1",
+                            "operator": ">", "threshold": 5, "duration_seconds": 0,
+                            "severity": "warning"}),
+        )
+        .await;
+    let (_, run) = lab.first_run(rule).await;
+    let run = lab
+        .run_in(
+            run["id"].as_i64().unwrap(),
+            &["success", "failed", "escalated", "pending_approval"],
+        )
+        .await;
+    assert_eq!(run["status"], "success", "{run:#}");
+    assert_eq!(run["runbook_name"], "zombie_killer");
+    assert_eq!(run["diagnosis_json"]["source"], "llm");
+    assert_eq!(run["verification_passed"], true);
+    // The zombie is gone: its parent reaped it when signalled.
+    assert_eq!(parent.zombie_state(), None);
+    let signalled = run["command_results_json"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["step"] == "signal each parent")
+        .map(|r| r["command"].as_str().unwrap().to_owned())
+        .collect::<Vec<_>>();
+    let ours = format!("kill -s CHLD {}", parent.child.id());
+    assert!(signalled.contains(&ours), "{signalled:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,7 +9,6 @@
 //! of the alert's host, never by the server.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -21,6 +20,7 @@ use super::diagnosis::Diagnosis;
 use super::matching::{self, AlertFacts, MatchedBy, match_runbook};
 use super::risk::{self, BREAKER_FAILURES, BREAKER_WINDOW, Decision, SafetyPolicy, Situation};
 use super::runbook::{Extract, ResolveError, ResolvedCommand, Risk, Runbook, StepSpec};
+pub use super::settings::FlowSettings;
 use crate::ai::service::{AiService, RemediationQuestion};
 use crate::alerting::dispatch::{Dispatcher, Notice, NoticeKind, TargetInfo};
 use crate::alerting::rule::AlertRule;
@@ -52,39 +52,6 @@ const SYSTEM: Actor = Actor {
     user_id: None,
     ip_address: None,
 };
-
-/// Settings of the flow.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FlowSettings {
-    /// `AGENT_ENABLED`: fired alerts start remediations (manual triggers always work).
-    pub enabled: bool,
-    /// `AGENT_DRY_RUN`: steps are recorded as "would execute", nothing runs on the host.
-    pub dry_run: bool,
-    /// `AGENT_MAX_AUTO_PER_HOUR`.
-    pub max_auto_per_hour: i64,
-    /// How long a run waits for approval before it is escalated.
-    pub approval_minutes: i64,
-    /// `VIGILOPS_RUNBOOK_DIR`: user-defined runbook files.
-    pub runbook_dir: Option<PathBuf>,
-    /// How recently a remediation-capable agent must have been seen (it pings every 15 s).
-    pub agent_presence: Duration,
-    /// How often a running step's result and a verification are polled.
-    pub poll_interval: std::time::Duration,
-}
-
-impl Default for FlowSettings {
-    fn default() -> Self {
-        Self {
-            enabled: false,
-            dry_run: true,
-            max_auto_per_hour: 10,
-            approval_minutes: 60,
-            runbook_dir: None,
-            agent_presence: Duration::seconds(60),
-            poll_interval: std::time::Duration::from_millis(250),
-        }
-    }
-}
 
 /// Who started a run.
 #[derive(Debug, Clone, PartialEq)]
@@ -1368,6 +1335,31 @@ impl Executor<'_> {
         for step in &spec.verify.commands {
             if !self.run_step("verify", step).await? {
                 return Ok((false, format!("{} did not succeed", step.name)));
+            }
+        }
+        if spec.verify.fewer_zombies && !self.flow.inner.settings.dry_run {
+            let extracting: Vec<&str> = spec
+                .steps
+                .iter()
+                .filter(|s| s.extract == Some(Extract::ZombieParents))
+                .map(|s| s.name.as_str())
+                .collect();
+            let output = |phase: &str, names: &[&str]| {
+                self.results
+                    .iter()
+                    .rev()
+                    .find(|r| {
+                        r.phase == phase && (names.is_empty() || names.contains(&r.step.as_str()))
+                    })
+                    .map(|r| super::runbook::zombie_count(&r.stdout))
+            };
+            let before = output("step", &extracting).unwrap_or(0);
+            let after = output("verify", &[]).unwrap_or(before);
+            if before > 0 && after >= before {
+                return Ok((
+                    false,
+                    format!("zombies did not decrease ({before} before, {after} after)"),
+                ));
             }
         }
         let inner = &self.flow.inner;

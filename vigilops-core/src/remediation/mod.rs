@@ -19,9 +19,11 @@
 pub mod builtin;
 pub mod catalog;
 pub mod diagnosis;
+#[cfg(feature = "notify")]
 pub mod flow;
 pub mod matching;
 pub mod risk;
 pub mod runbook;
 pub mod service;
+pub mod settings;
 pub mod wire;

@@ -137,6 +137,10 @@ pub struct VerifySpec {
     /// The alert's service check must be `up` within `within_seconds`.
     #[serde(default)]
     pub service_up: bool,
+    /// Fewer zombie processes in the last verify command's `ps -eo pid,ppid,stat,comm` output
+    /// than in the output of the step that extracted their parents (or none to begin with).
+    #[serde(default)]
+    pub fewer_zombies: bool,
     #[serde(default = "default_within")]
     pub within_seconds: u64,
 }
@@ -365,6 +369,15 @@ fn fill<E>(template: &str, mut value: impl FnMut(&str) -> Result<String, E>) -> 
     Ok(out)
 }
 
+/// How many processes are zombies (state `Z`) in `ps -eo pid,ppid,stat,comm` output.
+pub fn zombie_count(ps_output: &str) -> usize {
+    ps_output
+        .lines()
+        .filter_map(|line| line.split_whitespace().nth(2))
+        .filter(|stat| stat.starts_with('Z'))
+        .count()
+}
+
 /// The distinct parents of zombie processes in `ps -eo pid,ppid,stat,comm` output (header line
 /// skipped), never PID 0 or 1, in order of appearance, at most 20.
 pub fn zombie_parents(ps_output: &str) -> Vec<String> {
@@ -559,6 +572,7 @@ steps:
     fn zombie_parents_are_read_without_a_shell() {
         let ps = "  PID  PPID STAT COMMAND\n    1     0 Ss   systemd\n  300   200 Z    worker <defunct>\n  301   200 Z    worker <defunct>\n  400     1 Z    orphan <defunct>\n  500   450 Zs   x\n  600   450 S    ok\n";
         assert_eq!(zombie_parents(ps), vec!["200", "450"]);
+        assert_eq!(zombie_count(ps), 4);
         assert!(zombie_parents("garbage\n\n").is_empty());
     }
 
