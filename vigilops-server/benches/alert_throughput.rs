@@ -412,6 +412,7 @@ fn in_memory_run(hosts: usize, rules: usize) {
         pending: chrono::Duration::zero(),
         cooldown: chrono::Duration::minutes(5),
         flap: FlapPolicy::default(),
+        resolve_hold: vigilops_core::alerting::state::RESOLVE_HOLD,
     };
     let rule_ids: Vec<i64> = (1..=i64::try_from(rules).unwrap()).collect();
     let mut pairs: HashMap<(i64, String), AlertState> = HashMap::new();

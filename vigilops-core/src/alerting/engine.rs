@@ -67,6 +67,8 @@ pub enum Observation {
     Sweep,
     /// Re-read the open alerts now (otherwise every 10 s).
     Reconcile,
+    /// Tell the held resolutions that are due now (otherwise every 10 s and on each reading).
+    Tick,
     /// Answers once everything queued before has been handled.
     Flush(oneshot::Sender<()>),
 }
@@ -144,6 +146,11 @@ impl AlertEngine {
         self.observe(Observation::RulesChanged).await;
     }
 
+    /// Tells the held resolutions that are due (each replica holds its own).
+    pub async fn tick(&self) {
+        self.observe(Observation::Tick).await;
+    }
+
     /// Evaluates the time-based rules (host offline, `host_alive`).
     pub async fn sweep(&self) {
         self.observe(Observation::Sweep).await;
@@ -212,6 +219,8 @@ struct Pair {
     last_notified_at: Option<DateTime<Utc>>,
     /// Whether the open alert was escalated.
     escalated: bool,
+    /// The resolved notice of the last resolved alert while its telling is held.
+    held_notice: Option<Notice>,
 }
 
 /// One evaluated target of a rule.
@@ -253,6 +262,7 @@ impl Worker {
                 observation = receiver.recv() => observation,
                 _ = reconcile.tick() => {
                     self.reconcile().await;
+                    self.release_held();
                     continue;
                 }
             };
@@ -280,8 +290,25 @@ impl Worker {
                 Observation::RulesChanged => self.refresh_rules(true).await,
                 Observation::Sweep => self.sweep().await,
                 Observation::Reconcile => self.reconcile().await,
+                Observation::Tick => self.release_held(),
                 Observation::Flush(done) => {
                     let _ = done.send(());
+                }
+            }
+        }
+    }
+
+    /// Tells the held resolutions that are due: targets that stopped reporting after they
+    /// cleared still get their resolution told.
+    fn release_held(&mut self) {
+        let now = self.clock.now();
+        for pair in self.pairs.values_mut() {
+            if pair.state.held_until().is_some_and(|due| due <= now) {
+                let events = pair.state.tick(now);
+                if events.contains(&Event::ResolutionDue)
+                    && let Some(notice) = pair.held_notice.take()
+                {
+                    self.dispatcher.notify(notice);
                 }
             }
         }
@@ -1084,8 +1111,15 @@ impl Worker {
                             for observer in &self.observers {
                                 observer.alert_resolved(alert.id);
                             }
+                            let notice =
+                                build_notice(NoticeKind::Resolved, alert, &evaluated, &target, 0);
                             if notify {
-                                self.notice(NoticeKind::Resolved, alert, &evaluated, &target, 0);
+                                self.dispatcher.notify(notice);
+                            } else if let Some(pair) = self.pairs.get_mut(&key)
+                                && pair.state.held_until().is_some()
+                            {
+                                // Told when the hold ends, unless it fires again first.
+                                pair.held_notice = Some(notice);
                             }
                         }
                         Ok(_) => {}
@@ -1094,13 +1128,25 @@ impl Worker {
                         }
                     }
                 }
-                Event::FlappingStarted => flapping = Some(NoticeKind::FlappingStarted),
-                Event::FlappingEnded { .. } => flapping = Some(NoticeKind::FlappingEnded),
+                Event::ResolutionDue => {
+                    if let Some(notice) =
+                        self.pairs.get_mut(&key).and_then(|p| p.held_notice.take())
+                    {
+                        self.dispatcher.notify(notice);
+                    }
+                }
+                Event::FlappingStarted { notify } => {
+                    flapping = Some((NoticeKind::FlappingStarted, notify));
+                }
+                Event::FlappingEnded { notify, .. } => {
+                    flapping = Some((NoticeKind::FlappingEnded, notify));
+                }
                 Event::StillFiring { .. } | Event::Acknowledged => {}
             }
         }
-        if let Some(kind) = flapping {
-            self.flapping(kind, &key, &evaluated, &target, now).await;
+        if let Some((kind, notify)) = flapping {
+            self.flapping(kind, notify, &key, &evaluated, &target, now)
+                .await;
         }
     }
 
@@ -1138,6 +1184,7 @@ impl Worker {
     async fn flapping(
         &mut self,
         kind: NoticeKind,
+        notify: bool,
         key: &(i64, String),
         evaluated: &Evaluated<'_>,
         target: &Arc<TargetInfo>,
@@ -1171,10 +1218,12 @@ impl Worker {
             alert.id,
             AlertEventKind::Flapping,
             now,
-            serde_json::json!({"flapping": started}),
+            serde_json::json!({"flapping": started, "notified": notify}),
         )
         .await;
-        self.notice(kind, alert, evaluated, target, 0);
+        if notify {
+            self.notice(kind, alert, evaluated, target, 0);
+        }
     }
 
     fn notice(
@@ -1185,15 +1234,13 @@ impl Worker {
         target: &Arc<TargetInfo>,
         suppressed_count: u32,
     ) {
-        self.dispatcher.notify(Notice {
+        self.dispatcher.notify(build_notice(
             kind,
             alert,
-            rule_id: evaluated.rule.id,
-            rule: Arc::clone(&evaluated.rule.rule),
-            target: Arc::clone(target),
+            evaluated,
+            target,
             suppressed_count,
-            note: None,
-        });
+        ));
     }
 
     async fn record(&self, alert_id: i64, kind: AlertEventKind, at: DateTime<Utc>, detail: Value) {
@@ -1207,6 +1254,24 @@ impl Worker {
         if let Err(error) = self.store.append_alert_event(event).await {
             log_store_error(&error, alert_id);
         }
+    }
+}
+
+fn build_notice(
+    kind: NoticeKind,
+    alert: Alert,
+    evaluated: &Evaluated<'_>,
+    target: &Arc<TargetInfo>,
+    suppressed_count: u32,
+) -> Notice {
+    Notice {
+        kind,
+        alert,
+        rule_id: evaluated.rule.id,
+        rule: Arc::clone(&evaluated.rule.rule),
+        target: Arc::clone(target),
+        suppressed_count,
+        note: None,
     }
 }
 

@@ -42,15 +42,25 @@ pub struct Policy {
     pub cooldown: Duration,
     /// Flap detection.
     pub flap: FlapPolicy,
+    /// How long a told alert's resolution waits before it is told: a re-fire within it
+    /// continues the incident (no resolved and no new fired message), so a fast-flapping
+    /// target gives one message, not one per flap. Zero tells resolutions at once.
+    pub resolve_hold: Duration,
 }
 
+/// The default [`Policy::resolve_hold`]: longer than the agents' 15 s report interval (a flap
+/// at that rate continues the incident), short enough for a recovery to be told within a minute.
+pub const RESOLVE_HOLD: Duration = Duration::seconds(45);
+
 impl Policy {
-    /// The rule's pending window and cooldown with the default flap detection.
+    /// The rule's pending window and cooldown with the default flap detection and resolve
+    /// hold.
     pub fn for_rule(rule: &AlertRule) -> Self {
         Self {
             pending: rule.pending,
             cooldown: rule.cooldown,
             flap: FlapPolicy::default(),
+            resolve_hold: RESOLVE_HOLD,
         }
     }
 }
@@ -86,18 +96,27 @@ pub enum Event {
     Acknowledged,
     /// The open alert was resolved.
     Resolved {
-        /// Whether to send a resolved notification: exactly when the fired one was sent, and
-        /// not while flapping.
+        /// Whether to send a resolved notification now: when the incident was told and its
+        /// resolution is not held (a manual resolve, or no resolve hold).
         notify: bool,
         /// Why.
         resolution: Resolution,
     },
-    /// The target started flapping: notify this once, and nothing else until it settles.
-    FlappingStarted,
+    /// The held resolution of the last resolved alert is due: tell it now.
+    ResolutionDue,
+    /// The target started flapping.
+    FlappingStarted {
+        /// Whether to say so: when the target's incident is not already told as firing (a
+        /// flap inside a told incident only continues it), and then nothing else until it
+        /// settles.
+        notify: bool,
+    },
     /// The target settled.
     FlappingEnded {
         /// Whether an alert is open now, so the notification can say where it settled.
         open: bool,
+        /// Whether to say so (the start was told).
+        notify: bool,
     },
 }
 
@@ -141,6 +160,13 @@ pub struct AlertState {
     suppressed: u32,
     changes: VecDeque<DateTime<Utc>>,
     flapping: bool,
+    /// Whether the last message about the target said it is firing (a fired message, or an
+    /// incident continued), so its resolution is owed.
+    told: bool,
+    /// When the owed resolution of the last resolved alert is told, unless it re-fires first.
+    held_until: Option<DateTime<Utc>>,
+    /// Whether the current flapping was told (then its end is told too).
+    flap_told: bool,
 }
 
 impl Default for AlertState {
@@ -158,6 +184,9 @@ impl AlertState {
             suppressed: 0,
             changes: VecDeque::new(),
             flapping: false,
+            told: false,
+            held_until: None,
+            flap_told: false,
         }
     }
 
@@ -171,6 +200,7 @@ impl AlertState {
                 notified: true,
             },
             last_fire_notified_at: Some(fired_at),
+            told: true,
             ..Self::new()
         }
     }
@@ -185,6 +215,27 @@ impl AlertState {
         self.flapping
     }
 
+    /// When a held resolution is due, if one is.
+    pub fn held_until(&self) -> Option<DateTime<Utc>> {
+        self.held_until
+    }
+
+    /// Tells a held resolution once it is due (call periodically for targets that stopped
+    /// reporting; [`AlertState::observe`] does it too).
+    pub fn tick(&mut self, now: DateTime<Utc>) -> Vec<Event> {
+        let mut events = Vec::new();
+        self.release_due(now, &mut events);
+        events
+    }
+
+    fn release_due(&mut self, now: DateTime<Utc>, events: &mut Vec<Event>) {
+        if self.held_until.is_some_and(|due| due <= now) {
+            self.held_until = None;
+            self.told = false;
+            events.push(Event::ResolutionDue);
+        }
+    }
+
     /// Applies one evaluation (`None` = no data, which changes nothing but the flap window).
     pub fn observe(
         &mut self,
@@ -195,8 +246,12 @@ impl AlertState {
         let mut events = Vec::new();
         self.settle(now, policy, &mut events);
         let Some(assessment) = assessment else {
+            self.release_due(now, &mut events);
             return events;
         };
+        if assessment != Assessment::Violating {
+            self.release_due(now, &mut events);
+        }
         match (self.phase, assessment) {
             (Phase::Ok, Assessment::Violating) => {
                 if policy.pending <= Duration::zero() {
@@ -221,11 +276,19 @@ impl AlertState {
             ) => events.push(Event::StillFiring {
                 acknowledged: acknowledged_at.is_some(),
             }),
-            (Phase::Open { notified, .. }, Assessment::Clear) => {
+            (Phase::Open { .. }, Assessment::Clear) => {
+                let told = self.told;
                 self.record_change(now, policy, &mut events);
                 self.phase = Phase::Ok;
+                let notify = told && policy.resolve_hold <= Duration::zero();
+                if told && !notify {
+                    self.held_until = Some(now + policy.resolve_hold);
+                }
+                if notify {
+                    self.told = false;
+                }
                 events.push(Event::Resolved {
-                    notify: notified && !self.flapping,
+                    notify,
                     resolution: Resolution::Cleared,
                 });
             }
@@ -264,14 +327,16 @@ impl AlertState {
         if comment.is_empty() {
             return Err(StateError::CommentRequired);
         }
-        let Phase::Open { notified, .. } = self.phase else {
+        let Phase::Open { .. } = self.phase else {
             return Err(StateError::NotOpen);
         };
         let mut events = Vec::new();
         self.settle(now, policy, &mut events);
         self.phase = Phase::Ok;
+        // A person resolved it: told at once, never held.
+        let notify = std::mem::take(&mut self.told);
         events.push(Event::Resolved {
-            notify: notified && !self.flapping,
+            notify,
             resolution: Resolution::Manual {
                 comment: comment.to_owned(),
             },
@@ -284,7 +349,12 @@ impl AlertState {
         let cooling = self
             .last_fire_notified_at
             .is_some_and(|last| now - last < policy.cooldown);
-        let (notify, suppressed_count) = if self.flapping {
+        let continuing = self.held_until.take().is_some() || self.told;
+        let (notify, suppressed_count) = if continuing {
+            // The incident was told and its resolution not yet: it simply goes on.
+            self.told = true;
+            (false, 0)
+        } else if self.flapping && self.flap_told {
             (false, 0)
         } else if cooling {
             self.suppressed = self.suppressed.saturating_add(1);
@@ -292,12 +362,13 @@ impl AlertState {
         } else {
             let suppressed = std::mem::take(&mut self.suppressed);
             self.last_fire_notified_at = Some(now);
+            self.told = true;
             (true, suppressed)
         };
         self.phase = Phase::Open {
             fired_at: now,
             acknowledged_at: None,
-            notified: notify,
+            notified: self.told,
         };
         events.push(Event::Fired {
             notify,
@@ -311,7 +382,13 @@ impl AlertState {
         self.forget_old_changes(now, policy);
         if !self.flapping && self.changes.len() > policy.flap.max_changes {
             self.flapping = true;
-            events.push(Event::FlappingStarted);
+            // Inside a told incident (firing, or its resolution held) the flaps only continue
+            // it; otherwise the target's flapping is told once.
+            let inside = self.told || self.held_until.is_some();
+            self.flap_told = !inside;
+            events.push(Event::FlappingStarted {
+                notify: self.flap_told,
+            });
         }
     }
 
@@ -320,16 +397,20 @@ impl AlertState {
         self.forget_old_changes(now, policy);
         if self.flapping && self.changes.len() <= policy.flap.max_changes / 2 {
             self.flapping = false;
+            let notify = std::mem::take(&mut self.flap_told);
             let open = match &mut self.phase {
                 Phase::Open { notified, .. } => {
-                    // The end-of-flapping notification reports the open alert, so its
-                    // resolution will be notified too.
-                    *notified = true;
+                    if notify {
+                        // The end-of-flapping notification reports the open alert, so its
+                        // resolution will be told too.
+                        *notified = true;
+                        self.told = true;
+                    }
                     true
                 }
                 Phase::Ok | Phase::Pending { .. } => false,
             };
-            events.push(Event::FlappingEnded { open });
+            events.push(Event::FlappingEnded { open, notify });
         }
     }
 
@@ -358,11 +439,13 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap() + Duration::minutes(minutes)
     }
 
+    /// Without a resolve hold: resolutions are told at once.
     fn policy(pending_minutes: i64, cooldown_minutes: i64) -> Policy {
         Policy {
             pending: Duration::minutes(pending_minutes),
             cooldown: Duration::minutes(cooldown_minutes),
             flap: FlapPolicy::default(),
+            resolve_hold: Duration::zero(),
         }
     }
 
@@ -557,6 +640,7 @@ mod tests {
                 window: Duration::minutes(60),
                 max_changes: 4,
             },
+            resolve_hold: Duration::zero(),
         };
         let mut state = AlertState::new();
         let mut log = Vec::new();
@@ -572,12 +656,14 @@ mod tests {
                 cleared(true),
                 fired(true, 0),
                 cleared(true),
-                Event::FlappingStarted,
+                Event::FlappingStarted { notify: true },
                 fired(false, 0),
             ]
         );
         assert_eq!(
-            log.iter().filter(|e| **e == Event::FlappingStarted).count(),
+            log.iter()
+                .filter(|e| matches!(e, Event::FlappingStarted { .. }))
+                .count(),
             1
         );
         assert!(log[6..].iter().all(|e| matches!(
@@ -593,7 +679,10 @@ mod tests {
         assert_eq!(
             settled,
             [
-                Event::FlappingEnded { open: true },
+                Event::FlappingEnded {
+                    open: true,
+                    notify: true
+                },
                 Event::StillFiring {
                     acknowledged: false
                 }
@@ -601,6 +690,77 @@ mod tests {
         );
         // The settled alert's recovery is notified.
         assert_eq!(state.observe(Some(Clear), t(141), &policy), [cleared(true)]);
+    }
+
+    #[test]
+    fn a_held_resolution_is_told_only_if_the_target_stays_clear() {
+        let policy = Policy {
+            resolve_hold: Duration::minutes(1),
+            ..policy(0, 5)
+        };
+        let mut state = AlertState::new();
+        assert_eq!(
+            state.observe(Some(Violating), t(0), &policy),
+            [fired(true, 0)]
+        );
+        // Cleared: resolved now, told after the hold.
+        assert_eq!(state.observe(Some(Clear), t(1), &policy), [cleared(false)]);
+        assert_eq!(state.held_until(), Some(t(2)));
+        assert!(state.tick(t(1) + Duration::seconds(30)).is_empty());
+        // Fired again within the hold: the incident goes on, nothing is told.
+        assert_eq!(
+            state.observe(Some(Violating), t(1) + Duration::seconds(45), &policy),
+            [fired(false, 0)]
+        );
+        assert_eq!(state.held_until(), None);
+        assert_eq!(state.observe(Some(Clear), t(3), &policy), [cleared(false)]);
+        // Stays clear past the hold: the resolution is told once.
+        assert_eq!(
+            state.observe(Some(Clear), t(4), &policy),
+            [Event::ResolutionDue]
+        );
+        assert!(state.tick(t(5)).is_empty());
+        // A new breach after that is a new incident, told (outside the cooldown).
+        assert_eq!(
+            state.observe(Some(Violating), t(10), &policy),
+            [fired(true, 0)]
+        );
+        // A person's resolve is told at once.
+        let manual = state.resolve_manually("fixed", t(11), &policy).unwrap();
+        assert!(matches!(manual[..], [Event::Resolved { notify: true, .. }]));
+        assert_eq!(state.held_until(), None);
+    }
+
+    #[test]
+    fn a_fast_flapping_target_is_one_message() {
+        let policy = Policy {
+            resolve_hold: Duration::seconds(45),
+            ..policy(0, 5)
+        };
+        let mut state = AlertState::new();
+        let mut told = Vec::new();
+        let mut now = t(0);
+        for step in 0..40 {
+            let assessment = if step % 2 == 0 { Violating } else { Clear };
+            for event in state.observe(Some(assessment), now, &policy) {
+                match event {
+                    Event::Fired { notify: true, .. }
+                    | Event::Resolved { notify: true, .. }
+                    | Event::ResolutionDue
+                    | Event::FlappingStarted { notify: true }
+                    | Event::FlappingEnded { notify: true, .. } => told.push(event),
+                    _ => {}
+                }
+            }
+            now += Duration::seconds(15);
+        }
+        assert_eq!(told, [fired(true, 0)]);
+        assert!(state.is_flapping(), "still recorded as flapping");
+        // Once it stays clear, the resolution is told.
+        assert_eq!(
+            state.tick(now + Duration::minutes(1)),
+            [Event::ResolutionDue]
+        );
     }
 
     #[test]
@@ -646,18 +806,22 @@ mod tests {
             pending in 0..10i64,
             cooldown in 0..30i64,
             max_changes in 1..8usize,
+            hold in 0..3i64,
         ) {
             let policy = Policy {
                 pending: Duration::minutes(pending),
                 cooldown: Duration::minutes(cooldown),
                 flap: FlapPolicy { window: Duration::minutes(60), max_changes },
+                resolve_hold: Duration::minutes(hold),
             };
             let mut state = AlertState::new();
             let mut now = t(0);
             let mut open = false;
-            let mut open_notified = false;
+            // Whether the user was last told the target is firing (a resolution is owed).
+            let mut owed = false;
             let mut last_notified_fire: Option<DateTime<Utc>> = None;
             let mut flapping = false;
+            let mut flap_told = false;
             for (step, advance) in steps {
                 now += Duration::minutes(advance);
                 let events = match step {
@@ -670,30 +834,44 @@ mod tests {
                         Event::Fired { notify, .. } => {
                             prop_assert!(!open, "two Fired without a Resolved");
                             open = true;
-                            open_notified = notify;
                             if notify {
-                                prop_assert!(!flapping);
+                                prop_assert!(!owed, "told firing twice without a resolution");
+                                prop_assert!(!(flapping && flap_told));
                                 if let Some(last) = last_notified_fire {
                                     prop_assert!(now - last >= policy.cooldown);
                                 }
                                 last_notified_fire = Some(now);
+                                owed = true;
                             }
                         }
                         Event::Resolved { notify, .. } => {
                             prop_assert!(open, "Resolved without an open alert");
-                            prop_assert!(!notify || open_notified);
+                            if notify {
+                                prop_assert!(owed, "a resolution told for an untold fire");
+                                owed = false;
+                            }
                             open = false;
                         }
+                        Event::ResolutionDue => {
+                            prop_assert!(!open, "a held resolution told while firing");
+                            prop_assert!(owed, "a resolution told for an untold fire");
+                            owed = false;
+                        }
                         Event::StillFiring { .. } | Event::Acknowledged => prop_assert!(open),
-                        Event::FlappingStarted => {
+                        Event::FlappingStarted { notify } => {
                             prop_assert!(!flapping);
                             flapping = true;
+                            flap_told = notify;
                         }
-                        Event::FlappingEnded { open: is_open } => {
+                        Event::FlappingEnded { open: is_open, notify } => {
                             prop_assert!(flapping);
                             prop_assert_eq!(is_open, open);
+                            prop_assert_eq!(notify, flap_told);
                             flapping = false;
-                            open_notified = open_notified || is_open;
+                            if notify && is_open {
+                                owed = true;
+                            }
+                            flap_told = false;
                         }
                     }
                 }

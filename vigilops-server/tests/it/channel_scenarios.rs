@@ -5,6 +5,7 @@
 //! person would have been sent; the notification log is read back over REST too.
 
 use std::sync::Arc;
+use vigilops_core::alerting::state::RESOLVE_HOLD;
 
 use axum::http::StatusCode;
 use chrono::Duration;
@@ -100,6 +101,10 @@ async fn breach_then_recovery(app: &TestApp, setup: &Setup, inbox: &Inbox) -> Ve
 
     app.advance(Duration::seconds(15));
     report_cpu(app, &setup.agent, host, 20.0).await;
+    // The recovery is told once its resolve hold is over without a re-fire.
+    app.state.engine.flush().await;
+    app.advance(RESOLVE_HOLD);
+    app.state.engine.tick().await;
     settle(app, &[(inbox, 2)]).await;
     assert_eq!(inbox.refused(), [], "every request verifies");
     let accepted = inbox.accepted();
@@ -216,7 +221,11 @@ async fn feishu_gets_a_signed_card_red_for_the_breach_and_green_for_the_recovery
         resolved["card"]["header"]["title"]["content"],
         "✅ [已恢复] CPU 过高 - web-01"
     );
-    assert_eq!(resolved["timestamp"], (breach_at + 15).to_string());
+    // Sent when the 45 s resolve hold after the recovery (at +15 s) ended.
+    assert_eq!(
+        resolved["timestamp"],
+        (breach_at + 15 + RESOLVE_HOLD.num_seconds()).to_string()
+    );
     assert_logged_sent(app, &setup, 200).await;
 }
 on_both_backends!(feishu_gets_a_signed_card_red_for_the_breach_and_green_for_the_recovery);
