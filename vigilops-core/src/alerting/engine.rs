@@ -296,6 +296,12 @@ impl Worker {
                 }
             }
         }
+        // Shutting down: the held resolutions are told now rather than never.
+        for pair in self.pairs.values_mut() {
+            if let Some(notice) = pair.held_notice.take() {
+                self.dispatcher.notify(notice);
+            }
+        }
     }
 
     /// Tells the held resolutions that are due: targets that stopped reporting after they
@@ -793,6 +799,7 @@ impl Worker {
         let now = self.clock.now();
         let rules = Arc::clone(&self.rules);
         let mut due = Vec::new();
+        let mut escalating = Vec::new();
         for (key, pair) in &mut self.pairs {
             let Some(alert) = &pair.alert else {
                 continue;
@@ -808,12 +815,7 @@ impl Worker {
                 && now - alert.fired_at >= escalation.after
             {
                 pair.escalated = true;
-                due.push((
-                    NoticeKind::Escalated,
-                    alert.clone(),
-                    Arc::clone(&rule.rule),
-                    rule.id,
-                ));
+                escalating.push((alert.clone(), Arc::clone(&rule.rule), rule.id));
             }
             if let Some(repeat) = rule.rule.repeat_interval
                 && now - pair.last_notified_at.unwrap_or(alert.fired_at) >= repeat
@@ -825,6 +827,25 @@ impl Worker {
                     Arc::clone(&rule.rule),
                     rule.id,
                 ));
+            }
+        }
+        for (alert, rule, rule_id) in escalating {
+            // Escalated once per alert, whichever replica held the sweep then and whatever
+            // restarts came between: the timeline remembers.
+            let already = match self.store.alert_events(alert.id).await {
+                Ok(events) => events
+                    .iter()
+                    .any(|event| event.kind == AlertEventKind::Escalated),
+                Err(error) => {
+                    tracing::warn!(%error, alert_id = alert.id, "could not read the timeline; escalation deferred");
+                    if let Some(pair) = self.pairs.get_mut(&(rule_id, alert.target_key.clone())) {
+                        pair.escalated = false;
+                    }
+                    continue;
+                }
+            };
+            if !already {
+                due.push((NoticeKind::Escalated, alert, rule, rule_id));
             }
         }
         for (kind, alert, rule, rule_id) in due {

@@ -836,6 +836,26 @@ async fn an_unacknowledged_alert_is_escalated_once(app: &TestApp) {
         1,
         "the first channel is not told again"
     );
+    // A restarted server (or another replica taking over the sweep) remembers it from the
+    // timeline: still escalated once.
+    use crate::support::{tempdir::TempDir, test_config};
+    let data_dir = TempDir::new();
+    let restarted = vigilops_server::App::with_store(
+        test_config(&data_dir.0, &[]),
+        std::sync::Arc::clone(&app.state.store),
+        app.clock.clone(),
+        None,
+    )
+    .unwrap();
+    restarted.state.engine.reconcile().await;
+    app.advance(Duration::minutes(1));
+    restarted.state.engine.sweep().await;
+    restarted.state.engine.flush().await;
+    assert_eq!(
+        escalated.settle(app, 1).await.len(),
+        1,
+        "not escalated again after a restart"
+    );
     let alert = &alerts_of(app, rule_id).await[0];
     let events = app.state.store.alert_events(alert.id).await.unwrap();
     assert!(
