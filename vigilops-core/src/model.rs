@@ -77,6 +77,14 @@ pub struct User {
     pub updated_at: DateTime<Utc>,
 }
 
+/// Changes to a user: each `Some` field is written, `None` leaves the stored value.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserUpdate {
+    pub name: Option<String>,
+    pub role: Option<Role>,
+    pub is_active: Option<bool>,
+}
+
 /// A user to create. The role is the one asked for; the store makes the very first user an admin.
 #[derive(Debug, Clone)]
 pub struct NewUser {

@@ -83,6 +83,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::ai::router())
         .merge(routes::remediations::router())
         .merge(routes::runbooks::router())
+        .merge(routes::users::router())
         .split_for_parts();
     api.merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
         .fallback(routes::spa::fallback)

@@ -24,7 +24,10 @@ use utoipa::{Modify, OpenApi};
         (name = "alerts", description = "Alerts, their timeline, acknowledge and resolve"),
         (name = "notification-channels", description = "Notification channels, test sends and the notification log (operator)"),
         (name = "notification-templates", description = "Notification templates (admin)"),
-        (name = "silences", description = "Silences and recurring maintenance windows (operator)")
+        (name = "silences", description = "Silences and recurring maintenance windows (operator)"),
+        (name = "ai", description = "Root cause, log analysis, ops chat, insights and the ops memory"),
+        (name = "remediations", description = "Auto-remediation: runs, approvals, runbooks and safety switches"),
+        (name = "users", description = "User administration (admin)")
     )
 )]
 struct ApiDoc;

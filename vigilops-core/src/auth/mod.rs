@@ -11,6 +11,7 @@ pub mod jwt;
 pub mod password;
 pub mod service;
 pub mod token_admin;
+pub mod user_admin;
 
 pub use jwt::{JwtConfig, TokenKind, TokenPair};
 pub use service::{AuthError, AuthService};

@@ -16,7 +16,7 @@ use crate::model::{
     Aggregate, AuditFilter, CommandOutcome, CommandStatus, HostFilter, HostRegistration,
     HostStatus, MetricSample, MetricValues, NewAgentCommand, NewAuditEntry, NewDbMetric,
     NewDiscoveredDependency, NewLogEntry, NewServiceCheck, NewUser, Page, Resolution, Role,
-    Service, ServiceRegistration,
+    Service, ServiceRegistration, UserUpdate,
 };
 pub use remediation::{alert_deletion_keeps_runs, spawned_creations_race};
 
@@ -108,6 +108,112 @@ async fn users(store: &dyn Store) {
             .is_none()
     );
     assert_eq!(store.count_users().await.unwrap(), 3);
+
+    // Administration: a page, changes, the last active admin kept, deletion, password.
+    let (page, total) = store
+        .list_users(Page {
+            page: 1,
+            page_size: 2,
+        })
+        .await
+        .unwrap();
+    assert_eq!(total, 3);
+    assert_eq!(
+        page.iter().map(|u| u.id).collect::<Vec<_>>(),
+        [first.id, second.id]
+    );
+    let later = t0() + Duration::minutes(1);
+    let promoted = store
+        .update_user(
+            second.id,
+            UserUpdate {
+                name: Some("Second".to_owned()),
+                role: Some(Role::Operator),
+                is_active: None,
+            },
+            later,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (promoted.name.as_str(), promoted.role, promoted.is_active),
+        ("Second", Role::Operator, true)
+    );
+    assert_eq!(promoted.updated_at, later);
+    for update in [
+        UserUpdate {
+            role: Some(Role::Viewer),
+            ..UserUpdate::default()
+        },
+        UserUpdate {
+            is_active: Some(false),
+            ..UserUpdate::default()
+        },
+    ] {
+        let refused = store.update_user(first.id, update, later).await;
+        assert!(
+            matches!(refused, Err(StoreError::Conflict(_))),
+            "the last active admin stays: {refused:?}"
+        );
+    }
+    assert!(matches!(
+        store.delete_user(first.id).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store
+            .update_user(999_999, UserUpdate::default(), later)
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    // With a second admin, the first may step down.
+    store
+        .update_user(
+            operator.id,
+            UserUpdate {
+                role: Some(Role::Admin),
+                ..UserUpdate::default()
+            },
+            later,
+        )
+        .await
+        .unwrap();
+    let demoted = store
+        .update_user(
+            first.id,
+            UserUpdate {
+                role: Some(Role::Viewer),
+                ..UserUpdate::default()
+            },
+            later,
+        )
+        .await
+        .unwrap();
+    assert_eq!(demoted.role, Role::Viewer);
+    store
+        .set_password_hash(second.id, "$argon2id$new", later)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .user_by_id(second.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash,
+        "$argon2id$new"
+    );
+    assert!(matches!(
+        store.set_password_hash(999_999, "x", later).await,
+        Err(StoreError::NotFound(_))
+    ));
+    store.delete_user(second.id).await.unwrap();
+    assert!(store.user_by_id(second.id).await.unwrap().is_none());
+    assert!(matches!(
+        store.delete_user(second.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(store.count_users().await.unwrap(), 2);
 }
 
 async fn agent_tokens(store: &dyn Store) {

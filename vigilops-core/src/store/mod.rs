@@ -14,7 +14,8 @@ use crate::model::{
     AgentCommand, AgentToken, Aggregate, AuditEntry, AuditFilter, CommandOutcome,
     DiscoveredDependency, Host, HostFilter, HostRegistration, LatestMetrics, LogEntry, MetricPoint,
     MetricSample, NewAgentCommand, NewAuditEntry, NewDbMetric, NewDiscoveredDependency,
-    NewLogEntry, NewServiceCheck, NewUser, Resolution, Service, ServiceRegistration, User,
+    NewLogEntry, NewServiceCheck, NewUser, Page, Resolution, Service, ServiceRegistration, User,
+    UserUpdate,
 };
 use crate::model::{
     Alert, AlertEvent, AlertFilter, AlertResolution, BuiltinRule, NewAlert, NewAlertEvent,
@@ -103,6 +104,22 @@ pub trait UserStore: Send + Sync {
     async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>>;
     /// How many users exist.
     async fn count_users(&self) -> StoreResult<i64>;
+    /// A page of users by id, and the total count.
+    async fn list_users(&self, page: Page) -> StoreResult<(Vec<User>, i64)>;
+    /// Applies `update` (and `updated_at = now`) and returns the user. `NotFound` for an unknown
+    /// id; `Conflict("last active admin")` when it would leave no active admin, decided
+    /// atomically (two admins demoting each other at once cannot both win).
+    async fn update_user(
+        &self,
+        id: i64,
+        update: UserUpdate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<User>;
+    /// Deletes a user (what referred to it keeps a null). `NotFound` for an unknown id;
+    /// `Conflict("last active admin")` for the last active admin, decided atomically.
+    async fn delete_user(&self, id: i64) -> StoreResult<()>;
+    /// Replaces a user's password hash. `NotFound` for an unknown id.
+    async fn set_password_hash(&self, id: i64, hash: &str, now: DateTime<Utc>) -> StoreResult<()>;
 }
 
 /// Agent tokens.

@@ -17,8 +17,8 @@ use crate::model::{
     AgentCommand, AgentToken, Aggregate, AuditEntry, AuditFilter, CommandOutcome,
     DiscoveredDependency, Host, HostFilter, HostRegistration, HostStatus, LatestMetrics, LogEntry,
     MetricPoint, MetricSample, MetricValues, NewAgentCommand, NewAuditEntry, NewDbMetric,
-    NewDiscoveredDependency, NewLogEntry, NewServiceCheck, NewUser, Resolution, Role, Service,
-    ServiceRegistration, User,
+    NewDiscoveredDependency, NewLogEntry, NewServiceCheck, NewUser, Page, Resolution, Role,
+    Service, ServiceRegistration, User, UserUpdate,
 };
 
 /// Builds a statement from trusted fragments: only column lists and constants of this file are
@@ -219,6 +219,99 @@ impl UserStore for PostgresStore {
         Ok(sqlx::query_scalar("SELECT count(*) FROM users")
             .fetch_one(&self.pool)
             .await?)
+    }
+
+    async fn list_users(&self, page: Page) -> StoreResult<(Vec<User>, i64)> {
+        let rows = sqlx::query(sql!(
+            "SELECT {USER_COLUMNS} FROM users ORDER BY id LIMIT $1 OFFSET $2"
+        ))
+        .bind(page.limit())
+        .bind(page.offset())
+        .fetch_all(&self.pool)
+        .await?;
+        let users = rows.iter().map(user_from_row).collect::<StoreResult<_>>()?;
+        Ok((users, self.count_users().await?))
+    }
+
+    async fn update_user(
+        &self,
+        id: i64,
+        update: UserUpdate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<User> {
+        let mut transaction = self.pool.begin().await?;
+        // Locks the active admins, so two admins demoting each other serialise here and the
+        // second sees that only one is left.
+        let admins: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM users WHERE role = 'admin' AND is_active ORDER BY id FOR UPDATE",
+        )
+        .fetch_all(&mut *transaction)
+        .await?;
+        let Some(current) = sqlx::query(sql!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&mut *transaction)
+            .await?
+        else {
+            return Err(StoreError::NotFound("user"));
+        };
+        let current = user_from_row(&current)?;
+        let stays_admin = update.role.unwrap_or(current.role) == Role::Admin
+            && update.is_active.unwrap_or(current.is_active);
+        if admins == [id] && !stays_admin {
+            return Err(StoreError::Conflict("last active admin".to_owned()));
+        }
+        let row = sqlx::query(sql!(
+            "UPDATE users SET name = COALESCE($2, name), role = COALESCE($3, role), \
+                is_active = COALESCE($4, is_active), updated_at = $5 \
+             WHERE id = $1 RETURNING {USER_COLUMNS}"
+        ))
+        .bind(id)
+        .bind(update.name)
+        .bind(update.role.map(Role::as_str))
+        .bind(update.is_active)
+        .bind(now)
+        .fetch_one(&mut *transaction)
+        .await?;
+        let updated = user_from_row(&row)?;
+        transaction.commit().await?;
+        Ok(updated)
+    }
+
+    async fn delete_user(&self, id: i64) -> StoreResult<()> {
+        let mut transaction = self.pool.begin().await?;
+        let admins: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM users WHERE role = 'admin' AND is_active ORDER BY id FOR UPDATE",
+        )
+        .fetch_all(&mut *transaction)
+        .await?;
+        if admins == [id] {
+            return Err(StoreError::Conflict("last active admin".to_owned()));
+        }
+        let deleted = sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(id)
+            .execute(&mut *transaction)
+            .await?
+            .rows_affected();
+        if deleted == 0 {
+            return Err(StoreError::NotFound("user"));
+        }
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    async fn set_password_hash(&self, id: i64, hash: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        let updated =
+            sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
+                .bind(id)
+                .bind(hash)
+                .bind(now)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        if updated == 0 {
+            return Err(StoreError::NotFound("user"));
+        }
+        Ok(())
     }
 }
 

@@ -23,8 +23,8 @@ use crate::model::{
     AgentCommand, AgentToken, Aggregate, AuditEntry, AuditFilter, CommandOutcome,
     DiscoveredDependency, Host, HostFilter, HostRegistration, HostStatus, LatestMetrics, LogEntry,
     MetricPoint, MetricSample, MetricValues, NewAgentCommand, NewAuditEntry, NewDbMetric,
-    NewDiscoveredDependency, NewLogEntry, NewServiceCheck, NewUser, Resolution, Role, Service,
-    ServiceRegistration, User,
+    NewDiscoveredDependency, NewLogEntry, NewServiceCheck, NewUser, Page, Resolution, Role,
+    Service, ServiceRegistration, User, UserUpdate,
 };
 
 /// Builds a statement from trusted fragments: only column lists and constants of this file are
@@ -235,6 +235,88 @@ impl UserStore for SqliteStore {
         Ok(sqlx::query_scalar("SELECT count(*) FROM users")
             .fetch_one(&self.pool)
             .await?)
+    }
+
+    async fn list_users(&self, page: Page) -> StoreResult<(Vec<User>, i64)> {
+        let rows = sqlx::query(sql!(
+            "SELECT {USER_COLUMNS} FROM users ORDER BY id LIMIT $1 OFFSET $2"
+        ))
+        .bind(page.limit())
+        .bind(page.offset())
+        .fetch_all(&self.pool)
+        .await?;
+        let users = rows.iter().map(user_from_row).collect::<StoreResult<_>>()?;
+        Ok((users, self.count_users().await?))
+    }
+
+    async fn update_user(
+        &self,
+        id: i64,
+        update: UserUpdate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<User> {
+        // One statement under SQLite's single writer lock: the last-admin check and the write
+        // cannot interleave with another.
+        let row = sqlx::query(sql!(
+            "UPDATE users SET name = COALESCE($2, name), role = COALESCE($3, role), \
+                is_active = COALESCE($4, is_active), updated_at = $5 \
+             WHERE id = $1 AND NOT (role = 'admin' AND is_active = 1 \
+                AND (COALESCE($3, role) <> 'admin' OR COALESCE($4, is_active) = 0) \
+                AND (SELECT count(*) FROM users WHERE role = 'admin' AND is_active = 1) <= 1) \
+             RETURNING {USER_COLUMNS}"
+        ))
+        .bind(id)
+        .bind(update.name)
+        .bind(update.role.map(Role::as_str))
+        .bind(update.is_active)
+        .bind(micros(now))
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some(row) => user_from_row(&row),
+            None => Err(self.why_unchanged(id).await?),
+        }
+    }
+
+    async fn delete_user(&self, id: i64) -> StoreResult<()> {
+        let deleted = sqlx::query(
+            "DELETE FROM users WHERE id = $1 AND NOT (role = 'admin' AND is_active = 1 \
+                AND (SELECT count(*) FROM users WHERE role = 'admin' AND is_active = 1) <= 1)",
+        )
+        .bind(id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if deleted == 0 {
+            return Err(self.why_unchanged(id).await?);
+        }
+        Ok(())
+    }
+
+    async fn set_password_hash(&self, id: i64, hash: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        let updated =
+            sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
+                .bind(id)
+                .bind(hash)
+                .bind(micros(now))
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        if updated == 0 {
+            return Err(StoreError::NotFound("user"));
+        }
+        Ok(())
+    }
+}
+
+impl SqliteStore {
+    /// Why a guarded user write changed nothing: the user is unknown, or the last active admin.
+    async fn why_unchanged(&self, id: i64) -> StoreResult<StoreError> {
+        Ok(if self.user_by_id(id).await?.is_some() {
+            StoreError::Conflict("last active admin".to_owned())
+        } else {
+            StoreError::NotFound("user")
+        })
     }
 }
 

@@ -18,3 +18,4 @@ pub(crate) mod remediations;
 pub(crate) mod runbooks;
 pub(crate) mod silences;
 pub(crate) mod spa;
+pub(crate) mod users;

@@ -20,3 +20,4 @@ mod platforms;
 mod remediation_flow;
 mod remediations;
 mod support;
+mod users;
