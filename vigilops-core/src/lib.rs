@@ -59,6 +59,8 @@ pub mod protocol;
 pub mod remediation;
 #[cfg(feature = "safety")]
 pub mod safety;
+#[cfg(feature = "server")]
+pub mod settings;
 pub mod stats;
 #[cfg(feature = "server")]
 pub mod store;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::lease::Lease;
-use crate::store::{Store, StoreResult};
+use crate::store::{Store, StoreError, StoreResult};
 
 /// Default offline threshold.
 pub const DEFAULT_OFFLINE_AFTER: Duration = Duration::seconds(300);
@@ -24,8 +24,24 @@ pub async fn sweep_offline(
         .await
 }
 
-/// Runs [`sweep_offline`] every [`SWEEP_INTERVAL`] while this process holds the lease, until
-/// `shutdown` resolves.
+/// One sweep with the `heartbeat_timeout` setting in force (`default_after` when it is not
+/// set): the setting is read on every sweep, so a change holds at once on every replica.
+pub async fn sweep_offline_as_set(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    default_after: Duration,
+) -> Result<Vec<i64>, StoreError> {
+    let seconds = crate::settings::int(
+        store,
+        crate::settings::HEARTBEAT_TIMEOUT,
+        Some(default_after.num_seconds()),
+    )
+    .await;
+    sweep_offline(store, clock, Duration::seconds(seconds)).await
+}
+
+/// Runs [`sweep_offline_as_set`] every [`SWEEP_INTERVAL`] while this process holds the lease,
+/// until `shutdown` resolves.
 pub async fn run_offline_sweeper(
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
@@ -42,7 +58,9 @@ pub async fn run_offline_sweeper(
             _ = ticker.tick() => {}
         }
         match lease.acquire().await {
-            Ok(true) => match sweep_offline(store.as_ref(), clock.as_ref(), offline_after).await {
+            Ok(true) => match sweep_offline_as_set(store.as_ref(), clock.as_ref(), offline_after)
+                .await
+            {
                 Ok(ids) if !ids.is_empty() => tracing::info!(hosts = ?ids, "hosts went offline"),
                 Ok(_) => {}
                 Err(error) => tracing::warn!(%error, "offline sweep failed"),

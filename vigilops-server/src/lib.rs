@@ -38,6 +38,7 @@ use vigilops_core::notify::service::{ChannelService, TemplateService};
 use vigilops_core::remediation::catalog::Catalog;
 use vigilops_core::remediation::flow::RemediationFlow;
 use vigilops_core::remediation::service::RemediationService;
+use vigilops_core::settings::{self, SettingsService};
 use vigilops_core::store::{self, Store, StoreError};
 
 pub use error::ApiError;
@@ -84,6 +85,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::remediations::router())
         .merge(routes::runbooks::router())
         .merge(routes::users::router())
+        .merge(routes::settings::router())
         .split_for_parts();
     api.merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
         .fallback(routes::spa::fallback)
@@ -236,6 +238,10 @@ impl App {
             ai,
             remediations: RemediationService::new(Arc::clone(&store), Arc::clone(&clock)),
             flow,
+            settings: SettingsService::new(Arc::clone(&store), Arc::clone(&clock)).with_default(
+                settings::HEARTBEAT_TIMEOUT,
+                config.heartbeat_timeout_seconds,
+            ),
             ingest,
             engine,
             store,
@@ -290,6 +296,11 @@ pub async fn serve(
             wait(stopped.clone()),
         ))
     });
+    let retention = tokio::spawn(purge_metrics(
+        state.clone(),
+        holder.clone(),
+        wait(stopped.clone()),
+    ));
     let alert_sweeper = tokio::spawn(sweep_alerts(state.clone(), holder, wait(stopped)));
     // Wakes this replica's agent sessions when another replica queues for their host.
     let listener_task = match state.commands.start_listener().await {
@@ -310,6 +321,7 @@ pub async fn serve(
     let _ = purger.await;
     let _ = expirer.await;
     let _ = alert_sweeper.await;
+    let _ = retention.await;
     if let Some(scanner) = anomaly_scanner {
         let _ = scanner.await;
     }
@@ -387,11 +399,64 @@ async fn sweep_alerts(
     holder: String,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
-    let every = (Duration::seconds(30), std::time::Duration::from_secs(10));
-    run_leased_every(&state, "alert-sweep", holder, every, shutdown, || {
-        state.engine.sweep()
-    })
+    // The period is the `alert_check_interval` setting, read before each wait, so a change
+    // holds from the next sweep on every replica.
+    tokio::pin!(shutdown);
+    loop {
+        let seconds =
+            settings::int(state.store.as_ref(), settings::ALERT_CHECK_INTERVAL, None).await;
+        let period = std::time::Duration::from_secs(u64::try_from(seconds).unwrap_or(10));
+        tokio::select! {
+            () = &mut shutdown => break,
+            () = tokio::time::sleep(period) => {}
+        }
+        let lease = Lease::new(
+            Arc::clone(&state.store),
+            Arc::clone(&state.clock),
+            "alert-sweep",
+            holder.clone(),
+            Duration::seconds(seconds.saturating_mul(3)),
+        );
+        if matches!(lease.acquire().await, Ok(true)) {
+            state.engine.sweep().await;
+        }
+    }
+}
+
+/// Purges raw host metrics older than the `metrics_retention_days` setting, hourly, once per
+/// cluster.
+async fn purge_metrics(
+    state: AppState,
+    holder: String,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let every = (Duration::minutes(50), std::time::Duration::from_secs(3600));
+    run_leased_every(
+        &state,
+        "metric-retention",
+        holder,
+        every,
+        shutdown,
+        || async {
+            if let Err(error) = purge_old_metrics(&state).await {
+                tracing::warn!(%error, "metric retention failed");
+            }
+        },
+    )
     .await;
+}
+
+/// One retention pass: deletes the raw samples older than `metrics_retention_days`.
+pub async fn purge_old_metrics(state: &AppState) -> Result<u64, StoreError> {
+    let days = settings::int(state.store.as_ref(), settings::METRICS_RETENTION_DAYS, None).await;
+    let purged = state
+        .store
+        .purge_metrics_before(state.clock.now() - Duration::days(days))
+        .await?;
+    if purged > 0 {
+        tracing::info!(purged, days, "purged old host metrics");
+    }
+    Ok(purged)
 }
 
 /// The anomaly scan (`AI_AUTO_SCAN=true`): a log analysis of the last hour every

@@ -27,7 +27,8 @@ use utoipa::{Modify, OpenApi};
         (name = "silences", description = "Silences and recurring maintenance windows (operator)"),
         (name = "ai", description = "Root cause, log analysis, ops chat, insights and the ops memory"),
         (name = "remediations", description = "Auto-remediation: runs, approvals, runbooks and safety switches"),
-        (name = "users", description = "User administration (admin)")
+        (name = "users", description = "User administration (admin)"),
+        (name = "settings", description = "Operator-tunable settings (read: viewer, write: admin)")
     )
 )]
 struct ApiDoc;

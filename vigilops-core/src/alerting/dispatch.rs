@@ -31,6 +31,8 @@ use crate::store::{Store, StoreError};
 
 /// How long the stored silences are reused before they are read again.
 const SILENCE_CACHE: chrono::Duration = chrono::Duration::seconds(5);
+/// How long the `webhook_retry_count` setting is reused before it is read again.
+const SETTING_CACHE: chrono::Duration = chrono::Duration::seconds(30);
 /// Most alerts listed by name in one grouped message.
 const MAX_LISTED: usize = 20;
 
@@ -152,7 +154,9 @@ impl Dispatcher {
     ) -> Self {
         let (queue, receiver) = mpsc::unbounded_channel();
         let worker = Worker {
+            default_attempts: config.retry.attempts,
             sender: Sender::new(config.retry, Arc::clone(&clock)),
+            attempts: None,
             limiters: RateLimiters::new(Arc::clone(&clock)),
             grouper: Grouper::new(config.group),
             max_payload_alerts: config.max_payload_alerts,
@@ -187,6 +191,10 @@ struct Worker {
     clock: Arc<dyn Clock>,
     client: reqwest::Client,
     sender: Sender,
+    /// The `webhook_retry_count` setting, and when it was read.
+    attempts: Option<(DateTime<Utc>, u32)>,
+    /// Attempts when the setting is not set (the configured policy's).
+    default_attempts: u32,
     limiters: RateLimiters<i64>,
     grouper: Grouper<(i64, NoticeKind), Notice>,
     max_payload_alerts: usize,
@@ -347,12 +355,36 @@ impl Worker {
             .collect())
     }
 
+    /// Reads the `webhook_retry_count` setting again when the one in use is older than
+    /// [`SETTING_CACHE`], so a change reaches every replica's deliveries within it.
+    async fn refresh_attempts(&mut self) {
+        let now = self.clock.now();
+        if self
+            .attempts
+            .is_some_and(|(read_at, _)| now - read_at < SETTING_CACHE)
+        {
+            return;
+        }
+        let attempts = crate::settings::int(
+            self.store.as_ref(),
+            crate::settings::WEBHOOK_RETRY_COUNT,
+            Some(i64::from(self.default_attempts)),
+        )
+        .await;
+        let attempts = u32::try_from(attempts)
+            .unwrap_or(self.default_attempts)
+            .max(1);
+        self.attempts = Some((now, attempts));
+        self.sender = self.sender.clone().with_attempts(attempts);
+    }
+
     /// Sends the groups and digests that are due.
     async fn send_due(&mut self) {
         let now = self.clock.now();
         for batch in self.grouper.due(now) {
             self.send_batch(batch).await;
         }
+        self.refresh_attempts().await;
         for (channel_id, message) in self.limiters.due() {
             match self.store.channel(channel_id).await {
                 Ok(Some(channel)) => {
@@ -383,6 +415,7 @@ impl Worker {
     /// One message per channel for a batch of one group, without the alerts whose cause is
     /// already being told (dependency suppression).
     async fn send_batch(&mut self, batch: Batch<(i64, NoticeKind), Notice>) {
+        self.refresh_attempts().await;
         let mut open: Option<Vec<Alert>> = None;
         let mut members = Vec::with_capacity(batch.members.len());
         for notice in batch.members {

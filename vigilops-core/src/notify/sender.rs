@@ -150,6 +150,12 @@ impl Sender {
         &self.policy
     }
 
+    /// This sender with `attempts` in all (at least 1).
+    pub fn with_attempts(mut self, attempts: u32) -> Self {
+        self.policy.attempts = attempts.max(1);
+        self
+    }
+
     /// Delivers `message` to `channel`: each attempt bounded by the timeout; a platform rejection
     /// ends it at once; a transient failure, rate limit or timeout is retried after a backoff.
     pub async fn deliver(&self, channel: &dyn Channel, message: &Notification) -> DeliveryRecord {

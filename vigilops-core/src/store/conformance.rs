@@ -625,6 +625,42 @@ async fn metrics(store: &dyn Store) {
         .unwrap();
     assert_eq!(hourly.len(), 1);
     assert_eq!(hourly[0].values.cpu_percent, Some(45.0));
+
+    // Retention: raw samples before the cut-off go; the latest sample of the host stays.
+    let series = |from| {
+        store.metric_series(
+            web,
+            from,
+            t0() + Duration::days(1),
+            Resolution::Raw,
+            Aggregate::Avg,
+            10_000,
+        )
+    };
+    let before = series(t0() - Duration::days(365)).await.unwrap();
+    let cutoff = t0() + Duration::minutes(30);
+    let newest = before.last().map(|p| p.recorded_at).unwrap_or_default();
+    assert!(
+        newest < cutoff,
+        "the story's samples are all older than the cut-off"
+    );
+    let purged = store.purge_metrics_before(cutoff).await.unwrap();
+    // Every host's old samples go (the story has another host's too), but not its newest.
+    assert!(usize::try_from(purged).unwrap_or(usize::MAX) >= before.len() - 1);
+    let after = series(t0() - Duration::days(365)).await.unwrap();
+    assert_eq!(
+        after.iter().map(|p| p.recorded_at).collect::<Vec<_>>(),
+        [newest],
+        "only the newest sample is left"
+    );
+    assert!(
+        store
+            .latest_metrics(&[web], t0() - Duration::days(365))
+            .await
+            .unwrap()
+            .contains_key(&web)
+    );
+    assert_eq!(store.purge_metrics_before(cutoff).await.unwrap(), 0);
 }
 
 async fn services(store: &dyn Store) {

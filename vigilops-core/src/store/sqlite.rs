@@ -516,6 +516,23 @@ impl HostStore for SqliteStore {
 
 #[async_trait]
 impl MetricStore for SqliteStore {
+    async fn purge_metrics_before(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
+        // Each host's newest sample stays, whatever its age: it is what the host list shows for
+        // a host that stopped reporting.
+        let purged = sqlx::query(
+            "DELETE FROM host_metrics WHERE recorded_at < $1 AND EXISTS ( \
+                SELECT 1 FROM host_metrics newer WHERE newer.host_id = host_metrics.host_id \
+                AND (newer.recorded_at > host_metrics.recorded_at \
+                    OR (newer.recorded_at = host_metrics.recorded_at \
+                        AND newer.id > host_metrics.id)))",
+        )
+        .bind(micros(cutoff))
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(purged)
+    }
+
     async fn insert_metrics(
         &self,
         samples: &[MetricSample],

@@ -16,6 +16,7 @@ pub(crate) mod notification_channels;
 pub(crate) mod notification_templates;
 pub(crate) mod remediations;
 pub(crate) mod runbooks;
+pub(crate) mod settings;
 pub(crate) mod silences;
 pub(crate) mod spa;
 pub(crate) mod users;

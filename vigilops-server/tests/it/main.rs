@@ -19,5 +19,6 @@ mod openapi;
 mod platforms;
 mod remediation_flow;
 mod remediations;
+mod settings;
 mod support;
 mod users;
