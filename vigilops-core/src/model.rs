@@ -77,6 +77,55 @@ pub struct User {
     pub updated_at: DateTime<Utc>,
 }
 
+/// One hour of the dashboard's trends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HourTrend {
+    /// The hour's start.
+    pub hour: DateTime<Utc>,
+    /// Averages over every host sample of the hour; `None` without samples.
+    pub avg_cpu: Option<f64>,
+    pub avg_mem: Option<f64>,
+    /// Alerts fired in the hour.
+    pub alert_count: i64,
+    /// Log lines of level ERROR, CRITICAL or FATAL in the hour.
+    pub error_log_count: i64,
+}
+
+/// Per hour-bucket rows of the trends, before they are laid out hour by hour.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrendRows {
+    /// `(bucket, avg cpu, avg memory)`.
+    pub metrics: Vec<(i64, Option<f64>, Option<f64>)>,
+    /// `(bucket, count)`.
+    pub alerts: Vec<(i64, i64)>,
+    /// `(bucket, count)`.
+    pub error_logs: Vec<(i64, i64)>,
+}
+
+impl TrendRows {
+    /// One entry per hour from `from`, oldest first; hours without rows have no averages and
+    /// zero counts; rows outside the range are ignored.
+    pub fn by_hour(&self, from: DateTime<Utc>, hours: u32) -> Vec<HourTrend> {
+        (0..i64::from(hours))
+            .map(|bucket| {
+                let metrics = self.metrics.iter().find(|(b, ..)| *b == bucket);
+                let count = |rows: &[(i64, i64)]| {
+                    rows.iter()
+                        .find(|(b, _)| *b == bucket)
+                        .map_or(0, |(_, count)| *count)
+                };
+                HourTrend {
+                    hour: from + chrono::Duration::hours(bucket),
+                    avg_cpu: metrics.and_then(|(_, cpu, _)| *cpu),
+                    avg_mem: metrics.and_then(|(_, _, mem)| *mem),
+                    alert_count: count(&self.alerts),
+                    error_log_count: count(&self.error_logs),
+                }
+            })
+            .collect()
+    }
+}
+
 /// Changes to a user: each `Some` field is written, `None` leaves the stored value.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UserUpdate {

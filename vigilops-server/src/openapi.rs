@@ -28,7 +28,8 @@ use utoipa::{Modify, OpenApi};
         (name = "ai", description = "Root cause, log analysis, ops chat, insights and the ops memory"),
         (name = "remediations", description = "Auto-remediation: runs, approvals, runbooks and safety switches"),
         (name = "users", description = "User administration (admin)"),
-        (name = "settings", description = "Operator-tunable settings (read: viewer, write: admin)")
+        (name = "settings", description = "Operator-tunable settings (read: viewer, write: admin)"),
+        (name = "dashboard", description = "Dashboard figures (viewer)")
     )
 )]
 struct ApiDoc;

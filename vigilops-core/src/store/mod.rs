@@ -14,8 +14,8 @@ use crate::model::{
     AgentCommand, AgentToken, Aggregate, AuditEntry, AuditFilter, CommandOutcome,
     DiscoveredDependency, Host, HostFilter, HostRegistration, LatestMetrics, LogEntry, MetricPoint,
     MetricSample, NewAgentCommand, NewAuditEntry, NewDbMetric, NewDiscoveredDependency,
-    NewLogEntry, NewServiceCheck, NewUser, Page, Resolution, Service, ServiceRegistration, User,
-    UserUpdate,
+    NewLogEntry, NewServiceCheck, NewUser, Page, Resolution, Service, ServiceRegistration,
+    TrendRows, User, UserUpdate,
 };
 use crate::model::{
     Alert, AlertEvent, AlertFilter, AlertResolution, BuiltinRule, NewAlert, NewAlertEvent,
@@ -759,6 +759,15 @@ pub trait RemediationStore: Send + Sync {
     async fn remediation_opt_out(&self, host_id: i64) -> StoreResult<bool>;
 }
 
+/// Aggregates for the dashboard.
+#[async_trait]
+pub trait TrendStore: Send + Sync {
+    /// The hour buckets of `[from, from + hours h)` (bucket `n` is the `n`-th hour from
+    /// `from`): average CPU and memory over every host sample, alerts fired, and log lines of
+    /// level ERROR, CRITICAL or FATAL. Buckets without rows are absent.
+    async fn trend_rows(&self, from: DateTime<Utc>, hours: u32) -> StoreResult<TrendRows>;
+}
+
 /// The `settings` table: typed values stored as JSON under a key, shared by every replica.
 #[async_trait]
 pub trait SettingStore: Send + Sync {
@@ -798,6 +807,7 @@ pub trait Store:
     + EvidenceStore
     + RemediationStore
     + SettingStore
+    + TrendStore
     + std::fmt::Debug
 {
     /// Round-trips to the database; for the health check.

@@ -11,14 +11,14 @@ use std::str::FromStr;
 use super::{
     AgentTokenStore, AuditStore, ClaimedRows, CommandStore, DbMetricStore, HostStore,
     IdempotencyClaim, IdempotencyState, IdempotencyStore, LeaseStore, LogStore, MetricStore,
-    ServiceStore, Store, StoreError, StoreResult, ThrottleStore, UserStore,
+    ServiceStore, Store, StoreError, StoreResult, ThrottleStore, TrendStore, UserStore,
 };
 use crate::model::{
     AgentCommand, AgentToken, Aggregate, AuditEntry, AuditFilter, CommandOutcome,
     DiscoveredDependency, Host, HostFilter, HostRegistration, HostStatus, LatestMetrics, LogEntry,
     MetricPoint, MetricSample, MetricValues, NewAgentCommand, NewAuditEntry, NewDbMetric,
     NewDiscoveredDependency, NewLogEntry, NewServiceCheck, NewUser, Page, Resolution, Role,
-    Service, ServiceRegistration, User, UserUpdate,
+    Service, ServiceRegistration, TrendRows, User, UserUpdate,
 };
 
 /// Builds a statement from trusted fragments: only column lists and constants of this file are
@@ -1525,4 +1525,55 @@ async fn complete_claims(
         return Err(StoreError::ClaimLost);
     }
     Ok(())
+}
+
+#[async_trait]
+impl TrendStore for PostgresStore {
+    async fn trend_rows(&self, from: DateTime<Utc>, hours: u32) -> StoreResult<TrendRows> {
+        let (start, end) = (from, from + Duration::hours(i64::from(hours)));
+        let metrics = sqlx::query(
+            "SELECT floor(extract(epoch FROM recorded_at - $1) / 3600)::bigint AS bucket, \
+                avg(cpu_percent)::float8 AS cpu, avg(memory_percent)::float8 AS mem \
+             FROM host_metrics WHERE recorded_at >= $1 AND recorded_at < $2 GROUP BY bucket",
+        )
+        .bind(start)
+        .bind(end)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok((
+                row.try_get("bucket")?,
+                row.try_get("cpu")?,
+                row.try_get("mem")?,
+            ))
+        })
+        .collect::<StoreResult<_>>()?;
+        let counts = |sql: &'static str| async move {
+            sqlx::query(sql)
+                .bind(start)
+                .bind(end)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|row| Ok((row.try_get("bucket")?, row.try_get("n")?)))
+                .collect::<StoreResult<Vec<(i64, i64)>>>()
+        };
+        Ok(TrendRows {
+            metrics,
+            alerts: counts(
+                "SELECT floor(extract(epoch FROM fired_at - $1) / 3600)::bigint AS bucket, \
+                    count(*) AS n FROM alerts \
+                 WHERE fired_at >= $1 AND fired_at < $2 GROUP BY bucket",
+            )
+            .await?,
+            error_logs: counts(
+                "SELECT floor(extract(epoch FROM timestamp - $1) / 3600)::bigint AS bucket, \
+                    count(*) AS n FROM log_entries \
+                 WHERE timestamp >= $1 AND timestamp < $2 \
+                 AND upper(level) IN ('ERROR', 'CRITICAL', 'FATAL') GROUP BY bucket",
+            )
+            .await?,
+        })
+    }
 }

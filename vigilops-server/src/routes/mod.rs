@@ -10,6 +10,7 @@ pub(crate) mod alerts;
 pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod commands;
+pub(crate) mod dashboard;
 pub(crate) mod health;
 pub(crate) mod hosts;
 pub(crate) mod notification_channels;

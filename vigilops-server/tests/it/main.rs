@@ -13,6 +13,7 @@ mod bad_input;
 mod binary;
 mod channel_scenarios;
 mod commands;
+mod dashboard;
 mod health;
 mod hosts;
 mod openapi;

@@ -57,6 +57,7 @@ async fn every_route_is_documented() {
         ("/api/v1/remediation-settings", "get"),
         ("/api/v1/remediation-settings", "put"),
         ("/api/v1/hosts/{id}/remediation", "put"),
+        ("/api/v1/dashboard/trends", "get"),
         ("/api/v1/settings", "get"),
         ("/api/v1/settings", "put"),
         ("/api/v1/users", "get"),
