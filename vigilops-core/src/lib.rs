@@ -46,6 +46,8 @@ pub mod config;
 #[cfg(feature = "server")]
 pub mod dashboard;
 #[cfg(feature = "server")]
+pub mod databases;
+#[cfg(feature = "server")]
 pub mod host;
 #[cfg(feature = "server")]
 pub mod ingest;

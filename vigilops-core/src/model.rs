@@ -446,6 +446,39 @@ pub struct NewDbMetric {
     pub slow_queries_detail: Option<Value>,
 }
 
+/// A monitored database, as the agent reported it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonitoredDatabase {
+    pub id: i64,
+    pub host_id: i64,
+    pub name: String,
+    pub db_type: String,
+    pub status: String,
+    /// The latest slow statements the agent sent (`[{sql_id, avg_seconds, executions,
+    /// sql_text}]`).
+    pub slow_queries_detail: Option<Value>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One stored database sample.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DbPoint {
+    pub recorded_at: DateTime<Utc>,
+    pub connections_total: Option<f64>,
+    pub connections_active: Option<f64>,
+    pub connections_max: Option<f64>,
+    pub database_size_mb: Option<f64>,
+    pub slow_queries: Option<f64>,
+    pub tables_count: Option<f64>,
+    pub transactions_committed: Option<f64>,
+    pub transactions_rolled_back: Option<f64>,
+    pub qps: Option<f64>,
+    pub tablespace_used_pct: Option<f64>,
+    pub lock_waits: Option<f64>,
+    pub deadlocks: Option<f64>,
+}
+
 /// One log line to store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewLogEntry {

@@ -87,6 +87,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::users::router())
         .merge(routes::settings::router())
         .merge(routes::dashboard::router())
+        .merge(routes::databases::router())
         .split_for_parts();
     api.merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
         .fallback(routes::spa::fallback)

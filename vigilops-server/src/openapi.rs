@@ -29,7 +29,8 @@ use utoipa::{Modify, OpenApi};
         (name = "remediations", description = "Auto-remediation: runs, approvals, runbooks and safety switches"),
         (name = "users", description = "User administration (admin)"),
         (name = "settings", description = "Operator-tunable settings (read: viewer, write: admin)"),
-        (name = "dashboard", description = "Dashboard figures (viewer)")
+        (name = "dashboard", description = "Dashboard figures (viewer)"),
+        (name = "databases", description = "Monitored databases and their metrics (viewer)")
     )
 )]
 struct ApiDoc;

@@ -882,6 +882,57 @@ async fn db_metrics(store: &dyn Store) {
         .unwrap();
     assert_eq!(database, same, "found by (host, name)");
     assert_ne!(first, second);
+
+    // Read back: the list (by host), one database, its samples.
+    let later = NewDbMetric {
+        recorded_at: t0() + Duration::minutes(1),
+        connections_total: Some(15.0),
+        ..metric(None)
+    };
+    store.insert_db_metric(later, t0(), None).await.unwrap();
+    let listed = store.list_databases(Some(web)).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    let (db, latest) = &listed[0];
+    assert_eq!(
+        (db.id, db.name.as_str(), db.db_type.as_str()),
+        (database, "pg-main", "postgres")
+    );
+    assert_eq!(
+        db.slow_queries_detail,
+        Some(json!([{"sql_text": "select 1"}])),
+        "a report without details keeps the last ones"
+    );
+    let latest = latest.clone().unwrap_or_default();
+    assert_eq!(latest.recorded_at, t0() + Duration::minutes(1));
+    assert_eq!(latest.connections_total, Some(15.0));
+    assert!(
+        store
+            .list_databases(Some(999_999))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.list_databases(None).await.unwrap().len(), 1);
+    assert!(store.database(database).await.unwrap().is_some());
+    assert!(store.database(999_999).await.unwrap().is_none());
+    let points = store
+        .db_points(database, t0(), t0() + Duration::hours(1), 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        points
+            .iter()
+            .map(|p| p.connections_total)
+            .collect::<Vec<_>>(),
+        [Some(11.0), Some(11.0), Some(15.0)],
+        "oldest first"
+    );
+    let newest = store
+        .db_points(database, t0(), t0() + Duration::hours(1), 1)
+        .await
+        .unwrap();
+    assert_eq!(newest.len(), 1);
+    assert_eq!(newest[0].connections_total, Some(15.0));
 }
 
 async fn logs(store: &dyn Store) {

@@ -11,11 +11,11 @@ use std::collections::HashMap;
 
 use crate::alerting::wire::AlertRuleCreate;
 use crate::model::{
-    AgentCommand, AgentToken, Aggregate, AuditEntry, AuditFilter, CommandOutcome,
+    AgentCommand, AgentToken, Aggregate, AuditEntry, AuditFilter, CommandOutcome, DbPoint,
     DiscoveredDependency, Host, HostFilter, HostRegistration, LatestMetrics, LogEntry, MetricPoint,
-    MetricSample, NewAgentCommand, NewAuditEntry, NewDbMetric, NewDiscoveredDependency,
-    NewLogEntry, NewServiceCheck, NewUser, Page, Resolution, Service, ServiceRegistration,
-    TrendRows, User, UserUpdate,
+    MetricSample, MonitoredDatabase, NewAgentCommand, NewAuditEntry, NewDbMetric,
+    NewDiscoveredDependency, NewLogEntry, NewServiceCheck, NewUser, Page, Resolution, Service,
+    ServiceRegistration, TrendRows, User, UserUpdate,
 };
 use crate::model::{
     Alert, AlertEvent, AlertFilter, AlertResolution, BuiltinRule, NewAlert, NewAlertEvent,
@@ -257,6 +257,22 @@ pub trait DbMetricStore: Send + Sync {
         now: DateTime<Utc>,
         claim: Option<&IdempotencyClaim>,
     ) -> StoreResult<(i64, i64)>;
+    /// The databases (of `host_id` when given) by id, each with its newest sample.
+    async fn list_databases(
+        &self,
+        host_id: Option<i64>,
+    ) -> StoreResult<Vec<(MonitoredDatabase, Option<DbPoint>)>>;
+    /// One database with its newest sample.
+    async fn database(&self, id: i64) -> StoreResult<Option<(MonitoredDatabase, Option<DbPoint>)>>;
+    /// The samples of a database in `[from, to]`, oldest first; when more than `limit`, the
+    /// newest `limit`.
+    async fn db_points(
+        &self,
+        id: i64,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<DbPoint>>;
 }
 
 /// Log lines.

@@ -14,11 +14,11 @@ use super::{
     ServiceStore, Store, StoreError, StoreResult, ThrottleStore, TrendStore, UserStore,
 };
 use crate::model::{
-    AgentCommand, AgentToken, Aggregate, AuditEntry, AuditFilter, CommandOutcome,
+    AgentCommand, AgentToken, Aggregate, AuditEntry, AuditFilter, CommandOutcome, DbPoint,
     DiscoveredDependency, Host, HostFilter, HostRegistration, HostStatus, LatestMetrics, LogEntry,
-    MetricPoint, MetricSample, MetricValues, NewAgentCommand, NewAuditEntry, NewDbMetric,
-    NewDiscoveredDependency, NewLogEntry, NewServiceCheck, NewUser, Page, Resolution, Role,
-    Service, ServiceRegistration, TrendRows, User, UserUpdate,
+    MetricPoint, MetricSample, MetricValues, MonitoredDatabase, NewAgentCommand, NewAuditEntry,
+    NewDbMetric, NewDiscoveredDependency, NewLogEntry, NewServiceCheck, NewUser, Page, Resolution,
+    Role, Service, ServiceRegistration, TrendRows, User, UserUpdate,
 };
 
 /// Builds a statement from trusted fragments: only column lists and constants of this file are
@@ -905,6 +905,64 @@ impl ServiceStore for PostgresStore {
 
 #[async_trait]
 impl DbMetricStore for PostgresStore {
+    async fn list_databases(
+        &self,
+        host_id: Option<i64>,
+    ) -> StoreResult<Vec<(MonitoredDatabase, Option<DbPoint>)>> {
+        let rows = sqlx::query(
+            "SELECT id, host_id, name, db_type, status, slow_queries_detail, created_at, \
+                updated_at FROM monitored_databases WHERE ($1 IS NULL OR host_id = $1) ORDER BY id",
+        )
+        .bind(host_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut databases = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let database = database_from_row(row)?;
+            let latest = self.newest_db_point(database.id).await?;
+            databases.push((database, latest));
+        }
+        Ok(databases)
+    }
+
+    async fn database(&self, id: i64) -> StoreResult<Option<(MonitoredDatabase, Option<DbPoint>)>> {
+        let row = sqlx::query(
+            "SELECT id, host_id, name, db_type, status, slow_queries_detail, created_at, \
+                updated_at FROM monitored_databases WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let database = database_from_row(&row)?;
+        let latest = self.newest_db_point(id).await?;
+        Ok(Some((database, latest)))
+    }
+
+    async fn db_points(
+        &self,
+        id: i64,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<DbPoint>> {
+        let rows = sqlx::query(sql!(
+            "SELECT * FROM (SELECT {DB_POINT_COLUMNS}, id FROM db_metrics \
+                WHERE database_id = $1 AND recorded_at >= $2 AND recorded_at <= $3 \
+                ORDER BY recorded_at DESC, id DESC LIMIT $4) newest \
+             ORDER BY recorded_at, id"
+        ))
+        .bind(id)
+        .bind(from)
+        .bind(to)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(db_point_from_row).collect()
+    }
+
     async fn insert_db_metric(
         &self,
         metric: NewDbMetric,
@@ -1575,5 +1633,52 @@ impl TrendStore for PostgresStore {
             )
             .await?,
         })
+    }
+}
+
+/// The columns of a database sample.
+const DB_POINT_COLUMNS: &str = "recorded_at, connections_total, connections_active, connections_max, database_size_mb, slow_queries, tables_count, transactions_committed, transactions_rolled_back, qps, tablespace_used_pct, lock_waits, deadlocks";
+
+fn db_point_from_row(row: &sqlx::postgres::PgRow) -> StoreResult<DbPoint> {
+    Ok(DbPoint {
+        recorded_at: row.try_get("recorded_at")?,
+        connections_total: row.try_get("connections_total")?,
+        connections_active: row.try_get("connections_active")?,
+        connections_max: row.try_get("connections_max")?,
+        database_size_mb: row.try_get("database_size_mb")?,
+        slow_queries: row.try_get("slow_queries")?,
+        tables_count: row.try_get("tables_count")?,
+        transactions_committed: row.try_get("transactions_committed")?,
+        transactions_rolled_back: row.try_get("transactions_rolled_back")?,
+        qps: row.try_get("qps")?,
+        tablespace_used_pct: row.try_get("tablespace_used_pct")?,
+        lock_waits: row.try_get("lock_waits")?,
+        deadlocks: row.try_get("deadlocks")?,
+    })
+}
+
+fn database_from_row(row: &sqlx::postgres::PgRow) -> StoreResult<MonitoredDatabase> {
+    Ok(MonitoredDatabase {
+        id: row.try_get("id")?,
+        host_id: row.try_get("host_id")?,
+        name: row.try_get("name")?,
+        db_type: row.try_get("db_type")?,
+        status: row.try_get("status")?,
+        slow_queries_detail: row.try_get("slow_queries_detail")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+impl PostgresStore {
+    async fn newest_db_point(&self, database_id: i64) -> StoreResult<Option<DbPoint>> {
+        let row = sqlx::query(sql!(
+            "SELECT {DB_POINT_COLUMNS} FROM db_metrics WHERE database_id = $1 \
+             ORDER BY recorded_at DESC, id DESC LIMIT 1"
+        ))
+        .bind(database_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(db_point_from_row).transpose()
     }
 }

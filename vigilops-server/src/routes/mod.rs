@@ -11,6 +11,7 @@ pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod commands;
 pub(crate) mod dashboard;
+pub(crate) mod databases;
 pub(crate) mod health;
 pub(crate) mod hosts;
 pub(crate) mod notification_channels;

@@ -14,6 +14,7 @@ mod binary;
 mod channel_scenarios;
 mod commands;
 mod dashboard;
+mod databases;
 mod health;
 mod hosts;
 mod openapi;
