@@ -19,7 +19,7 @@ use super::catalog::Catalog;
 use super::diagnosis::Diagnosis;
 use super::matching::{self, AlertFacts, MatchedBy, match_runbook};
 use super::risk::{self, BREAKER_FAILURES, BREAKER_WINDOW, Decision, SafetyPolicy, Situation};
-use super::runbook::{Extract, ResolveError, ResolvedCommand, Risk, Runbook, StepSpec};
+use super::runbook::{Extract, ResolvedCommand, Risk, Runbook, StepSpec};
 pub use super::settings::FlowSettings;
 use crate::ai::service::{AiService, RemediationQuestion};
 use crate::alerting::dispatch::{Dispatcher, Notice, NoticeKind, TargetInfo};
@@ -182,18 +182,6 @@ impl RemediationFlow {
         let flow = self.clone();
         tokio::spawn(async move { flow.drive(run.id).await });
         Ok(run)
-    }
-
-    /// [`RemediationFlow::trigger`], waiting until the run stops moving (finished, or waiting
-    /// for approval). For tests and the CLI.
-    pub async fn trigger_and_wait(
-        &self,
-        alert_id: i64,
-        trigger: Trigger,
-    ) -> Result<Remediation, FlowError> {
-        let run = self.create(alert_id, &trigger).await?;
-        self.drive(run.id).await;
-        self.get(run.id).await
     }
 
     async fn create(&self, alert_id: i64, trigger: &Trigger) -> Result<Remediation, FlowError> {
@@ -1232,9 +1220,7 @@ impl Executor<'_> {
                 command: step.run.join(" "),
                 exit_code: -1,
                 stdout: String::new(),
-                stderr: match error {
-                    ResolveError::MissingLabel(_) | ResolveError::Unsafe(_) => error.to_string(),
-                },
+                stderr: error.to_string(),
                 executed: false,
                 duration_ms: None,
                 request_id: None,

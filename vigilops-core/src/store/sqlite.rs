@@ -893,36 +893,21 @@ impl DbMetricStore for SqliteStore {
         &self,
         host_id: Option<i64>,
     ) -> StoreResult<Vec<(MonitoredDatabase, Option<DbPoint>)>> {
-        let rows = sqlx::query(
-            "SELECT id, host_id, name, db_type, status, slow_queries_detail, created_at, \
-                updated_at FROM monitored_databases WHERE ($1 IS NULL OR host_id = $1) ORDER BY id",
-        )
+        let rows = sqlx::query(sql!(
+            "{DATABASE_WITH_NEWEST} WHERE ($1 IS NULL OR d.host_id = $1) ORDER BY d.id"
+        ))
         .bind(host_id)
         .fetch_all(&self.pool)
         .await?;
-        let mut databases = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let database = database_from_row(row)?;
-            let latest = self.newest_db_point(database.id).await?;
-            databases.push((database, latest));
-        }
-        Ok(databases)
+        rows.iter().map(database_with_newest).collect()
     }
 
     async fn database(&self, id: i64) -> StoreResult<Option<(MonitoredDatabase, Option<DbPoint>)>> {
-        let row = sqlx::query(
-            "SELECT id, host_id, name, db_type, status, slow_queries_detail, created_at, \
-                updated_at FROM monitored_databases WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let database = database_from_row(&row)?;
-        let latest = self.newest_db_point(id).await?;
-        Ok(Some((database, latest)))
+        let row = sqlx::query(sql!("{DATABASE_WITH_NEWEST} WHERE d.id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(database_with_newest).transpose()
     }
 
     async fn db_points(
@@ -1623,15 +1608,19 @@ fn database_from_row(row: &SqliteRow) -> StoreResult<MonitoredDatabase> {
     })
 }
 
-impl SqliteStore {
-    async fn newest_db_point(&self, database_id: i64) -> StoreResult<Option<DbPoint>> {
-        let row = sqlx::query(sql!(
-            "SELECT {DB_POINT_COLUMNS} FROM db_metrics WHERE database_id = $1 \
-             ORDER BY recorded_at DESC, id DESC LIMIT 1"
-        ))
-        .bind(database_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(db_point_from_row).transpose()
-    }
+/// A database with its newest sample in one statement: each database is one backward probe
+/// of the (database_id, recorded_at) index, not a query of its own.
+const DATABASE_WITH_NEWEST: &str = "SELECT d.id, d.host_id, d.name, d.db_type, d.status, \
+    d.slow_queries_detail, d.created_at, d.updated_at, m.recorded_at, m.connections_total, \
+    m.connections_active, m.connections_max, m.database_size_mb, m.slow_queries, m.tables_count, \
+    m.transactions_committed, m.transactions_rolled_back, m.qps, m.tablespace_used_pct, \
+    m.lock_waits, m.deadlocks \
+    FROM monitored_databases d LEFT JOIN db_metrics m ON m.id = ( \
+        SELECT id FROM db_metrics WHERE database_id = d.id \
+        ORDER BY recorded_at DESC, id DESC LIMIT 1)";
+
+fn database_with_newest(row: &SqliteRow) -> StoreResult<(MonitoredDatabase, Option<DbPoint>)> {
+    let sampled: Option<i64> = row.try_get("recorded_at")?;
+    let newest = sampled.map(|_| db_point_from_row(row)).transpose()?;
+    Ok((database_from_row(row)?, newest))
 }

@@ -74,6 +74,23 @@ impl Receiver {
         StatusCode::OK
     }
 
+    /// Lets the engine and the dispatcher run as [`Receiver::settle`] does, without letting a
+    /// resolve hold pass, and gives a message beyond `count` 5 s to arrive (so that it is
+    /// counted): for checks that nothing more is told.
+    async fn stays_at(&self, app: &TestApp, count: usize) -> Vec<Value> {
+        app.state.engine.flush().await;
+        app.advance(Duration::milliseconds(300));
+        self.wait_for(count + 1, std::time::Duration::from_secs(5))
+            .await;
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        assert_eq!(
+            *self.bad_signatures.lock().unwrap(),
+            0,
+            "every request verifies"
+        );
+        self.bodies()
+    }
+
     async fn wait_for(&self, count: usize, patience: std::time::Duration) {
         let deadline = tokio::time::Instant::now() + patience;
         while self.bodies().len() < count && tokio::time::Instant::now() < deadline {
@@ -201,7 +218,7 @@ async fn a_breach_notifies_once_and_its_recovery_once(app: &TestApp) {
     // The breach persists: the same alert, no second message.
     app.advance(Duration::seconds(15));
     report_cpu(app, &agent, host, 99.0).await;
-    assert_eq!(receiver.settle(app, 1).await.len(), 1);
+    assert_eq!(receiver.stays_at(app, 1).await.len(), 1);
     let alerts = alerts_of(app, rule_id).await;
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0].status, AlertStatus::Firing);
@@ -215,7 +232,7 @@ async fn a_breach_notifies_once_and_its_recovery_once(app: &TestApp) {
     assert_eq!(bodies[1]["alert_id"], bodies[0]["alert_id"]);
     app.advance(Duration::seconds(15));
     report_cpu(app, &agent, host, 21.0).await;
-    assert_eq!(receiver.settle(app, 2).await.len(), 2);
+    assert_eq!(receiver.stays_at(app, 2).await.len(), 2);
     let alerts = alerts_of(app, rule_id).await;
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0].status, AlertStatus::Resolved);
@@ -368,7 +385,7 @@ async fn an_acknowledged_alert_stays_one_alert_and_still_resolves(app: &TestApp)
         app.advance(Duration::minutes(30));
         report_cpu(app, &agent, host, 97.0).await;
     }
-    assert_eq!(receiver.settle(app, 1).await.len(), 1);
+    assert_eq!(receiver.stays_at(app, 1).await.len(), 1);
     let alerts = alerts_of(app, rule_id).await;
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0].status, AlertStatus::Acknowledged);
@@ -549,7 +566,7 @@ async fn a_burst_of_matching_log_lines_is_one_alert_resolved_by_quiet(app: &Test
     post_lines(500, "ERROR").await;
     app.state.engine.sweep().await;
     assert_eq!(
-        receiver.settle(app, 1).await.len(),
+        receiver.stays_at(app, 1).await.len(),
         1,
         "still one alert, one message"
     );
@@ -565,7 +582,7 @@ async fn a_burst_of_matching_log_lines_is_one_alert_resolved_by_quiet(app: &Test
     app.advance(Duration::seconds(100));
     app.state.engine.sweep().await;
     assert_eq!(
-        receiver.settle(app, 1).await.len(),
+        receiver.stays_at(app, 1).await.len(),
         1,
         "not quiet long enough"
     );
@@ -669,7 +686,7 @@ async fn missing_data_and_unacknowledged_alerts_are_told_again(app: &TestApp) {
     assert_eq!(reply.status, StatusCode::OK);
     app.advance(Duration::minutes(31));
     app.state.engine.sweep().await;
-    assert_eq!(receiver.settle(app, 2).await.len(), 2);
+    assert_eq!(receiver.stays_at(app, 2).await.len(), 2);
 
     // Data again: resolved.
     report_cpu(app, &agent, host, 11.0).await;
@@ -723,7 +740,7 @@ async fn two_replicas_tell_one_incident_once(app: &TestApp) {
     // The next report lands on the other replica: same alert, nothing new to tell.
     app.advance(Duration::seconds(15));
     report_to_other(96.0).await;
-    assert_eq!(receiver.settle(app, 1).await.len(), 1);
+    assert_eq!(receiver.stays_at(app, 1).await.len(), 1);
     assert_eq!(alerts_of(app, rule_id).await.len(), 1);
     // The other replica sees it clear: resolved, told once (by that replica, once its resolve
     // hold is over).
@@ -830,7 +847,7 @@ async fn an_unacknowledged_alert_is_escalated_once(app: &TestApp) {
     assert_eq!(bodies[0]["title"], "[升级] CPU 过高 - pay-01");
     app.advance(Duration::minutes(30));
     app.state.engine.sweep().await;
-    assert_eq!(escalated.settle(app, 1).await.len(), 1, "escalated once");
+    assert_eq!(escalated.stays_at(app, 1).await.len(), 1, "escalated once");
     assert_eq!(
         first.bodies().len(),
         1,
@@ -852,7 +869,7 @@ async fn an_unacknowledged_alert_is_escalated_once(app: &TestApp) {
     restarted.state.engine.sweep().await;
     restarted.state.engine.flush().await;
     assert_eq!(
-        escalated.settle(app, 1).await.len(),
+        escalated.stays_at(app, 1).await.len(),
         1,
         "not escalated again after a restart"
     );
