@@ -75,6 +75,11 @@ pub struct ServerConfig {
     pub cors_origins: Vec<String>,
     /// Seconds without heartbeat before a host is offline.
     pub heartbeat_timeout_seconds: i64,
+    /// Days log lines are kept (`LOG_RETENTION_DAYS`, 7) unless the setting says otherwise.
+    pub log_retention_days: i64,
+    /// Days database samples are kept (`DB_METRIC_RETENTION_DAYS`, 30) unless the setting
+    /// says otherwise.
+    pub db_metric_retention_days: i64,
     /// Reverse proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`, comma separated).
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Concurrent metric writers (`VIGILOPS_METRIC_WRITERS`); `None` picks per backend.
@@ -219,6 +224,8 @@ impl ServerConfig {
                 })
                 .unwrap_or_default(),
             heartbeat_timeout_seconds: parse(env, "VIGILOPS_HEARTBEAT_TIMEOUT", 300)?,
+            log_retention_days: parse(env, "LOG_RETENTION_DAYS", 7)?,
+            db_metric_retention_days: parse(env, "DB_METRIC_RETENTION_DAYS", 30)?,
             llm: crate::ai::LlmConfig::from_env(env).map_err(|error| match error {
                 crate::ai::LlmError::InvalidConfig { name, reason } => {
                     ConfigError::Invalid { name, reason }

@@ -41,12 +41,13 @@ pub async fn sweep_offline_as_set(
 }
 
 /// Runs [`sweep_offline_as_set`] every [`SWEEP_INTERVAL`] while this process holds the lease,
-/// until `shutdown` resolves.
+/// until `shutdown` resolves; `went_offline` is told the ids of the hosts each sweep marked.
 pub async fn run_offline_sweeper(
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     lease: Lease,
     offline_after: Duration,
+    went_offline: impl Fn(&[i64]),
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     let mut ticker = tokio::time::interval(SWEEP_INTERVAL);
@@ -58,13 +59,16 @@ pub async fn run_offline_sweeper(
             _ = ticker.tick() => {}
         }
         match lease.acquire().await {
-            Ok(true) => match sweep_offline_as_set(store.as_ref(), clock.as_ref(), offline_after)
-                .await
-            {
-                Ok(ids) if !ids.is_empty() => tracing::info!(hosts = ?ids, "hosts went offline"),
-                Ok(_) => {}
-                Err(error) => tracing::warn!(%error, "offline sweep failed"),
-            },
+            Ok(true) => {
+                match sweep_offline_as_set(store.as_ref(), clock.as_ref(), offline_after).await {
+                    Ok(ids) if !ids.is_empty() => {
+                        tracing::info!(hosts = ?ids, "hosts went offline");
+                        went_offline(&ids);
+                    }
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(%error, "offline sweep failed"),
+                }
+            }
             Ok(false) => {}
             Err(error) => tracing::warn!(%error, "could not take the offline-sweep lease"),
         }

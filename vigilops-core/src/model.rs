@@ -91,6 +91,31 @@ pub struct HourTrend {
     pub error_log_count: i64,
 }
 
+/// The dashboard summary's figures (`/ws/dashboard`), as of one instant.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DashboardCounts {
+    pub hosts_total: i64,
+    pub hosts_online: i64,
+    pub services_total: i64,
+    pub services_up: i64,
+    /// Active services whose status is `down`.
+    pub services_down: i64,
+    /// Alerts fired since the cut-off.
+    pub recent_alerts: i64,
+    /// Alerts firing now (open and not acknowledged).
+    pub alerts_firing: i64,
+    /// Of those, the `critical` ones.
+    pub critical_firing: i64,
+    /// ERROR, CRITICAL and FATAL lines since the cut-off.
+    pub recent_error_logs: i64,
+    /// Means over each host's newest sample since the cut-off; `None` without one.
+    pub avg_cpu: Option<f64>,
+    pub avg_memory: Option<f64>,
+    pub avg_disk: Option<f64>,
+    /// Hosts whose newest sample since the cut-off has CPU, memory or disk at 90 % or more.
+    pub hosts_near_limit: i64,
+}
+
 /// Per hour-bucket rows of the trends, before they are laid out hour by hour.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TrendRows {
@@ -389,6 +414,65 @@ pub struct Service {
     pub is_active: bool,
 }
 
+/// Which services to list (`GET /services`).
+#[derive(Debug, Clone, Default)]
+pub struct ServiceFilter {
+    /// `up`, `down` or `unknown` (the stored status, normalised).
+    pub status: Option<String>,
+    /// `middleware`, `business` or `infrastructure`.
+    pub category: Option<String>,
+    pub host_id: Option<i64>,
+    pub page: Page,
+}
+
+/// The host a listed service runs on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceHostInfo {
+    pub id: i64,
+    pub hostname: String,
+    pub ip: Option<String>,
+    pub status: String,
+}
+
+/// A service as the services pages read it: every stored field, its host, and its checks of
+/// the last 24 hours (for the reference's count-based uptime).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceInfo {
+    pub id: i64,
+    pub host_id: Option<i64>,
+    pub name: String,
+    pub check_type: String,
+    pub target: String,
+    pub check_interval: i64,
+    pub timeout: i64,
+    pub expected_status: Option<i64>,
+    pub is_active: bool,
+    /// `up`, `down` or `unknown`.
+    pub status: String,
+    pub category: String,
+    pub tags: Option<Value>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub host: Option<ServiceHostInfo>,
+    /// Checks since the `since` the query was given.
+    pub recent_checks: i64,
+    /// Of those, the `up` ones.
+    pub recent_up_checks: i64,
+}
+
+/// Counts over every service a filter matches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ServiceCounts {
+    pub total: i64,
+    pub middleware: i64,
+    pub business: i64,
+    pub infrastructure: i64,
+    /// Status `up`.
+    pub healthy: i64,
+    /// Status `down`.
+    pub unhealthy: i64,
+}
+
 /// A connection between two services of one host, as an agent reported it (by name).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewDiscoveredDependency {
@@ -501,6 +585,60 @@ pub struct LogEntry {
     pub message: String,
     pub timestamp: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
+}
+
+/// Which log lines to search (`GET /logs`), newest first.
+#[derive(Debug, Clone, Default)]
+pub struct LogQuery {
+    /// Case-insensitive substring of the message.
+    pub text: Option<String>,
+    pub host_id: Option<i64>,
+    /// Exact service name.
+    pub service: Option<String>,
+    /// Upper-cased levels to keep; empty keeps every level.
+    pub levels: Vec<String>,
+    /// Inclusive.
+    pub from: Option<DateTime<Utc>>,
+    /// Inclusive.
+    pub to: Option<DateTime<Utc>>,
+    pub page: Page,
+}
+
+/// A stored log line with its host's name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogLine {
+    pub entry: LogEntry,
+    pub hostname: Option<String>,
+}
+
+/// Which lines `GET /logs/stats` counts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogStatsQuery {
+    pub host_id: Option<i64>,
+    pub service: Option<String>,
+    /// Inclusive.
+    pub from: DateTime<Utc>,
+    /// Inclusive.
+    pub to: DateTime<Utc>,
+    /// Hourly buckets, else daily (both in UTC).
+    pub hourly: bool,
+}
+
+/// Log counts by level (a missing level as `UNKNOWN`) and by time bucket (ascending).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LogStats {
+    pub by_level: Vec<(String, i64)>,
+    pub by_time: Vec<(DateTime<Utc>, i64)>,
+}
+
+/// A log line with the lines of its host just before and after it (by time, then id).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogContext {
+    /// Oldest first.
+    pub before: Vec<LogEntry>,
+    pub line: LogEntry,
+    /// Oldest first.
+    pub after: Vec<LogEntry>,
 }
 
 /// One audit-log row to write.

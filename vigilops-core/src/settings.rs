@@ -1,8 +1,9 @@
 //! The operator-tunable settings of `/api/v1/settings` (`rest-api.md` §11), typed, validated,
 //! shared by every replica through the store, and read by the code they name: the offline
 //! sweeper (`heartbeat_timeout`), the alert sweep (`alert_check_interval`), notification
-//! delivery (`webhook_retry_count`) and metric retention (`metrics_retention_days`). The
-//! original stored these and read none of them.
+//! delivery (`webhook_retry_count`) and retention (`metrics_retention_days`,
+//! `log_retention_days`, `db_metric_retention_days`). The original stored these and read none
+//! of them.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -23,6 +24,10 @@ pub const ALERT_CHECK_INTERVAL: &str = "alert_check_interval";
 pub const HEARTBEAT_TIMEOUT: &str = "heartbeat_timeout";
 /// Delivery attempts of a notification, in all.
 pub const WEBHOOK_RETRY_COUNT: &str = "webhook_retry_count";
+/// Days log lines are kept.
+pub const LOG_RETENTION_DAYS: &str = "log_retention_days";
+/// Days database samples are kept.
+pub const DB_METRIC_RETENTION_DAYS: &str = "db_metric_retention_days";
 
 /// One setting: its key, default, bounds and meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +40,7 @@ pub struct Spec {
 }
 
 /// Every setting.
-pub const SPECS: [Spec; 4] = [
+pub const SPECS: [Spec; 6] = [
     Spec {
         key: METRICS_RETENTION_DAYS,
         default: 90,
@@ -65,6 +70,20 @@ pub const SPECS: [Spec; 4] = [
         min: 1,
         max: 10,
         description: "Delivery attempts of a notification, in all",
+    },
+    Spec {
+        key: LOG_RETENTION_DAYS,
+        default: 7,
+        min: 1,
+        max: 3650,
+        description: "Days log lines are kept before they are purged",
+    },
+    Spec {
+        key: DB_METRIC_RETENTION_DAYS,
+        default: 30,
+        min: 1,
+        max: 3650,
+        description: "Days database metric samples are kept before they are purged",
     },
 ];
 

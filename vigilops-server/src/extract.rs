@@ -103,9 +103,27 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
-        serde_urlencoded::from_str(query)
-            .map(ApiQuery)
-            .map_err(|error| ApiError::validation(&["query"], error.to_string(), "type_error"))
+        // Parsed once plainly; only a refused query is parsed again to name its bad field.
+        if let Ok(value) = serde_urlencoded::from_str(query) {
+            return Ok(ApiQuery(value));
+        }
+        let deserializer =
+            serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        match serde_path_to_error::deserialize::<_, T>(deserializer) {
+            Ok(value) => Ok(ApiQuery(value)),
+            Err(error) => {
+                let field = error.path().iter().find_map(|segment| match segment {
+                    serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+                    _ => None,
+                });
+                let message = error.inner().to_string();
+                let mut loc = vec!["query"];
+                if let Some(field) = field.as_deref() {
+                    loc.push(field);
+                }
+                Err(ApiError::validation(&loc, message, "type_error"))
+            }
+        }
     }
 }
 
@@ -277,5 +295,81 @@ where
             }
         }
         Ok(Self(Some(peer.to_string())))
+    }
+}
+
+/// A user opening a WebSocket (`rest-api.md` §21), of any role. The credential is, in this
+/// order: an `Authorization: Bearer` header, a `?token=` query parameter, or the
+/// `vigilops_session` cookie (honoured here only, never for REST calls, so it opens no CSRF
+/// hole). The `Origin`, when sent, must be this server's own or one of `CORS_ORIGINS`.
+/// A missing or invalid credential is 401, a foreign origin 403, both before the upgrade.
+#[derive(Debug)]
+pub(crate) struct WsUser(pub(crate) User);
+
+/// The `vigilops_session` cookie's value.
+fn session_cookie(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .find_map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            (name == "vigilops_session" && !value.is_empty()).then(|| value.to_owned())
+        })
+}
+
+/// The `token` query parameter.
+fn query_token(parts: &Parts) -> Option<String> {
+    let query: axum::extract::Query<std::collections::HashMap<String, String>> =
+        axum::extract::Query::try_from_uri(&parts.uri).ok()?;
+    query
+        .0
+        .get("token")
+        .filter(|token| !token.is_empty())
+        .cloned()
+}
+
+/// Whether the upgrade's `Origin` (when sent) is this server's own (same host as `Host`) or
+/// listed in `CORS_ORIGINS`.
+fn origin_allowed(parts: &Parts, allowed: &[String]) -> bool {
+    let Some(origin) = parts.headers.get(axum::http::header::ORIGIN) else {
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    if allowed.iter().any(|allowed| allowed == origin) {
+        return true;
+    }
+    let own_host = parts
+        .headers
+        .get(axum::http::header::HOST)
+        .and_then(|host| host.to_str().ok());
+    let origin_host = origin
+        .split_once("://")
+        .map(|(_, authority)| authority.trim_end_matches('/'));
+    matches!((own_host, origin_host), (Some(own), Some(origin)) if own.eq_ignore_ascii_case(origin))
+}
+
+impl<S> FromRequestParts<S> for WsUser
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        if !origin_allowed(parts, &state.config.cors_origins) {
+            return Err(ApiError::new(StatusCode::FORBIDDEN, "Origin not allowed"));
+        }
+        let token = match bearer(parts)? {
+            Some(token) => Some(token.to_owned()),
+            None => query_token(parts).or_else(|| session_cookie(parts)),
+        };
+        let token = token.ok_or_else(|| ApiError::unauthorized("Not authenticated"))?;
+        Ok(Self(state.auth.authenticate(&token).await?))
     }
 }

@@ -31,13 +31,16 @@ use vigilops_core::bus::{Bus, InProcessBus, RedisBus};
 use vigilops_core::clock::{Clock, SystemClock};
 use vigilops_core::command::CommandService;
 use vigilops_core::config::{ConfigError, ServerConfig};
+use vigilops_core::dashboard::feed::{DashboardFeed, LiveEvent};
 use vigilops_core::host::HostService;
-use vigilops_core::ingest::{BatchConfig, IngestConfig, Ingestor};
+use vigilops_core::ingest::{BatchConfig, IngestConfig, Ingestor, Observers};
 use vigilops_core::lease::{Lease, process_holder_id};
+use vigilops_core::logs::stream::LogStream;
 use vigilops_core::notify::service::{ChannelService, TemplateService};
 use vigilops_core::remediation::catalog::Catalog;
 use vigilops_core::remediation::flow::RemediationFlow;
 use vigilops_core::remediation::service::RemediationService;
+use vigilops_core::retention;
 use vigilops_core::settings::{self, SettingsService};
 use vigilops_core::store::{self, Store, StoreError};
 
@@ -88,6 +91,8 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::settings::router())
         .merge(routes::dashboard::router())
         .merge(routes::databases::router())
+        .merge(routes::services::router())
+        .merge(routes::logs::router())
         .split_for_parts();
     api.merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
         .fallback(routes::spa::fallback)
@@ -186,6 +191,8 @@ impl App {
                 reason: error.to_string(),
             })?;
         let ai = AiService::new(Arc::clone(&store), Arc::clone(&clock), llm, memory_service);
+        let log_stream = LogStream::start(Arc::clone(&bus));
+        let dashboard_feed = DashboardFeed::start(Arc::clone(&bus));
         let commands = CommandService::new(Arc::clone(&store), Arc::clone(&clock), bus);
         let catalog = Catalog::load(
             Arc::clone(&store),
@@ -209,8 +216,13 @@ impl App {
             Arc::clone(&store),
             Arc::clone(&clock),
             dispatcher,
-            vec![Arc::new(ai.clone()), Arc::new(flow.clone())],
+            vec![
+                Arc::new(ai.clone()),
+                Arc::new(flow.clone()),
+                Arc::new(dashboard_feed.clone()),
+            ],
         );
+        flow.observe_progress(Arc::new(dashboard_feed.clone()));
         let ingest = Ingestor::start(
             Arc::clone(&store),
             Arc::clone(&clock),
@@ -222,7 +234,10 @@ impl App {
                 },
             },
         )
-        .with_observer(Arc::new(engine.clone()));
+        .with_observer(Arc::new(Observers(vec![
+            Arc::new(engine.clone()),
+            Arc::new(log_stream.clone()),
+        ])));
         let state = AppState::new(state::Services {
             auth: AuthService::new(
                 Arc::clone(&store),
@@ -240,10 +255,18 @@ impl App {
             ai,
             remediations: RemediationService::new(Arc::clone(&store), Arc::clone(&clock)),
             flow,
-            settings: SettingsService::new(Arc::clone(&store), Arc::clone(&clock)).with_default(
-                settings::HEARTBEAT_TIMEOUT,
-                config.heartbeat_timeout_seconds,
-            ),
+            settings: SettingsService::new(Arc::clone(&store), Arc::clone(&clock))
+                .with_default(
+                    settings::HEARTBEAT_TIMEOUT,
+                    config.heartbeat_timeout_seconds,
+                )
+                .with_default(settings::LOG_RETENTION_DAYS, config.log_retention_days)
+                .with_default(
+                    settings::DB_METRIC_RETENTION_DAYS,
+                    config.db_metric_retention_days,
+                ),
+            log_stream,
+            dashboard_feed,
             ingest,
             engine,
             store,
@@ -279,6 +302,14 @@ pub async fn serve(
             Duration::seconds(45),
         ),
         Duration::seconds(state.config.heartbeat_timeout_seconds),
+        {
+            let feed = state.dashboard_feed.clone();
+            move |hosts: &[i64]| {
+                for &host_id in hosts {
+                    feed.publish_later(LiveEvent::HostOffline { host_id });
+                }
+            }
+        },
         wait(stopped.clone()),
     ));
     let purger = tokio::spawn(purge_idempotency_keys(
@@ -448,15 +479,30 @@ async fn purge_metrics(
     .await;
 }
 
-/// One retention pass: deletes the raw samples older than `metrics_retention_days`.
+/// One retention pass: deletes the raw samples older than `metrics_retention_days` (each
+/// host's newest stays), then the service checks, log lines, database samples and
+/// notification logs past their periods (`vigilops_core::retention`). Returns the host
+/// samples purged.
 pub async fn purge_old_metrics(state: &AppState) -> Result<u64, StoreError> {
+    let now = state.clock.now();
     let days = settings::int(state.store.as_ref(), settings::METRICS_RETENTION_DAYS, None).await;
     let purged = state
         .store
-        .purge_metrics_before(state.clock.now() - Duration::days(days))
+        .purge_metrics_before(now - Duration::days(days))
         .await?;
     if purged > 0 {
         tracing::info!(purged, days, "purged old host metrics");
+    }
+    let periods = retention::RetentionDays::as_set(
+        state.store.as_ref(),
+        state.config.log_retention_days,
+        state.config.db_metric_retention_days,
+    )
+    .await;
+    for (table, rows) in retention::purge(state.store.as_ref(), now, periods).await? {
+        if rows > 0 {
+            tracing::info!(table, rows, "purged expired rows");
+        }
     }
     Ok(purged)
 }

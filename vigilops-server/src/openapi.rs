@@ -30,7 +30,9 @@ use utoipa::{Modify, OpenApi};
         (name = "users", description = "User administration (admin)"),
         (name = "settings", description = "Operator-tunable settings (read: viewer, write: admin)"),
         (name = "dashboard", description = "Dashboard figures (viewer)"),
-        (name = "databases", description = "Monitored databases and their metrics (viewer)")
+        (name = "databases", description = "Monitored databases and their metrics (viewer)"),
+        (name = "services", description = "Monitored services, their checks and uptime (viewer)"),
+        (name = "logs", description = "Log search, statistics and the live stream (viewer)")
     )
 )]
 struct ApiDoc;

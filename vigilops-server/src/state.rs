@@ -8,8 +8,10 @@ use vigilops_core::auth::AuthService;
 use vigilops_core::clock::Clock;
 use vigilops_core::command::CommandService;
 use vigilops_core::config::ServerConfig;
+use vigilops_core::dashboard::feed::DashboardFeed;
 use vigilops_core::host::HostService;
 use vigilops_core::ingest::Ingestor;
+use vigilops_core::logs::stream::LogStream;
 use vigilops_core::notify::service::{ChannelService, TemplateService};
 use vigilops_core::remediation::flow::RemediationFlow;
 use vigilops_core::remediation::service::RemediationService;
@@ -68,6 +70,10 @@ pub struct Services {
     pub flow: RemediationFlow,
     /// The operator-tunable settings (`/api/v1/settings`).
     pub settings: SettingsService,
+    /// Every stored log line, from every replica, for `/ws/logs`.
+    pub log_stream: LogStream,
+    /// Changes as they happen, from every replica, for `/ws/dashboard`.
+    pub dashboard_feed: DashboardFeed,
     /// `None` when no Redis is configured.
     pub redis: Option<redis::aio::ConnectionManager>,
 }

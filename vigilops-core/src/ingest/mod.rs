@@ -135,6 +135,37 @@ pub trait ReadingObserver: Send + Sync + std::fmt::Debug {
     async fn logs_stored(&self, entries: Vec<NewLogEntry>);
 }
 
+/// Several observers told in turn (e.g. the alert engine and the live log stream).
+#[derive(Debug)]
+pub struct Observers(pub Vec<Arc<dyn ReadingObserver>>);
+
+#[async_trait::async_trait]
+impl ReadingObserver for Observers {
+    async fn metrics_stored(&self, sample: MetricSample) {
+        for observer in &self.0 {
+            observer.metrics_stored(sample.clone()).await;
+        }
+    }
+
+    async fn check_stored(&self, service_id: i64, host_id: i64, down: bool, at: DateTime<Utc>) {
+        for observer in &self.0 {
+            observer.check_stored(service_id, host_id, down, at).await;
+        }
+    }
+
+    async fn db_metric_stored(&self, reading: DbReading) {
+        for observer in &self.0 {
+            observer.db_metric_stored(reading.clone()).await;
+        }
+    }
+
+    async fn logs_stored(&self, entries: Vec<NewLogEntry>) {
+        for observer in &self.0 {
+            observer.logs_stored(entries.clone()).await;
+        }
+    }
+}
+
 /// A stored database sample, as the alert rules read it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DbReading {

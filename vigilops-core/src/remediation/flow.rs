@@ -99,6 +99,16 @@ struct Inner {
     settings: FlowSettings,
     /// Where approval requests and outcomes are told (the alert's rule's channels).
     dispatcher: Option<Dispatcher>,
+    /// Told each time a run moves (the dashboard's live feed); set once.
+    progress: std::sync::OnceLock<Arc<dyn ProgressObserver>>,
+}
+
+/// Told each time a run moves: triggered, pending approval, approved or rejected, executing,
+/// and its outcome.
+pub trait ProgressObserver: Send + Sync + std::fmt::Debug {
+    /// Run `remediation_id` (of `alert_id`) reached `step` (`triggered`, `pending_approval`,
+    /// `approved`, `rejected`, `executing`, or a final status).
+    fn remediation_moved(&self, remediation_id: i64, alert_id: Option<i64>, step: &str);
 }
 
 /// What a run needs to know about its alert.
@@ -161,8 +171,15 @@ impl RemediationFlow {
                 catalog,
                 settings,
                 dispatcher,
+                progress: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// Tells `observer` each time a run moves from now on. Only the first observer set is
+    /// kept; returns whether this one was.
+    pub fn observe_progress(&self, observer: Arc<dyn ProgressObserver>) -> bool {
+        self.inner.progress.set(observer).is_ok()
     }
 
     /// The runbooks.
@@ -1019,6 +1036,12 @@ impl RemediationFlow {
     }
 
     async fn timeline(&self, run: &Remediation, actor_id: Option<i64>, detail: Value) {
+        if let (Some(observer), Some(step)) = (
+            self.inner.progress.get(),
+            detail.get("event").and_then(Value::as_str),
+        ) {
+            observer.remediation_moved(run.id, run.alert_id, step);
+        }
         let Some(alert_id) = run.alert_id else {
             return;
         };

@@ -84,16 +84,8 @@ pub(crate) fn non_negative(limit: i64) -> i64 {
 
 #[cfg(test)]
 mod tests {
+    use super::super::codec::shared_part;
     use super::*;
-
-    /// The part of a backend's AI file after its value encodings and recall statement.
-    fn shared_part(source: &str) -> &str {
-        let marker = source
-            .find("// ---- Shared with")
-            .expect("the shared-part marker");
-        let after = &source[marker..];
-        after.find('\n').map_or("", |line_end| &after[line_end..])
-    }
 
     #[test]
     fn both_backends_run_the_same_ai_statements() {

@@ -121,14 +121,7 @@ pub(crate) fn schedule_from_columns(columns: ScheduleColumns) -> StoreResult<Sil
 
 #[cfg(test)]
 mod tests {
-    /// The part of a backend's alerting file after its value encodings.
-    fn shared_part(source: &str) -> &str {
-        let marker = source
-            .find("// ---- Shared with")
-            .expect("the shared-part marker");
-        let after = &source[marker..];
-        after.find('\n').map_or("", |line_end| &after[line_end..])
-    }
+    use super::super::codec::shared_part;
 
     #[test]
     fn both_backends_run_the_same_alerting_statements() {

@@ -1,4 +1,6 @@
-//! What both backends share about the metric columns: the value fields by name, in wire order.
+//! What both backends share about the metric columns (the value fields by name, in wire
+//! order), and the check that the backend file pairs written as "encodings, then shared
+//! statements" really share their statements.
 
 use crate::model::MetricValues;
 
@@ -20,4 +22,48 @@ pub(crate) fn metric_fields(values: &MetricValues) -> [(&'static str, Option<f64
         ("net_recv_rate_kb", values.net_recv_rate_kb),
         ("net_packet_loss_rate", values.net_packet_loss_rate),
     ]
+}
+
+/// The part of a backend file after its value encodings: everything below the
+/// `// ---- Shared with …` line.
+#[cfg(test)]
+pub(crate) fn shared_part(source: &str) -> &str {
+    let Some(marker) = source.find("// ---- Shared with") else {
+        return "";
+    };
+    let after = &source[marker..];
+    after.find('\n').map_or("", |line_end| &after[line_end..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shared_part;
+
+    #[test]
+    fn both_backends_run_the_same_statements() {
+        for (name, sqlite, postgres) in [
+            (
+                "services.rs",
+                include_str!("sqlite/services.rs"),
+                include_str!("postgres/services.rs"),
+            ),
+            (
+                "logs.rs",
+                include_str!("sqlite/logs.rs"),
+                include_str!("postgres/logs.rs"),
+            ),
+            (
+                "retention.rs",
+                include_str!("sqlite/retention.rs"),
+                include_str!("postgres/retention.rs"),
+            ),
+        ] {
+            assert!(shared_part(sqlite).len() > 400, "{name}: no shared part");
+            assert_eq!(
+                shared_part(sqlite),
+                shared_part(postgres),
+                "sqlite/{name} and postgres/{name} differ below their encodings"
+            );
+        }
+    }
 }

@@ -23,6 +23,10 @@ use crate::model::{
     StoredAlertRule, StoredChannel, StoredTemplate,
 };
 use crate::model::{
+    DashboardCounts, LogContext, LogLine, LogQuery, LogStats, LogStatsQuery, ServiceCounts,
+    ServiceFilter, ServiceInfo,
+};
+use crate::model::{
     Insight, InsightFeedback, InsightFilter, LlmCall, LogWindow, Memory, MemoryHit, NewInsight,
     NewLlmCall, NewMemory, ServiceCheckPoint, ServiceOverview, SystemSummary, Verdict,
 };
@@ -244,6 +248,28 @@ pub trait ServiceStore: Send + Sync {
     -> StoreResult<Vec<DiscoveredDependency>>;
 }
 
+/// Services as the services pages read them.
+#[async_trait]
+pub trait ServiceCatalogStore: Send + Sync {
+    /// A page of the services `filter` matches, by id, each with its host and its checks since
+    /// `since` counted; and the counts over every match.
+    async fn list_services(
+        &self,
+        filter: &ServiceFilter,
+        since: DateTime<Utc>,
+    ) -> StoreResult<(Vec<ServiceInfo>, ServiceCounts)>;
+    /// One service, with its checks since `since` counted.
+    async fn service_info(&self, id: i64, since: DateTime<Utc>)
+    -> StoreResult<Option<ServiceInfo>>;
+    /// The checks of a service since `since`, newest first, at most `limit`.
+    async fn recent_service_checks(
+        &self,
+        service_id: i64,
+        since: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<ServiceCheckPoint>>;
+}
+
 /// Monitored databases and their samples.
 #[async_trait]
 pub trait DbMetricStore: Send + Sync {
@@ -288,6 +314,24 @@ pub trait LogStore: Send + Sync {
     ) -> StoreResult<usize>;
     /// The newest `limit` lines of a host, newest first.
     async fn recent_logs(&self, host_id: i64, limit: i64) -> StoreResult<Vec<LogEntry>>;
+}
+
+/// Log search for the logs pages.
+#[async_trait]
+pub trait LogSearchStore: Send + Sync {
+    /// A page of the lines `query` matches, newest first (by timestamp, then id), each with its
+    /// host's name, and the total count of matches.
+    async fn search_logs(&self, query: &LogQuery) -> StoreResult<(Vec<LogLine>, i64)>;
+    /// Counts by level (most frequent first) and by time bucket (ascending), in SQL.
+    async fn log_stats(&self, query: &LogStatsQuery) -> StoreResult<LogStats>;
+    /// Line `id` with up to `before` and `after` lines of its host around it; `None` for an
+    /// unknown id.
+    async fn log_context(
+        &self,
+        id: i64,
+        before: i64,
+        after: i64,
+    ) -> StoreResult<Option<LogContext>>;
 }
 
 /// The audit trail.
@@ -775,6 +819,47 @@ pub trait RemediationStore: Send + Sync {
     async fn remediation_opt_out(&self, host_id: i64) -> StoreResult<bool>;
 }
 
+/// Data purged by age (`rest-api.md` §22.7), each by its time column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retained {
+    Logs,
+    DbMetrics,
+    ServiceChecks,
+    NotificationLogs,
+}
+
+impl Retained {
+    /// Every kind.
+    pub const ALL: [Self; 4] = [
+        Self::Logs,
+        Self::DbMetrics,
+        Self::ServiceChecks,
+        Self::NotificationLogs,
+    ];
+
+    /// The table and its (indexed) time column.
+    pub fn table_and_column(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Logs => ("log_entries", "timestamp"),
+            Self::DbMetrics => ("db_metrics", "recorded_at"),
+            Self::ServiceChecks => ("service_checks", "checked_at"),
+            Self::NotificationLogs => ("notification_logs", "sent_at"),
+        }
+    }
+}
+
+/// Age-based purges, in bounded batches so no statement holds locks for long.
+#[async_trait]
+pub trait RetentionStore: Send + Sync {
+    /// Deletes at most `batch` rows of `what` older than `cutoff`; returns how many.
+    async fn purge_batch(
+        &self,
+        what: Retained,
+        cutoff: DateTime<Utc>,
+        batch: i64,
+    ) -> StoreResult<u64>;
+}
+
 /// Aggregates for the dashboard.
 #[async_trait]
 pub trait TrendStore: Send + Sync {
@@ -782,6 +867,9 @@ pub trait TrendStore: Send + Sync {
     /// `from`): average CPU and memory over every host sample, alerts fired, and log lines of
     /// level ERROR, CRITICAL or FATAL. Buckets without rows are absent.
     async fn trend_rows(&self, from: DateTime<Utc>, hours: u32) -> StoreResult<TrendRows>;
+    /// The summary's figures; "recent" counts and the usage averages start at `since`. Usage
+    /// is read from each host's newest sample (one index probe per host).
+    async fn dashboard_counts(&self, since: DateTime<Utc>) -> StoreResult<DashboardCounts>;
 }
 
 /// The `settings` table: typed values stored as JSON under a key, shared by every replica.
@@ -807,8 +895,11 @@ pub trait Store:
     + HostStore
     + MetricStore
     + ServiceStore
+    + ServiceCatalogStore
     + DbMetricStore
     + LogStore
+    + LogSearchStore
+    + RetentionStore
     + AuditStore
     + IdempotencyStore
     + ThrottleStore

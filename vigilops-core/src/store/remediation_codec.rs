@@ -74,16 +74,8 @@ pub(crate) fn setting_from_text(text: String) -> Value {
 
 #[cfg(test)]
 mod tests {
+    use super::super::codec::shared_part;
     use super::*;
-
-    /// The part of a backend's remediation file after its value encodings.
-    fn shared_part(source: &str) -> &str {
-        let marker = source
-            .find("// ---- Shared with")
-            .expect("the shared-part marker");
-        let after = &source[marker..];
-        after.find('\n').map_or("", |line_end| &after[line_end..])
-    }
 
     #[test]
     fn both_backends_run_the_same_remediation_statements() {

@@ -20,11 +20,11 @@ use super::{
     ServiceStore, Store, StoreError, StoreResult, ThrottleStore, TrendStore, UserStore,
 };
 use crate::model::{
-    AgentCommand, AgentToken, Aggregate, AuditEntry, AuditFilter, CommandOutcome, DbPoint,
-    DiscoveredDependency, Host, HostFilter, HostRegistration, HostStatus, LatestMetrics, LogEntry,
-    MetricPoint, MetricSample, MetricValues, MonitoredDatabase, NewAgentCommand, NewAuditEntry,
-    NewDbMetric, NewDiscoveredDependency, NewLogEntry, NewServiceCheck, NewUser, Page, Resolution,
-    Role, Service, ServiceRegistration, TrendRows, User, UserUpdate,
+    AgentCommand, AgentToken, Aggregate, AuditEntry, AuditFilter, CommandOutcome, DashboardCounts,
+    DbPoint, DiscoveredDependency, Host, HostFilter, HostRegistration, HostStatus, LatestMetrics,
+    LogEntry, MetricPoint, MetricSample, MetricValues, MonitoredDatabase, NewAgentCommand,
+    NewAuditEntry, NewDbMetric, NewDiscoveredDependency, NewLogEntry, NewServiceCheck, NewUser,
+    Page, Resolution, Role, Service, ServiceRegistration, TrendRows, User, UserUpdate,
 };
 
 /// Builds a statement from trusted fragments: only column lists and constants of this file are
@@ -38,7 +38,10 @@ macro_rules! sql {
 // After `sql!`, which it uses.
 mod ai;
 mod alerting;
+mod logs;
 mod remediation;
+mod retention;
+mod services;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -75,6 +78,21 @@ impl SqliteStore {
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
+}
+
+/// `($1, …, $n), ($n+1, …), …`: the VALUES of a multi-row insert of `rows` rows of `per_row`
+/// parameters each.
+fn values_placeholders(rows: usize, per_row: usize) -> String {
+    (0..rows)
+        .map(|row| {
+            let params = (1..=per_row)
+                .map(|column| format!("${}", row * per_row + column))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("({params})")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A timestamp as stored: microseconds since the epoch.
@@ -548,16 +566,7 @@ impl MetricStore for SqliteStore {
         let mut transaction = self.pool.begin().await?;
         let mut ids = Vec::with_capacity(samples.len());
         for chunk in samples.chunks(CHUNK) {
-            let rows = (0..chunk.len())
-                .map(|row| {
-                    let params = (1..=PER_ROW)
-                        .map(|column| format!("${}", row * PER_ROW + column))
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    format!("({params})")
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
+            let rows = values_placeholders(chunk.len(), PER_ROW);
             let statement = sql!(
                 "INSERT INTO host_metrics (host_id, recorded_at, {METRIC_VALUE_COLUMNS}, extra) VALUES {rows}"
             );
@@ -998,21 +1007,28 @@ impl LogStore for SqliteStore {
         now: DateTime<Utc>,
         claim: Option<&IdempotencyClaim>,
     ) -> StoreResult<usize> {
+        // Multi-row statements, as for metrics: one hop to sqlx's SQLite worker per chunk
+        // rather than per line keeps a 1,000-line batch's write lock short.
+        const PER_ROW: usize = 7;
+        const CHUNK: usize = 500;
         let mut transaction = self.pool.begin().await?;
-        for entry in entries {
-            sqlx::query(
-                "INSERT INTO log_entries (host_id, service, source, level, message, timestamp, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(entry.host_id)
-            .bind(&entry.service)
-            .bind(&entry.source)
-            .bind(&entry.level)
-            .bind(&entry.message)
-            .bind(micros(entry.timestamp))
-            .bind(micros(now))
-            .execute(&mut *transaction)
-            .await?;
+        for chunk in entries.chunks(CHUNK) {
+            let rows = values_placeholders(chunk.len(), PER_ROW);
+            let mut query = sqlx::query(sql!(
+                "INSERT INTO log_entries (host_id, service, source, level, message, timestamp, \
+                    created_at) VALUES {rows}"
+            ));
+            for entry in chunk {
+                query = query
+                    .bind(entry.host_id)
+                    .bind(&entry.service)
+                    .bind(&entry.source)
+                    .bind(&entry.level)
+                    .bind(&entry.message)
+                    .bind(micros(entry.timestamp))
+                    .bind(micros(now));
+            }
+            query.execute(&mut *transaction).await?;
         }
         if let Some(claim) = claim {
             let count = i64::try_from(entries.len()).unwrap_or(i64::MAX);
@@ -1570,6 +1586,59 @@ impl TrendStore for SqliteStore {
                  AND upper(level) IN ('ERROR', 'CRITICAL', 'FATAL') GROUP BY bucket",
             )
             .await?,
+        })
+    }
+
+    async fn dashboard_counts(&self, since: DateTime<Utc>) -> StoreResult<DashboardCounts> {
+        let counts = sqlx::query(
+            "SELECT \
+                (SELECT count(*) FROM hosts) AS hosts_total, \
+                (SELECT count(*) FROM hosts WHERE status = 'online') AS hosts_online, \
+                (SELECT count(*) FROM services WHERE is_active = TRUE) AS services_total, \
+                (SELECT count(*) FROM services WHERE is_active = TRUE AND lower(status) = 'up') \
+                    AS services_up, \
+                (SELECT count(*) FROM services \
+                    WHERE is_active = TRUE AND lower(status) = 'down') AS services_down, \
+                (SELECT count(*) FROM alerts WHERE fired_at >= $1) AS recent_alerts, \
+                (SELECT count(*) FROM alerts WHERE status = 'firing') AS alerts_firing, \
+                (SELECT count(*) FROM alerts WHERE status = 'firing' AND severity = 'critical') \
+                    AS critical_firing, \
+                (SELECT count(*) FROM log_entries WHERE timestamp >= $1 \
+                    AND upper(level) IN ('ERROR', 'CRITICAL', 'FATAL')) AS recent_error_logs",
+        )
+        .bind(micros(since))
+        .fetch_one(&self.pool)
+        .await?;
+        // Each host's newest sample since the cut-off: one backward probe of the
+        // `(host_id, recorded_at)` index per host, then one aggregate over those rows.
+        let usage = sqlx::query(
+            "SELECT avg(m.cpu_percent) AS cpu, avg(m.memory_percent) AS mem, \
+                avg(m.disk_percent) AS disk, \
+                COALESCE(sum(CASE WHEN m.cpu_percent >= 90 OR m.memory_percent >= 90 \
+                    OR m.disk_percent >= 90 THEN 1 ELSE 0 END), 0) AS near_limit \
+             FROM host_metrics m WHERE m.id IN ( \
+                SELECT (SELECT x.id FROM host_metrics x \
+                        WHERE x.host_id = h.id AND x.recorded_at >= $1 \
+                        ORDER BY x.recorded_at DESC, x.id DESC LIMIT 1) \
+                FROM hosts h)",
+        )
+        .bind(micros(since))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(DashboardCounts {
+            hosts_total: counts.try_get("hosts_total")?,
+            hosts_online: counts.try_get("hosts_online")?,
+            services_total: counts.try_get("services_total")?,
+            services_up: counts.try_get("services_up")?,
+            services_down: counts.try_get("services_down")?,
+            recent_alerts: counts.try_get("recent_alerts")?,
+            alerts_firing: counts.try_get("alerts_firing")?,
+            critical_firing: counts.try_get("critical_firing")?,
+            recent_error_logs: counts.try_get("recent_error_logs")?,
+            avg_cpu: usage.try_get("cpu")?,
+            avg_memory: usage.try_get("mem")?,
+            avg_disk: usage.try_get("disk")?,
+            hosts_near_limit: usage.try_get("near_limit")?,
         })
     }
 }

@@ -10,10 +10,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::on_both_backends;
-use crate::support::TestApp;
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+use crate::support::{Socket, TestApp, next_json};
 
 async fn rest_queue_refuse_and_read(app: &TestApp) {
     let (admin, agent) = app.admin_and_agent_token().await;
@@ -160,22 +157,6 @@ on_both_backends!(
     &[("ALLOW_REGISTRATION", "true")]
 );
 
-/// Serves the app's router on a real socket; returns its address.
-async fn listen(app: &TestApp) -> std::net::SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let router = app.router.clone();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
-    address
-}
-
 async fn open(address: std::net::SocketAddr, host: i64, token: &str) -> Socket {
     let mut request = format!("ws://{address}/api/v1/agent/ws/{host}")
         .into_client_request()
@@ -184,21 +165,6 @@ async fn open(address: std::net::SocketAddr, host: i64, token: &str) -> Socket {
         .headers_mut()
         .insert("Authorization", format!("Bearer {token}").parse().unwrap());
     tokio_tungstenite::connect_async(request).await.unwrap().0
-}
-
-async fn next_json(socket: &mut Socket) -> Value {
-    loop {
-        let message = tokio::time::timeout(std::time::Duration::from_secs(3), socket.next())
-            .await
-            .expect("a frame within 3 s")
-            .expect("socket open")
-            .unwrap();
-        match message {
-            Message::Text(text) => return serde_json::from_str(&text).unwrap(),
-            Message::Ping(_) | Message::Pong(_) => continue,
-            other => panic!("unexpected {other:?}"),
-        }
-    }
 }
 
 async fn expect_policy_close(mut socket: Socket) {
@@ -216,7 +182,7 @@ async fn websocket_carries_commands_and_results(app: &TestApp) {
     let host = app.register_host(&agent, "web-01").await;
     let other_agent = app.agent_token(&admin, "other").await;
     let foreign = app.register_host(&other_agent, "db-01").await;
-    let address = listen(app).await;
+    let address = app.listen().await;
 
     // Refusals close with 1008: a bad token, and a host of another token.
     expect_policy_close(

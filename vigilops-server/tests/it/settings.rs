@@ -23,6 +23,8 @@ async fn settings_are_typed_validated_and_audited(app: &TestApp) {
         ("alert_check_interval", "10"),
         ("heartbeat_timeout", "300"),
         ("webhook_retry_count", "3"),
+        ("log_retention_days", "7"),
+        ("db_metric_retention_days", "30"),
     ] {
         assert_eq!(defaults.body[key]["value"], value, "{key}");
         assert!(
@@ -224,3 +226,155 @@ async fn deliveries_make_as_many_attempts_as_the_setting_says(app: &TestApp) {
     assert_eq!(*hits.lock().unwrap(), 1, "one attempt in all");
 }
 on_both_backends!(deliveries_make_as_many_attempts_as_the_setting_says);
+
+async fn logs_checks_db_samples_and_notification_logs_expire(app: &TestApp) {
+    use vigilops_core::model::{NewDbMetric, NewNotificationLog, NewServiceCheck};
+    let (admin, agent) = app.admin_and_agent_token().await;
+    let host = app.register_host(&agent, "web-01").await;
+    let store = &app.state.store;
+    let now = app.clock_now();
+    let days_ago = |days: i64| now - Duration::days(days);
+    let at = |days: i64| days_ago(days).to_rfc3339();
+    let shipped = app
+        .call(
+            "POST",
+            "/api/v1/agent/logs",
+            Some(&agent),
+            Some(json!({"logs": [
+                {"host_id": host, "level": "ERROR", "message": "old", "timestamp": at(8)},
+                {"host_id": host, "level": "ERROR", "message": "recent", "timestamp": at(2)},
+            ]})),
+        )
+        .await;
+    assert!(shipped.status.is_success(), "{:?}", shipped.body);
+    let db_sample = |days: i64| NewDbMetric {
+        host_id: host,
+        db_name: "orders".into(),
+        db_type: "postgres".into(),
+        recorded_at: days_ago(days),
+        connections_total: Some(5.0),
+        connections_active: None,
+        connections_max: None,
+        database_size_mb: None,
+        slow_queries: None,
+        tables_count: None,
+        transactions_committed: None,
+        transactions_rolled_back: None,
+        qps: None,
+        tablespace_used_pct: None,
+        lock_waits: None,
+        deadlocks: None,
+        extra: None,
+        slow_queries_detail: None,
+    };
+    let (database, _) = store
+        .insert_db_metric(db_sample(31), now, None)
+        .await
+        .unwrap();
+    store
+        .insert_db_metric(db_sample(1), now, None)
+        .await
+        .unwrap();
+    let service = app
+        .call(
+            "POST",
+            "/api/v1/agent/services/register",
+            Some(&agent),
+            Some(json!({"host_id": host, "name": "api", "type": "tcp", "target": "127.0.0.1:1"})),
+        )
+        .await
+        .body["service_id"]
+        .as_i64()
+        .unwrap();
+    for days in [91, 3] {
+        store
+            .insert_service_check(
+                NewServiceCheck {
+                    service_id: service,
+                    status: "up".into(),
+                    response_time_ms: None,
+                    status_code: None,
+                    error: None,
+                    checked_at: days_ago(days),
+                },
+                None,
+            )
+            .await
+            .unwrap();
+    }
+    for days in [91, 1] {
+        store
+            .insert_notification_log(&NewNotificationLog {
+                alert_id: None,
+                channel_id: None,
+                event: Some("test".into()),
+                status: "sent".into(),
+                response_code: Some(200),
+                error: None,
+                retries: 0,
+                sent_at: days_ago(days),
+            })
+            .await
+            .unwrap();
+    }
+
+    vigilops_server::purge_old_metrics(&app.state)
+        .await
+        .unwrap();
+    let logs = app.call("GET", "/api/v1/logs", Some(&admin), None).await;
+    assert_eq!(logs.body["total"], 1, "7 days of logs by default");
+    assert_eq!(logs.body["items"][0]["message"], "recent");
+    let points = app
+        .call(
+            "GET",
+            &format!("/api/v1/databases/{database}/metrics?period=60d"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(
+        points.body["metrics"].as_array().unwrap().len(),
+        1,
+        "30 days of db samples"
+    );
+    let checks = app
+        .call(
+            "GET",
+            &format!("/api/v1/services/{service}/checks?hours=720"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(checks.body.as_array().unwrap().len(), 1);
+    let notifications = store.list_notification_logs(None, 100).await.unwrap();
+    assert_eq!(notifications.len(), 1, "90 days of notification logs");
+    assert_eq!(notifications[0].sent_at, days_ago(1));
+
+    // The settings are read on every pass.
+    let changed = app
+        .call(
+            "PUT",
+            "/api/v1/settings",
+            Some(&admin),
+            Some(json!({"log_retention_days": "1", "db_metric_retention_days": 0})),
+        )
+        .await;
+    assert_eq!(
+        changed.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "0 days is refused"
+    );
+    app.call(
+        "PUT",
+        "/api/v1/settings",
+        Some(&admin),
+        Some(json!({"log_retention_days": "1"})),
+    )
+    .await;
+    vigilops_server::purge_old_metrics(&app.state)
+        .await
+        .unwrap();
+    let logs = app.call("GET", "/api/v1/logs", Some(&admin), None).await;
+    assert_eq!(logs.body["total"], 0);
+}
+on_both_backends!(logs_checks_db_samples_and_notification_logs_expire);

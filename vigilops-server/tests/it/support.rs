@@ -181,6 +181,21 @@ impl TestApp {
         reply.body["access_token"].as_str().unwrap().to_owned()
     }
 
+    /// A fresh access token for the admin of [`Self::admin_and_agent_token`] (access tokens
+    /// expire after two hours of the test clock).
+    pub(crate) async fn relogin_admin(&self) -> String {
+        let reply = self
+            .call(
+                "POST",
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"email": "admin@example.com", "password": "correct-horse"})),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+        reply.body["access_token"].as_str().unwrap().to_owned()
+    }
+
     /// The first user (admin) and one agent token's plaintext.
     pub(crate) async fn admin_and_agent_token(&self) -> (String, String) {
         let admin = self.register("admin@example.com").await;
@@ -201,6 +216,64 @@ impl TestApp {
         reply.body["token"].as_str().unwrap().to_owned()
     }
 
+    /// Serves the app's router on a real socket; returns its address.
+    pub(crate) async fn listen(&self) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let router = self.router.clone();
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+            .unwrap();
+        });
+        address
+    }
+
+    /// Two replicas over one fresh SQLite store, one clock and one Redis bus, as `REDIS_URL`
+    /// makes them. `None` (loudly) outside CI when Redis is unreachable; a failure under CI.
+    pub(crate) async fn sqlite_replicas_on_redis() -> Option<(Self, Self)> {
+        use vigilops_core::bus::RedisBus;
+        let url = std::env::var("VIGILOPS_TEST_REDIS")
+            .unwrap_or_else(|_| "redis://127.0.0.1:6379/0".to_owned());
+        let client = redis::Client::open(url).unwrap();
+        let manager = match redis::aio::ConnectionManager::new(client.clone()).await {
+            Ok(manager) => manager,
+            Err(error) => {
+                assert!(
+                    std::env::var("CI").as_deref() != Ok("true"),
+                    "Redis unreachable under CI=true: {error}"
+                );
+                eprintln!("SKIPPING: Redis unreachable: {error}");
+                return None;
+            }
+        };
+        let temp = fresh_sqlite().await;
+        let store: Arc<dyn Store> = Arc::new(temp.store.clone());
+        let clock = Arc::new(ManualClock::new(example_time()));
+        let replica = |backing: Option<Backing>| {
+            let data_dir = tempdir::TempDir::new();
+            let app = App::with_store_and_bus(
+                test_config(&data_dir.0, &[]),
+                Arc::clone(&store),
+                clock.clone(),
+                Some(manager.clone()),
+                Arc::new(RedisBus::new(client.clone(), manager.clone())),
+            )
+            .unwrap();
+            Self {
+                router: router(app.state.clone()),
+                state: app.state,
+                clock: clock.clone(),
+                backing,
+                _data_dir: data_dir,
+            }
+        };
+        Some((replica(Some(Backing::Sqlite(temp))), replica(None)))
+    }
+
     /// Registers a host with `hostname` under `agent` and returns its id.
     pub(crate) async fn register_host(&self, agent: &str, hostname: &str) -> i64 {
         let reply = self
@@ -213,6 +286,28 @@ impl TestApp {
             .await;
         assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
         reply.body["host_id"].as_i64().unwrap()
+    }
+}
+
+/// A client WebSocket.
+pub(crate) type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The next text frame as JSON (pings and pongs skipped); panics after 3 s without one.
+pub(crate) async fn next_json(socket: &mut Socket) -> Value {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        let message = tokio::time::timeout(std::time::Duration::from_secs(3), socket.next())
+            .await
+            .expect("a frame within 3 s")
+            .expect("socket open")
+            .unwrap();
+        match message {
+            Message::Text(text) => return serde_json::from_str(&text).unwrap(),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("unexpected {other:?}"),
+        }
     }
 }
 

@@ -406,7 +406,7 @@ fn log_from_row(row: &BackendRow) -> StoreResult<LogEntry> {
     })
 }
 
-fn check_from_row(row: &BackendRow) -> StoreResult<ServiceCheckPoint> {
+pub(super) fn check_from_row(row: &BackendRow) -> StoreResult<ServiceCheckPoint> {
     Ok(ServiceCheckPoint {
         id: row.try_get("id")?,
         service_id: row.try_get("service_id")?,

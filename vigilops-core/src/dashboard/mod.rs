@@ -1,7 +1,11 @@
-//! The dashboard's read models. For now the 24 h trends (`GET /dashboard/trends`,
-//! `rest-api.md` §18): per hour, the average CPU and memory over every host sample, alerts
-//! fired and error log lines, one entry per hour of the last 24 (the current one included),
-//! oldest first.
+//! The dashboard's read models: the 24 h trends (`GET /dashboard/trends`, `rest-api.md` §18):
+//! per hour, the average CPU and memory over every host sample, alerts fired and error log
+//! lines, one entry per hour of the last 24 (the current one included), oldest first; the
+//! summary with its health score ([`summary`]); and the live feed of changes ([`feed`]).
+
+#[cfg(feature = "notify")]
+pub mod feed;
+pub mod summary;
 
 use chrono::{DateTime, DurationRound, Utc};
 use serde::Serialize;

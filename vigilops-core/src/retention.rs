@@ -1,0 +1,83 @@
+//! Retention (`rest-api.md` §22.7): what is kept how long, and the purge that enforces it.
+//! The original never purged host metrics or service checks; ours deletes, hourly and once
+//! per cluster, in bounded batches:
+//! - service checks older than `metrics_retention_days` (host metrics have their own purge,
+//!   which keeps each host's newest sample);
+//! - log lines older than `log_retention_days` (`LOG_RETENTION_DAYS`, 7);
+//! - database samples older than `db_metric_retention_days` (`DB_METRIC_RETENTION_DAYS`, 30);
+//! - notification logs older than [`NOTIFICATION_LOG_DAYS`].
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::settings;
+use crate::store::{Retained, Store, StoreError};
+
+/// Rows one statement deletes at most.
+pub const BATCH: i64 = 5_000;
+/// Days notification logs are kept.
+pub const NOTIFICATION_LOG_DAYS: i64 = 90;
+
+/// Days each kind of data is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetentionDays {
+    pub logs: i64,
+    pub db_metrics: i64,
+    pub service_checks: i64,
+    pub notification_logs: i64,
+}
+
+impl RetentionDays {
+    /// Days `what` is kept.
+    pub fn of(&self, what: Retained) -> i64 {
+        match what {
+            Retained::Logs => self.logs,
+            Retained::DbMetrics => self.db_metrics,
+            Retained::ServiceChecks => self.service_checks,
+            Retained::NotificationLogs => self.notification_logs,
+        }
+    }
+
+    /// The settings in force, with the server's configured defaults for the log and database
+    /// periods (read on every pass, so a change holds at once on every replica).
+    pub async fn as_set(store: &dyn Store, log_default: i64, db_default: i64) -> Self {
+        Self {
+            logs: settings::int(store, settings::LOG_RETENTION_DAYS, Some(log_default)).await,
+            db_metrics: settings::int(store, settings::DB_METRIC_RETENTION_DAYS, Some(db_default))
+                .await,
+            service_checks: settings::int(store, settings::METRICS_RETENTION_DAYS, None).await,
+            notification_logs: NOTIFICATION_LOG_DAYS,
+        }
+    }
+}
+
+/// One name per kind, for logs and reports.
+pub fn name(what: Retained) -> &'static str {
+    what.table_and_column().0
+}
+
+/// Deletes everything older than its period as of `now`, batch by batch; returns how many rows
+/// of each table went.
+pub async fn purge(
+    store: &dyn Store,
+    now: DateTime<Utc>,
+    days: RetentionDays,
+) -> Result<BTreeMap<&'static str, u64>, StoreError> {
+    let mut purged = BTreeMap::new();
+    for what in Retained::ALL {
+        let cutoff = now - Duration::days(days.of(what));
+        let mut total = 0;
+        loop {
+            let deleted = store.purge_batch(what, cutoff, BATCH).await?;
+            total += deleted;
+            if deleted < BATCH.unsigned_abs() {
+                break;
+            }
+            // Let other work on this runtime (and other writers) in between batches.
+            tokio::task::yield_now().await;
+        }
+        purged.insert(name(what), total);
+    }
+    Ok(purged)
+}
