@@ -718,7 +718,9 @@ impl SlaService {
                     }
                 }
                 (None, Some(violation)) => {
-                    if self.store.close_sla_violation(violation.id, now).await? {
+                    // Already closed elsewhere (a manual fix, an overlapping run): nothing to do.
+                    let closed = self.store.close_sla_violation(violation.id, now).await?;
+                    if closed {
                         tracing::info!(
                             rule_id = rule.id,
                             service_id = rule.service_id,

@@ -23,15 +23,15 @@ use crate::model::{
     StoredAlertRule, StoredChannel, StoredTemplate,
 };
 use crate::model::{
+    CheckCoverage, NewSlaRule, NewSlaViolation, SlaRule, SlaServiceInfo, SlaViolation,
+};
+use crate::model::{
     Insight, InsightFeedback, InsightFilter, LlmCall, LogWindow, Memory, MemoryHit, NewInsight,
     NewLlmCall, NewMemory, ServiceCheckPoint, ServiceOverview, SystemSummary, Verdict,
 };
 use crate::model::{
     NewRemediation, Remediation, RemediationFilter, RemediationStats, RemediationStatus,
     RemediationUpdate, RunHistory,
-};
-use crate::model::{
-    CheckCoverage, NewSlaRule, NewSlaViolation, SlaRule, SlaServiceInfo, SlaViolation,
 };
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
