@@ -30,7 +30,8 @@ use utoipa::{Modify, OpenApi};
         (name = "users", description = "User administration (admin)"),
         (name = "settings", description = "Operator-tunable settings (read: viewer, write: admin)"),
         (name = "dashboard", description = "Dashboard figures (viewer)"),
-        (name = "databases", description = "Monitored databases and their metrics (viewer)")
+        (name = "databases", description = "Monitored databases and their metrics (viewer)"),
+        (name = "sla", description = "SLA rules, time-based availability, violations and reports (read: viewer, write: operator)")
     )
 )]
 struct ApiDoc;

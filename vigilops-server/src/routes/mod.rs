@@ -20,5 +20,6 @@ pub(crate) mod remediations;
 pub(crate) mod runbooks;
 pub(crate) mod settings;
 pub(crate) mod silences;
+pub(crate) mod sla;
 pub(crate) mod spa;
 pub(crate) mod users;

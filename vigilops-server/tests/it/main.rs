@@ -22,5 +22,6 @@ mod platforms;
 mod remediation_flow;
 mod remediations;
 mod settings;
+mod sla;
 mod support;
 mod users;
