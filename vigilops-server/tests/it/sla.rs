@@ -95,6 +95,11 @@ async fn availability_is_time_based(app: &TestApp) {
     })
     .await;
     report_checks(app, &agent, batch, (hour_ago, 300, 12), |index| index == 4).await;
+    // And an hour across midnight two days ago, all up: a monthly window adds it up by day.
+    let two_days_ago = DateTime::parse_from_rfc3339("2026-11-25T23:30:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    report_checks(app, &agent, batch, (two_days_ago, 300, 12), |_| false).await;
 
     let api_rule = create_rule(
         app,
@@ -109,7 +114,7 @@ async fn availability_is_time_based(app: &TestApp) {
         app,
         &admin,
         json!({"service_id": batch, "name": "batch uptime", "target_percent": 90,
-               "calculation_window": "daily"}),
+               "calculation_window": "monthly"}),
     )
     .await;
     let rules = app
@@ -145,14 +150,52 @@ async fn availability_is_time_based(app: &TestApp) {
         "{api_status}"
     );
     let batch_status = &status.body[1];
-    // One down check of twelve covers 5 of 60 minutes.
+    // One down check covers 5 of the 125 minutes covered this month (the last check before
+    // midnight's hour covers its 2 × 300 s cap, as nothing follows it).
     assert!(
-        close_to(&batch_status["actual_percent"], 91.6667),
+        close_to(&batch_status["actual_percent"], 96.0),
         "{batch_status}"
     );
     assert_eq!(batch_status["is_met"], true);
-    assert_eq!(batch_status["total_checks"], 12);
+    assert_eq!(batch_status["total_checks"], 24);
     assert_eq!(batch_status["down_checks"], 1);
+    // 30 days at 90 % allow 4320 minutes.
+    assert!(
+        close_to(&batch_status["error_budget_remaining_minutes"], 4315.0),
+        "{batch_status}"
+    );
+    // Asked again (settled days now remembered), the same.
+    let again = app
+        .call("GET", "/api/v1/sla/status", Some(&admin), None)
+        .await;
+    assert_eq!(again.body, status.body);
+    let batch_report = app
+        .call(
+            "GET",
+            &format!("/api/v1/sla/report?service_id={batch}&start_date=2026-11-25"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(
+        batch_report.status,
+        StatusCode::OK,
+        "{:?}",
+        batch_report.body
+    );
+    let days: Vec<&Value> = batch_report.body["daily_trend"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|day| &day["availability"])
+        .collect();
+    assert!(
+        close_to(days[0], 100.0) && close_to(days[1], 100.0),
+        "{days:?}"
+    );
+    assert!(close_to(days[2], 91.6667), "{days:?}");
+    assert!(close_to(&batch_report.body["overall_availability"], 96.0));
+    assert_eq!(batch_report.body["target_percent"], 90.0);
 
     // The report: the last 30 days, one value per day, null without checks.
     let report = app
