@@ -856,9 +856,13 @@ impl SlaService {
     }
 }
 
+/// A `YYYY-MM-DD` date of the years 1 to 9999 (chrono would take signed and longer years,
+/// which PostgreSQL cannot store as timestamps).
 fn parse_date(field: &'static str, text: &str) -> Result<NaiveDate, SlaError> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|_| invalid("query", field, format!("{field} must be a date YYYY-MM-DD")))
+        .ok()
+        .filter(|date| (1..=9999).contains(&date.year()))
+        .ok_or_else(|| invalid("query", field, format!("{field} must be a date YYYY-MM-DD")))
 }
 
 /// Midnight after `date`; out of range only at chrono's last representable day.
@@ -1045,6 +1049,33 @@ mod tests {
             coverage(&checks, to, from, coverage_cap(60)),
             CheckCoverage::default()
         );
+    }
+
+    #[test]
+    fn dates_are_plain_calendar_days() {
+        assert_eq!(
+            parse_date("start_date", "2026-11-27").ok(),
+            NaiveDate::from_ymd_opt(2026, 11, 27)
+        );
+        for bad in [
+            "2026-13-01",
+            "2026-02-30",
+            "27/11/2026",
+            "",
+            "-0001-01-01",
+            "+10000-01-01",
+        ] {
+            assert!(
+                matches!(
+                    parse_date("start_date", bad),
+                    Err(SlaError::Invalid {
+                        field: "start_date",
+                        ..
+                    })
+                ),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

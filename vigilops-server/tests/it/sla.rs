@@ -590,6 +590,10 @@ async fn roles_audit_and_bad_input(app: &TestApp) {
         .await,
         &["query", "end_date"],
     );
+    assert_422(
+        &get("/api/v1/sla/violations?start_date=-9999-01-01".to_owned()).await,
+        &["query", "start_date"],
+    );
     let far_future = get(format!(
         "/api/v1/sla/report?service_id={api}&start_date=9999-12-01&end_date=9999-12-31"
     ))
