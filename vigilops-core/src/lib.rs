@@ -16,6 +16,8 @@
 //! - [`command`]: the command channel to host agents: queue, hand over, record results.
 //! - [`lease`]: once-per-cluster background jobs.
 //! - [`liveness`]: online/offline state of hosts from heartbeats.
+//! - [`sla`]: SLA rules, time-based availability over calendar windows, reports, and the
+//!   evaluator that records violations.
 //! - [`config`]: layered server configuration with redacted secrets.
 //! - `notify` (feature `notify`; email with `notify-email`): notification channels (DingTalk,
 //!   Feishu, WeCom, webhook, email), templates, retries and per-channel rate limits.
@@ -71,6 +73,8 @@ pub mod safety;
 pub mod services;
 #[cfg(feature = "server")]
 pub mod settings;
+#[cfg(feature = "server")]
+pub mod sla;
 pub mod stats;
 #[cfg(feature = "server")]
 pub mod store;

@@ -11,11 +11,13 @@ mod ai;
 #[cfg(feature = "server")]
 mod alerting;
 mod remediation;
+mod sla;
 #[cfg(feature = "server")]
 pub use ai::*;
 #[cfg(feature = "server")]
 pub use alerting::*;
 pub use remediation::*;
+pub use sla::*;
 
 /// What a user may do. Ordered: a higher role may do everything a lower one may.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

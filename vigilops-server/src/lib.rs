@@ -42,6 +42,7 @@ use vigilops_core::remediation::flow::RemediationFlow;
 use vigilops_core::remediation::service::RemediationService;
 use vigilops_core::retention;
 use vigilops_core::settings::{self, SettingsService};
+use vigilops_core::sla::SlaService;
 use vigilops_core::store::{self, Store, StoreError};
 
 pub use error::ApiError;
@@ -93,6 +94,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::databases::router())
         .merge(routes::services::router())
         .merge(routes::logs::router())
+        .merge(routes::sla::router())
         .split_for_parts();
     api.merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
         .fallback(routes::spa::fallback)
@@ -267,6 +269,8 @@ impl App {
                 ),
             log_stream,
             dashboard_feed,
+            sla: SlaService::new(Arc::clone(&store), Arc::clone(&clock))
+                .with_observer(Arc::new(engine.clone())),
             ingest,
             engine,
             store,
@@ -334,6 +338,11 @@ pub async fn serve(
         holder.clone(),
         wait(stopped.clone()),
     ));
+    let sla_evaluator = tokio::spawn(evaluate_sla(
+        state.clone(),
+        holder.clone(),
+        wait(stopped.clone()),
+    ));
     let alert_sweeper = tokio::spawn(sweep_alerts(state.clone(), holder, wait(stopped)));
     // Wakes this replica's agent sessions when another replica queues for their host.
     let listener_task = match state.commands.start_listener().await {
@@ -355,6 +364,7 @@ pub async fn serve(
     let _ = expirer.await;
     let _ = alert_sweeper.await;
     let _ = retention.await;
+    let _ = sla_evaluator.await;
     if let Some(scanner) = anomaly_scanner {
         let _ = scanner.await;
     }
@@ -525,6 +535,29 @@ async fn scan_logs(
             }
             Ok(scan) => tracing::warn!(error = ?scan.error, "anomaly scan gave no analysis"),
             Err(error) => tracing::warn!(%error, "anomaly scan failed"),
+        }
+    })
+    .await;
+}
+
+/// Opens and closes SLA violations as rules' window availability crosses their targets, every
+/// 60 s, once per cluster (the store keeps one open violation per rule even if two replicas
+/// ever overlap).
+async fn evaluate_sla(
+    state: AppState,
+    holder: String,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let every = (Duration::seconds(50), std::time::Duration::from_secs(60));
+    run_leased_every(&state, "sla-evaluate", holder, every, shutdown, || async {
+        match state.sla.evaluate(state.clock.now()).await {
+            Ok(evaluation) if evaluation.opened + evaluation.closed > 0 => tracing::info!(
+                opened = evaluation.opened,
+                closed = evaluation.closed,
+                "SLA violations changed"
+            ),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "SLA evaluation failed"),
         }
     })
     .await;

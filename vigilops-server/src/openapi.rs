@@ -32,7 +32,8 @@ use utoipa::{Modify, OpenApi};
         (name = "dashboard", description = "Dashboard figures (viewer)"),
         (name = "databases", description = "Monitored databases and their metrics (viewer)"),
         (name = "services", description = "Monitored services, their checks and uptime (viewer)"),
-        (name = "logs", description = "Log search, statistics and the live stream (viewer)")
+        (name = "logs", description = "Log search, statistics and the live stream (viewer)"),
+        (name = "sla", description = "SLA rules, time-based availability, violations and reports (read: viewer, write: operator)")
     )
 )]
 struct ApiDoc;

@@ -16,6 +16,7 @@ use vigilops_core::notify::service::{ChannelService, TemplateService};
 use vigilops_core::remediation::flow::RemediationFlow;
 use vigilops_core::remediation::service::RemediationService;
 use vigilops_core::settings::SettingsService;
+use vigilops_core::sla::SlaService;
 use vigilops_core::store::Store;
 
 /// The shared application state: one allocation behind an `Arc`, so the clone every extractor
@@ -74,6 +75,8 @@ pub struct Services {
     pub log_stream: LogStream,
     /// Changes as they happen, from every replica, for `/ws/dashboard`.
     pub dashboard_feed: DashboardFeed,
+    /// SLA rules, status, reports and the violation evaluator.
+    pub sla: SlaService,
     /// `None` when no Redis is configured.
     pub redis: Option<redis::aio::ConnectionManager>,
 }

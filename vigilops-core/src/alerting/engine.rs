@@ -59,6 +59,19 @@ pub enum Observation {
     Db(Box<DbReading>),
     /// Log lines were stored.
     Logs(Vec<NewLogEntry>),
+    /// The SLA evaluator's judgement of a service: whether its SLA rule has an open
+    /// violation. Told every evaluation (once per cluster), so it is not subject to
+    /// [`MAX_READING_AGE`].
+    SlaStanding {
+        /// The service.
+        service_id: i64,
+        /// Its host.
+        host_id: i64,
+        /// Whether a violation is open.
+        violated: bool,
+        /// What the evaluator saw, e.g. `availability 99.82% < 99.9% (monthly)`.
+        message: String,
+    },
     /// Someone acknowledged or resolved this alert by hand.
     AlertChanged(i64),
     /// Rules changed: read them again now.
@@ -141,6 +154,23 @@ impl AlertEngine {
         self.observe(Observation::Reconcile).await;
     }
 
+    /// The SLA evaluator's standing of a service (`sla_violation` rules).
+    pub async fn sla_standing(
+        &self,
+        service_id: i64,
+        host_id: i64,
+        violated: bool,
+        message: String,
+    ) {
+        self.observe(Observation::SlaStanding {
+            service_id,
+            host_id,
+            violated,
+            message,
+        })
+        .await;
+    }
+
     /// Rules were created, changed or deleted: use them from the next reading on.
     pub async fn rules_changed(&self) {
         self.observe(Observation::RulesChanged).await;
@@ -188,6 +218,13 @@ impl crate::ingest::ReadingObserver for AlertEngine {
 
     async fn logs_stored(&self, entries: Vec<NewLogEntry>) {
         self.observe(Observation::Logs(entries)).await;
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::sla::SlaStandingObserver for AlertEngine {
+    async fn sla_standing(&self, service_id: i64, host_id: i64, violated: bool, message: String) {
+        AlertEngine::sla_standing(self, service_id, host_id, violated, message).await;
     }
 }
 
@@ -278,6 +315,15 @@ impl Worker {
                     down,
                     at,
                 } => self.on_check(service_id, host_id, down, at).await,
+                Observation::SlaStanding {
+                    service_id,
+                    host_id,
+                    violated,
+                    message,
+                } => {
+                    self.on_sla_standing(service_id, host_id, violated, message)
+                        .await;
+                }
                 Observation::Db(reading) => self.on_db(*reading).await,
                 Observation::Logs(entries) => self.on_logs(entries).await,
                 Observation::AlertChanged(id) => match self.store.alert(id).await {
@@ -595,6 +641,50 @@ impl Worker {
                 threshold: Some(1.0),
                 message: format!("{shown} is {}", if down { "down" } else { "up" }),
                 assessment: Some(if down {
+                    Assessment::Violating
+                } else {
+                    Assessment::Clear
+                }),
+            };
+            self.apply(evaluated, now).await;
+        }
+    }
+
+    /// `sla_violation` rules: the service is the target; the SLA evaluator has judged it.
+    async fn on_sla_standing(
+        &mut self,
+        service_id: i64,
+        host_id: i64,
+        violated: bool,
+        message: String,
+    ) {
+        let now = self.clock.now();
+        let Some(host) = self.host(host_id).await else {
+            return;
+        };
+        let rules = Arc::clone(&self.rules);
+        let mut name: Option<Option<String>> = None;
+        for rule in rules.iter() {
+            if !matches!(rule.rule.kind, RuleKind::SlaViolation)
+                || !applies(rule, &host, Some(service_id))
+            {
+                continue;
+            }
+            if name.is_none() {
+                name = Some(self.service_name(service_id).await);
+            }
+            let evaluated = Evaluated {
+                rule,
+                target_key: format!("service:{service_id}"),
+                host: &host,
+                service_id: Some(service_id),
+                service_name: name.clone().flatten(),
+                database_id: None,
+                metric: Some("sla_violation".to_owned()),
+                value: Some(if violated { 1.0 } else { 0.0 }),
+                threshold: Some(1.0),
+                message: message.clone(),
+                assessment: Some(if violated {
                     Assessment::Violating
                 } else {
                     Assessment::Clear

@@ -327,6 +327,10 @@ pub enum RuleKind {
     },
     /// A service's latest check is `down`.
     ServiceDown,
+    /// **Ours:** a service's SLA rule has an open violation (its window availability is below
+    /// target). Metric `sla_violation` of a service rule; the SLA evaluator reports the
+    /// standing of every rule each run (`crate::sla::SlaService::evaluate`).
+    SlaViolation,
     /// Log entries matching a pattern; resolved after `quiet_period` without a match.
     LogPattern {
         /// The filter.
@@ -815,16 +819,20 @@ fn kind(check: &mut Checker, wire: &AlertRuleCreate, pending: Duration) -> Optio
     let metric = wire.metric.trim();
     match wire.rule_type.as_str() {
         "metric" if wire.target_type == "service" => {
-            if metric != "service_down" {
+            if metric != "service_down" && metric != "sla_violation" {
                 check.refuse(
                     "metric",
-                    format!("service rules watch service_down, got {metric:?}"),
+                    format!("service rules watch service_down or sla_violation, got {metric:?}"),
                 );
             }
             if wire.detector.is_some() {
                 check.refuse("detector", "is not available for service rules");
             }
-            Some(RuleKind::ServiceDown)
+            Some(if metric == "sla_violation" {
+                RuleKind::SlaViolation
+            } else {
+                RuleKind::ServiceDown
+            })
         }
         "metric" if metric == "host_offline" => {
             if wire.detector.is_some() {
@@ -1020,6 +1028,19 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(service.kind, RuleKind::ServiceDown);
+        let sla = AlertRule::from_wire(&rule(|r| {
+            r.metric = "sla_violation".to_owned();
+            r.target_type = "service".to_owned();
+        }))
+        .unwrap();
+        assert_eq!(sla.kind, RuleKind::SlaViolation);
+        assert!(
+            AlertRule::from_wire(&rule(|r| {
+                r.metric = "cpu_percent".to_owned();
+                r.target_type = "service".to_owned();
+            }))
+            .is_err()
+        );
         for metric in ["host_alive", "load_per_cpu"] {
             assert!(AlertRule::from_wire(&rule(|r| r.metric = metric.to_owned())).is_ok());
         }

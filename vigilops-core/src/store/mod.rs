@@ -23,8 +23,9 @@ use crate::model::{
     StoredAlertRule, StoredChannel, StoredTemplate,
 };
 use crate::model::{
-    DashboardCounts, LogContext, LogLine, LogQuery, LogStats, LogStatsQuery, ServiceCounts,
-    ServiceFilter, ServiceInfo,
+    CheckCoverage, DashboardCounts, LogContext, LogLine, LogQuery, LogStats, LogStatsQuery,
+    NewSlaRule, NewSlaViolation, ServiceCounts, ServiceFilter, ServiceInfo, SlaRule,
+    SlaServiceInfo, SlaViolation,
 };
 use crate::model::{
     Insight, InsightFeedback, InsightFilter, LlmCall, LogWindow, Memory, MemoryHit, NewInsight,
@@ -860,6 +861,58 @@ pub trait RetentionStore: Send + Sync {
     ) -> StoreResult<u64>;
 }
 
+/// Service level agreements: one rule per service, the violations the evaluator records, and
+/// the time a service's checks cover (`remediation-and-ai.md` §8).
+#[async_trait]
+pub trait SlaStore: Send + Sync {
+    /// Every rule with its service's name and check interval, by id.
+    async fn list_sla_rules(&self) -> StoreResult<Vec<SlaRule>>;
+    /// One rule.
+    async fn sla_rule(&self, id: i64) -> StoreResult<Option<SlaRule>>;
+    /// The rule of a service, if it has one.
+    async fn service_sla_rule(&self, service_id: i64) -> StoreResult<Option<SlaRule>>;
+    /// Creates a rule. `NotFound("service")` for an unknown service; `Conflict` when the
+    /// service already has a rule (decided by the database, so two concurrent creations never
+    /// both succeed).
+    async fn create_sla_rule(&self, rule: NewSlaRule, now: DateTime<Utc>) -> StoreResult<SlaRule>;
+    /// Deletes a rule and its violations. `NotFound("SLA rule")` for an unknown id.
+    async fn delete_sla_rule(&self, id: i64) -> StoreResult<()>;
+    /// A service's name and check interval.
+    async fn sla_service(&self, service_id: i64) -> StoreResult<Option<SlaServiceInfo>>;
+    /// How much of `[from, to)` the checks of `service_id` cover, each check covering up to
+    /// the next one and at most `cap`, and how much of it is `down` (see [`CheckCoverage`]).
+    /// Aggregated in the database: no check row is returned, whatever the range.
+    async fn check_coverage(
+        &self,
+        service_id: i64,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        cap: Duration,
+    ) -> StoreResult<CheckCoverage>;
+    /// Opens a violation unless its rule already has an open one (at most one open violation
+    /// per rule, decided by the database). Returns the open violation and whether it was
+    /// created now.
+    async fn open_sla_violation(
+        &self,
+        violation: NewSlaViolation,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(SlaViolation, bool)>;
+    /// Closes an open violation at `ended_at`, recording its duration in seconds. Returns
+    /// whether it was open (closing twice is harmless).
+    async fn close_sla_violation(&self, id: i64, ended_at: DateTime<Utc>) -> StoreResult<bool>;
+    /// Every open violation, oldest first.
+    async fn open_sla_violations(&self) -> StoreResult<Vec<SlaViolation>>;
+    /// The violations (of `service_id` when given) that overlap `[from, to)`: started before
+    /// `to` and not ended before `from`. Newest first, at most `limit`.
+    async fn sla_violations(
+        &self,
+        service_id: Option<i64>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<SlaViolation>>;
+}
+
 /// Aggregates for the dashboard.
 #[async_trait]
 pub trait TrendStore: Send + Sync {
@@ -915,6 +968,7 @@ pub trait Store:
     + RemediationStore
     + SettingStore
     + TrendStore
+    + SlaStore
     + std::fmt::Debug
 {
     /// Round-trips to the database; for the health check.

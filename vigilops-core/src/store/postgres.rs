@@ -36,6 +36,7 @@ mod logs;
 mod remediation;
 mod retention;
 mod services;
+mod sla;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 

@@ -42,6 +42,7 @@ mod logs;
 mod remediation;
 mod retention;
 mod services;
+mod sla;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 

@@ -22,5 +22,6 @@ pub(crate) mod runbooks;
 pub(crate) mod services;
 pub(crate) mod settings;
 pub(crate) mod silences;
+pub(crate) mod sla;
 pub(crate) mod spa;
 pub(crate) mod users;

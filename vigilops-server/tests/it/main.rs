@@ -24,5 +24,6 @@ mod remediation_flow;
 mod remediations;
 mod services;
 mod settings;
+mod sla;
 mod support;
 mod users;

@@ -11,8 +11,8 @@ use sqlx::postgres::PgRow as BackendRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::super::{ServiceCatalogStore, StoreResult};
-use super::ai::check_from_row;
 use super::PostgresStore as Backend;
+use super::ai::check_from_row;
 use crate::model::{ServiceCheckPoint, ServiceCounts, ServiceFilter, ServiceHostInfo, ServiceInfo};
 
 // ---- Value encodings of this backend -------------------------------------------------------
