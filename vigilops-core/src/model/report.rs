@@ -173,9 +173,9 @@ pub struct ReportData {
     pub services_total: i64,
     /// Alerts fired in the period, by severity and status.
     pub alerts: Vec<AlertCount>,
-    /// ERROR and CRITICAL log lines in the period.
+    /// ERROR and CRITICAL log lines in the period (ingestion stores CRITICAL as FATAL).
     pub error_logs: i64,
-    /// The services with the most ERROR/CRITICAL lines (a line without a service counts under
+    /// The services with the most ERROR/CRITICAL/FATAL lines (a line without a service counts under
     /// `""`), at most 10, most first.
     pub top_error_services: Vec<CountBy>,
 }

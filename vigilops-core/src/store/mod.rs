@@ -26,11 +26,11 @@ use crate::model::{
     Insight, InsightFeedback, InsightFilter, LlmCall, LogWindow, Memory, MemoryHit, NewInsight,
     NewLlmCall, NewMemory, ServiceCheckPoint, ServiceOverview, SystemSummary, Verdict,
 };
-use crate::model::{NewReport, Report, ReportData, ReportFilter, ReportOutcome};
 use crate::model::{
     NewRemediation, Remediation, RemediationFilter, RemediationStats, RemediationStatus,
     RemediationUpdate, RunHistory,
 };
+use crate::model::{NewReport, Report, ReportData, ReportFilter, ReportOutcome};
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod ai_codec;
@@ -802,8 +802,7 @@ pub trait ReportStore: Send + Sync {
     ) -> StoreResult<Vec<i64>>;
     /// The aggregates of `[from, to)` a report is written from (see [`ReportData`]), computed
     /// by the database; every list is bounded.
-    async fn report_data(&self, from: DateTime<Utc>, to: DateTime<Utc>)
-    -> StoreResult<ReportData>;
+    async fn report_data(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<ReportData>;
 }
 
 /// Aggregates for the dashboard.

@@ -476,13 +476,16 @@ async fn aggregates(store: &dyn Store) {
             ("warning".to_owned(), "firing".to_owned(), 2),
         ]
     );
-    assert_eq!(data.error_logs, 5, "ERROR and CRITICAL, in any case");
+    assert_eq!(
+        data.error_logs, 6,
+        "ERROR, CRITICAL and FATAL (ingestion's CRITICAL), in any case"
+    );
     let top: Vec<(&str, i64)> = data
         .top_error_services
         .iter()
         .map(|row| (row.key.as_str(), row.count))
         .collect();
-    assert_eq!(top, vec![("api", 3), ("", 1), ("db", 1)]);
+    assert_eq!(top, vec![("api", 4), ("", 1), ("db", 1)]);
     let hosts: i64 = data.hosts_by_status.iter().map(|row| row.count).sum();
     assert_eq!(hosts, store.system_summary(from).await.unwrap().hosts_total);
     assert!(data.hosts_by_status.iter().any(|row| row.key == "online"));

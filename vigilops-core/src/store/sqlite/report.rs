@@ -53,7 +53,8 @@ fn report_from_row(row: &BackendRow) -> StoreResult<Report> {
 }
 
 /// The levels a report counts as errors (`remediation-and-ai.md` §7: ERROR/CRITICAL).
-const ERROR_LEVELS: &str = "upper(level) IN ('ERROR', 'CRITICAL')";
+/// Ingestion stores the agents' `CRITICAL` as `FATAL`, so that counts too.
+const ERROR_LEVELS: &str = "upper(level) IN ('ERROR', 'CRITICAL', 'FATAL')";
 
 #[async_trait]
 impl ReportStore for Backend {
