@@ -17,6 +17,8 @@
 //! - [`lease`]: once-per-cluster background jobs.
 //! - [`liveness`]: online/offline state of hosts from heartbeats.
 //! - [`config`]: layered server configuration with redacted secrets.
+//! - [`report`]: daily and weekly operations reports, written in the background, on demand or
+//!   on schedule once per cluster.
 //! - `notify` (feature `notify`; email with `notify-email`): notification channels (DingTalk,
 //!   Feishu, WeCom, webhook, email), templates, retries and per-channel rate limits.
 //! - `safety` (feature `safety`): the command check on parsed argv shared by server and agent.
@@ -61,6 +63,8 @@ pub mod notify;
 pub mod protocol;
 #[cfg(feature = "server")]
 pub mod remediation;
+#[cfg(feature = "server")]
+pub mod report;
 #[cfg(feature = "safety")]
 pub mod safety;
 #[cfg(feature = "server")]
