@@ -38,6 +38,7 @@ use vigilops_core::notify::service::{ChannelService, TemplateService};
 use vigilops_core::remediation::catalog::Catalog;
 use vigilops_core::remediation::flow::RemediationFlow;
 use vigilops_core::remediation::service::RemediationService;
+use vigilops_core::report::ReportService;
 use vigilops_core::settings::{self, SettingsService};
 use vigilops_core::store::{self, Store, StoreError};
 
@@ -88,6 +89,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::settings::router())
         .merge(routes::dashboard::router())
         .merge(routes::databases::router())
+        .merge(routes::reports::router())
         .split_for_parts();
     api.merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
         .fallback(routes::spa::fallback)
@@ -223,6 +225,12 @@ impl App {
             },
         )
         .with_observer(Arc::new(engine.clone()));
+        let reports = ReportService::new(
+            Arc::clone(&store),
+            Arc::clone(&clock),
+            ai.clone(),
+            config.report_tz,
+        );
         let state = AppState::new(state::Services {
             auth: AuthService::new(
                 Arc::clone(&store),
@@ -239,6 +247,7 @@ impl App {
             templates: TemplateService::new(Arc::clone(&store), Arc::clone(&clock)),
             ai,
             remediations: RemediationService::new(Arc::clone(&store), Arc::clone(&clock)),
+            reports,
             flow,
             settings: SettingsService::new(Arc::clone(&store), Arc::clone(&clock)).with_default(
                 settings::HEARTBEAT_TIMEOUT,
@@ -303,6 +312,11 @@ pub async fn serve(
         holder.clone(),
         wait(stopped.clone()),
     ));
+    let report_scheduler = tokio::spawn(schedule_reports(
+        state.clone(),
+        holder.clone(),
+        wait(stopped.clone()),
+    ));
     let alert_sweeper = tokio::spawn(sweep_alerts(state.clone(), holder, wait(stopped)));
     // Wakes this replica's agent sessions when another replica queues for their host.
     let listener_task = match state.commands.start_listener().await {
@@ -324,6 +338,7 @@ pub async fn serve(
     let _ = expirer.await;
     let _ = alert_sweeper.await;
     let _ = retention.await;
+    let _ = report_scheduler.await;
     if let Some(scanner) = anomaly_scanner {
         let _ = scanner.await;
     }
@@ -479,6 +494,31 @@ async fn scan_logs(
             }
             Ok(scan) => tracing::warn!(error = ?scan.error, "anomaly scan gave no analysis"),
             Err(error) => tracing::warn!(%error, "anomaly scan failed"),
+        }
+    })
+    .await;
+}
+
+/// The report schedule (`remediation-and-ai.md` §7): every 60 s, once per cluster, writes the
+/// due daily (02:00, previous day) and weekly (Monday 03:00, previous 7 days) reports that
+/// were not written yet, catching up after downtime, and fails reports whose replica died
+/// while writing them.
+async fn schedule_reports(
+    state: AppState,
+    holder: String,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    // The lease outlives a slow model call; a replica taking over meanwhile is harmless, since
+    // a scheduled report is created at most once per period (the store decides).
+    let every = (Duration::minutes(5), std::time::Duration::from_secs(60));
+    run_leased_every(&state, "report-schedule", holder, every, shutdown, || async {
+        match state.reports.run_schedule().await {
+            Ok(written) => {
+                for report in written {
+                    tracing::info!(id = report.id, title = %report.title, status = report.status.as_str(), "scheduled report written");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "report schedule failed"),
         }
     })
     .await;

@@ -30,7 +30,8 @@ use utoipa::{Modify, OpenApi};
         (name = "users", description = "User administration (admin)"),
         (name = "settings", description = "Operator-tunable settings (read: viewer, write: admin)"),
         (name = "dashboard", description = "Dashboard figures (viewer)"),
-        (name = "databases", description = "Monitored databases and their metrics (viewer)")
+        (name = "databases", description = "Monitored databases and their metrics (viewer)"),
+        (name = "reports", description = "Daily and weekly reports (read: viewer, generate: operator, delete: admin)")
     )
 )]
 struct ApiDoc;

@@ -13,6 +13,7 @@ use vigilops_core::ingest::Ingestor;
 use vigilops_core::notify::service::{ChannelService, TemplateService};
 use vigilops_core::remediation::flow::RemediationFlow;
 use vigilops_core::remediation::service::RemediationService;
+use vigilops_core::report::ReportService;
 use vigilops_core::settings::SettingsService;
 use vigilops_core::store::Store;
 
@@ -66,6 +67,8 @@ pub struct Services {
     pub remediations: RemediationService,
     /// The remediation flow: trigger, approve, reject, retry, runbooks, safety switches.
     pub flow: RemediationFlow,
+    /// Daily and weekly reports, on demand and on schedule.
+    pub reports: ReportService,
     /// The operator-tunable settings (`/api/v1/settings`).
     pub settings: SettingsService,
     /// `None` when no Redis is configured.

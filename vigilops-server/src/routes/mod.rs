@@ -17,6 +17,7 @@ pub(crate) mod hosts;
 pub(crate) mod notification_channels;
 pub(crate) mod notification_templates;
 pub(crate) mod remediations;
+pub(crate) mod reports;
 pub(crate) mod runbooks;
 pub(crate) mod settings;
 pub(crate) mod silences;

@@ -21,6 +21,7 @@ mod openapi;
 mod platforms;
 mod remediation_flow;
 mod remediations;
+mod reports;
 mod settings;
 mod support;
 mod users;

@@ -62,6 +62,10 @@ async fn every_route_is_documented() {
         ("/api/v1/databases/{id}", "get"),
         ("/api/v1/databases/{id}/slow-queries", "get"),
         ("/api/v1/databases/{id}/metrics", "get"),
+        ("/api/v1/reports", "get"),
+        ("/api/v1/reports/{id}", "get"),
+        ("/api/v1/reports/{id}", "delete"),
+        ("/api/v1/reports/generate", "post"),
         ("/api/v1/settings", "get"),
         ("/api/v1/settings", "put"),
         ("/api/v1/users", "get"),
@@ -100,6 +104,8 @@ async fn every_route_is_documented() {
         "MetricsBatchResponse",
         "ServiceTargetsResponse",
         "ServiceTarget",
+        "ReportView",
+        "ReportGenerateRequest",
     ] {
         assert!(
             reply.body["components"]["schemas"][schema].is_object(),
