@@ -596,14 +596,21 @@ impl Facts<'_> {
         self.data.hosts_by_status.iter().map(|row| row.count).sum()
     }
 
-    fn services_down(&self) -> i64 {
-        let down = self
-            .data
-            .services
+    fn services_total(&self) -> i64 {
+        self.data
+            .services_by_status
             .iter()
-            .filter(|service| service.status.eq_ignore_ascii_case("down"))
-            .count();
-        i64::try_from(down).unwrap_or(i64::MAX)
+            .map(|row| row.count)
+            .sum()
+    }
+
+    fn services_down(&self) -> i64 {
+        self.data
+            .services_by_status
+            .iter()
+            .filter(|row| row.key.eq_ignore_ascii_case("down"))
+            .map(|row| row.count)
+            .sum()
     }
 
     fn alerts_total(&self) -> i64 {
@@ -643,7 +650,7 @@ impl Facts<'_> {
         let _ = writeln!(
             out,
             "- 服务 {} 个：当前异常 {}",
-            data.services_total,
+            self.services_total(),
             self.services_down()
         );
         let _ = writeln!(
@@ -684,6 +691,14 @@ impl Facts<'_> {
         }
 
         let _ = writeln!(out, "\n## 服务\n");
+        if !data.services_by_status.is_empty() {
+            let by_status: Vec<String> = data
+                .services_by_status
+                .iter()
+                .map(|row| format!("{} {}", cell(&row.key), row.count))
+                .collect();
+            let _ = writeln!(out, "按当前状态：{}\n", by_status.join("，"));
+        }
         if data.services.is_empty() {
             let _ = writeln!(out, "没有受监控的服务。");
         } else {
@@ -708,11 +723,11 @@ impl Facts<'_> {
                 );
             }
             let listed = i64::try_from(data.services.len()).unwrap_or(i64::MAX);
-            if data.services_total > listed {
+            if self.services_total() > listed {
                 let _ = writeln!(
                     out,
                     "\n（共 {} 个服务，仅列出前 {listed} 个）",
-                    data.services_total
+                    self.services_total()
                 );
             }
         }
@@ -791,15 +806,13 @@ impl Facts<'_> {
         if offline > 0 {
             advice.push(format!("{offline} 台主机不在线，检查其 agent 与网络。"));
         }
-        for (name, stat, limit) in [
-            ("CPU", data.cpu, 90.0),
-            ("内存", data.memory, 90.0),
-            ("磁盘", data.disk, 85.0),
+        for (name, stat, limit, action) in [
+            ("CPU ", data.cpu, 90.0, "排查高负载进程并评估容量"),
+            ("内存", data.memory, 90.0, "排查内存占用并评估容量"),
+            ("磁盘", data.disk, 85.0, "清理日志与临时文件或扩容"),
         ] {
             if let Some(max) = stat.max.filter(|max| *max >= limit) {
-                advice.push(format!(
-                    "{name} 使用率最高达到 {max:.1}%，排查高负载主机并评估容量。"
-                ));
+                advice.push(format!("{name}使用率最高达到 {max:.1}%，{action}。"));
             }
         }
         let down: Vec<String> = data
@@ -868,7 +881,7 @@ impl Facts<'_> {
             "主机{}台（离线{}），服务{}个（异常{}），告警{}条（critical {}），错误日志{}条，数据库{}个（异常{}）",
             self.hosts_total(),
             self.hosts_total() - self.hosts("online"),
-            self.data.services_total,
+            self.services_total(),
             self.services_down(),
             self.alerts_total(),
             self.alerts_where(|severity, _| severity.eq_ignore_ascii_case("critical")),
@@ -958,6 +971,106 @@ mod tests {
         assert_eq!(period.end, utc(2026, 11, 26, 16, 0));
         let weekly = beijing().due_weekly(utc(2026, 11, 27, 1, 32));
         assert_eq!(weekly.end - weekly.start, Duration::days(7));
+    }
+
+    /// A busy day: an offline host, a CPU peak, a service down with poor availability, open
+    /// critical alerts, error logs (one service name tries to break the table) and an
+    /// unhealthy database.
+    fn busy_day() -> (ReportData, Vec<(MonitoredDatabase, Option<DbPoint>)>) {
+        use crate::model::{AlertCount, CountBy, MetricStat, ServiceAvailability};
+        let count = |key: &str, count: i64| CountBy {
+            key: key.to_owned(),
+            count,
+        };
+        let service =
+            |id: i64, name: &str, status: &str, checks: i64, up_checks: i64| ServiceAvailability {
+                id,
+                name: name.to_owned(),
+                host_id: Some(1),
+                hostname: Some("web-01".to_owned()),
+                status: status.to_owned(),
+                checks,
+                up_checks,
+            };
+        let data = ReportData {
+            hosts_by_status: vec![count("offline", 1), count("online", 2)],
+            metric_samples: 4320,
+            cpu: MetricStat {
+                avg: Some(37.25),
+                max: Some(96.5),
+            },
+            memory: MetricStat {
+                avg: Some(61.0),
+                max: Some(88.0),
+            },
+            disk: MetricStat {
+                avg: Some(70.0),
+                max: Some(91.2),
+            },
+            services: vec![
+                service(1, "api (:8000)", "down", 1440, 1300),
+                service(2, "nginx | edge", "up", 1440, 1440),
+                service(3, "cron", "unknown", 0, 0),
+            ],
+            services_by_status: vec![count("down", 1), count("unknown", 1), count("up", 1)],
+            alerts: vec![
+                AlertCount {
+                    severity: "critical".to_owned(),
+                    status: "firing".to_owned(),
+                    count: 2,
+                },
+                AlertCount {
+                    severity: "warning".to_owned(),
+                    status: "resolved".to_owned(),
+                    count: 5,
+                },
+            ],
+            error_logs: 321,
+            top_error_services: vec![count("api", 300), count("", 21)],
+        };
+        let at = utc(2026, 11, 1, 0, 0);
+        let database = MonitoredDatabase {
+            id: 1,
+            host_id: 2,
+            name: "orders".to_owned(),
+            db_type: "postgres".to_owned(),
+            status: "degraded".to_owned(),
+            slow_queries_detail: None,
+            created_at: at,
+            updated_at: at,
+        };
+        (data, vec![(database, None)])
+    }
+
+    #[test]
+    fn a_report_from_the_data_alone() {
+        let (data, databases) = busy_day();
+        let facts = Facts {
+            data: &data,
+            databases: &databases,
+        };
+        let rendered = format!(
+            "{}\n## 建议\n\n{}\n{SUMMARY_MARK}{}",
+            facts.sections(
+                "日报 2026-11-26",
+                "2026-11-26 00:00 ~ 2026-11-27 00:00 (UTC+08:00)"
+            ),
+            facts.advice(),
+            facts.summary()
+        );
+        insta::assert_snapshot!("report_from_data", rendered);
+        assert!(facts.summary().chars().count() <= MAX_SUMMARY_CHARS);
+    }
+
+    #[test]
+    fn a_quiet_day_gets_plain_advice() {
+        let data = ReportData::default();
+        let facts = Facts {
+            data: &data,
+            databases: &[],
+        };
+        assert_eq!(facts.advice(), "- 各项指标正常，保持现有巡检。\n");
+        assert!(facts.sections("日报", "p").contains("没有受监控的服务。"));
     }
 
     #[test]

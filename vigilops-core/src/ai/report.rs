@@ -91,6 +91,11 @@ mod tests {
     }
 
     #[test]
+    fn the_system_prompt() {
+        insta::assert_snapshot!("report_system", system_prompt());
+    }
+
+    #[test]
     fn the_figures_reach_the_model_only_as_a_data_block() {
         let messages = messages(
             "日报 2026-11-26",

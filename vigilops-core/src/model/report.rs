@@ -169,8 +169,8 @@ pub struct ReportData {
     pub disk: MetricStat,
     /// Active services by id, at most [`ReportData::MAX_SERVICES`].
     pub services: Vec<ServiceAvailability>,
-    /// Active services in all (may exceed `services.len()`).
-    pub services_total: i64,
+    /// Active services by current status (all of them, however many `services` lists).
+    pub services_by_status: Vec<CountBy>,
     /// Alerts fired in the period, by severity and status.
     pub alerts: Vec<AlertCount>,
     /// ERROR and CRITICAL log lines in the period (ingestion stores CRITICAL as FATAL).

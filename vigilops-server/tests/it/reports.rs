@@ -223,6 +223,7 @@ fn assert_data_sections(content: &str) {
         "| 磁盘 | 52.0% | 52.0% |",
         "区间内主机指标（2 个采样）",
         &format!("| {SERVICE} | web-01 | down | 75.0% | 4 |"),
+        "按当前状态：down 1",
         "区间内没有告警。",
         "区间内 ERROR/CRITICAL 日志共 3 条。",
         "| api | 2 |",

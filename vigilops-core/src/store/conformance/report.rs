@@ -463,7 +463,17 @@ async fn aggregates(store: &dyn Store) {
     assert_eq!(ours.availability_percent(), Some(75.0));
     assert_eq!(ours.hostname.as_deref(), Some("report-01"));
     assert_eq!(ours.status, "up", "the current status");
-    assert!(data.services_total >= 1);
+    assert!(
+        data.services_by_status
+            .iter()
+            .any(|row| row.key == "up" && row.count >= 1)
+    );
+    let active: i64 = data.services_by_status.iter().map(|row| row.count).sum();
+    assert_eq!(
+        active,
+        i64::try_from(data.services.len()).unwrap(),
+        "fewer than the listing limit, so every active service is listed"
+    );
     let alerts: Vec<(String, String, i64)> = data
         .alerts
         .iter()

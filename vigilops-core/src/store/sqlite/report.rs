@@ -231,10 +231,15 @@ impl ReportStore for Backend {
             })
         })
         .collect::<StoreResult<_>>()?;
-        let services_total: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM services WHERE is_active")
-                .fetch_one(&self.pool)
-                .await?;
+        let services_by_status = sqlx::query(
+            "SELECT status AS label, count(*) AS n FROM services WHERE is_active \
+             GROUP BY status ORDER BY status",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(count_by)
+        .collect::<StoreResult<_>>()?;
         let alerts = sqlx::query(
             "SELECT severity, status, count(*) AS n FROM alerts \
              WHERE fired_at >= $1 AND fired_at < $2 \
@@ -281,7 +286,7 @@ impl ReportStore for Backend {
             memory: stat("mem_avg", "mem_max")?,
             disk: stat("disk_avg", "disk_max")?,
             services,
-            services_total,
+            services_by_status,
             alerts,
             error_logs,
             top_error_services,
