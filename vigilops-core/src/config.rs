@@ -404,6 +404,20 @@ mod tests {
     }
 
     #[test]
+    fn the_report_time_zone_is_a_fixed_offset_defaulting_to_utc_plus_8() {
+        let offset = |pairs: &[(&str, &str)]| {
+            ServerConfig::from_env(&env(pairs)).map(|config| config.report_tz.local_minus_utc())
+        };
+        assert_eq!(offset(&[]).unwrap(), 8 * 3600);
+        assert_eq!(
+            offset(&[("VIGILOPS_REPORT_TZ", "-05:00")]).unwrap(),
+            -5 * 3600
+        );
+        let error = offset(&[("VIGILOPS_REPORT_TZ", "Asia/Shanghai")]).unwrap_err();
+        assert!(error.to_string().contains("VIGILOPS_REPORT_TZ"), "{error}");
+    }
+
+    #[test]
     fn bad_numbers_name_the_variable() {
         let error = ServerConfig::from_env(&env(&[("JWT_ACCESS_TOKEN_EXPIRE_MINUTES", "soon")]))
             .unwrap_err();
