@@ -335,13 +335,18 @@ impl ReportService {
             .store
             .create_report(self.new_report(period, actor.user_id, false))
             .await?;
+        // Written from here on whatever happens to this request, so no row is left behind
+        // `generating` by a failure below.
+        let view = ReportView::from(report.clone());
+        let service = self.clone();
+        tokio::spawn(async move { service.write(&report).await });
         audit::record(
             self.store.as_ref(),
             self.clock.as_ref(),
             actor,
             "generate_report",
             "report",
-            Some(report.id.to_string()),
+            Some(view.id.to_string()),
             Some(json!({
                 "report_type": period.report_type.as_str(),
                 "period_start": period.start,
@@ -349,9 +354,6 @@ impl ReportService {
             })),
         )
         .await?;
-        let view = ReportView::from(report.clone());
-        let service = self.clone();
-        tokio::spawn(async move { service.write(&report).await });
         Ok(view)
     }
 
