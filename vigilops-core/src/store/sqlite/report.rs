@@ -1,5 +1,5 @@
 //! The SQLite side of operations reports and the aggregates they are written from (migration
-//! 0008).
+//! 0009).
 //!
 //! `postgres/report.rs` holds the same statements; only the value encodings at the top of each
 //! file differ, so keep the two in step.
