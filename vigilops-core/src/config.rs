@@ -93,6 +93,9 @@ pub struct ServerConfig {
     pub ai_auto_scan: bool,
     /// `VIGILOPS_AI_SCAN_MINUTES`, default the original's 30.
     pub ai_scan_minutes: i64,
+    /// The time zone of report periods and schedules (`VIGILOPS_REPORT_TZ`, a fixed offset
+    /// such as `+08:00`; default the original's UTC+8).
+    pub report_tz: chrono::FixedOffset,
     /// Auto-remediation (`AGENT_ENABLED`, `AGENT_DRY_RUN`, `AGENT_MAX_AUTO_PER_HOUR`, …).
     pub remediation: crate::remediation::settings::FlowSettings,
 }
@@ -242,6 +245,16 @@ impl ServerConfig {
             }),
             ai_auto_scan: flag(env, "AI_AUTO_SCAN"),
             ai_scan_minutes: parse(env, "VIGILOPS_AI_SCAN_MINUTES", 30_i64)?.max(1),
+            report_tz: match non_empty(env, "VIGILOPS_REPORT_TZ") {
+                None => chrono::FixedOffset::east_opt(crate::report::DEFAULT_TZ_SECONDS)
+                    .unwrap_or_else(|| chrono::Offset::fix(&chrono::Utc)),
+                Some(text) => {
+                    crate::report::parse_utc_offset(&text).ok_or_else(|| ConfigError::Invalid {
+                        name: "VIGILOPS_REPORT_TZ".to_owned(),
+                        reason: format!("`{text}` is not a UTC offset such as +08:00"),
+                    })?
+                }
+            },
             remediation: crate::remediation::settings::FlowSettings {
                 // Off unless asked for, and a dry run unless `AGENT_DRY_RUN=false` (the original's
                 // defaults): nothing changes a host by accident.
@@ -395,6 +408,20 @@ mod tests {
         assert_eq!(first, second);
         assert_eq!(first.0.len(), 64);
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn the_report_time_zone_is_a_fixed_offset_defaulting_to_utc_plus_8() {
+        let offset = |pairs: &[(&str, &str)]| {
+            ServerConfig::from_env(&env(pairs)).map(|config| config.report_tz.local_minus_utc())
+        };
+        assert_eq!(offset(&[]).unwrap(), 8 * 3600);
+        assert_eq!(
+            offset(&[("VIGILOPS_REPORT_TZ", "-05:00")]).unwrap(),
+            -5 * 3600
+        );
+        let error = offset(&[("VIGILOPS_REPORT_TZ", "Asia/Shanghai")]).unwrap_err();
+        assert!(error.to_string().contains("VIGILOPS_REPORT_TZ"), "{error}");
     }
 
     #[test]

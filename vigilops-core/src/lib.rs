@@ -19,6 +19,8 @@
 //! - [`sla`]: SLA rules, time-based availability over calendar windows, reports, and the
 //!   evaluator that records violations.
 //! - [`config`]: layered server configuration with redacted secrets.
+//! - [`report`]: daily and weekly operations reports, written in the background, on demand or
+//!   on schedule once per cluster.
 //! - `notify` (feature `notify`; email with `notify-email`): notification channels (DingTalk,
 //!   Feishu, WeCom, webhook, email), templates, retries and per-channel rate limits.
 //! - `safety` (feature `safety`): the command check on parsed argv shared by server and agent.
@@ -65,6 +67,8 @@ pub mod notify;
 pub mod protocol;
 #[cfg(feature = "server")]
 pub mod remediation;
+#[cfg(feature = "server")]
+pub mod report;
 #[cfg(feature = "server")]
 pub mod retention;
 #[cfg(feature = "safety")]

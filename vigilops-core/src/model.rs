@@ -11,12 +11,16 @@ mod ai;
 #[cfg(feature = "server")]
 mod alerting;
 mod remediation;
+#[cfg(feature = "server")]
+mod report;
 mod sla;
 #[cfg(feature = "server")]
 pub use ai::*;
 #[cfg(feature = "server")]
 pub use alerting::*;
 pub use remediation::*;
+#[cfg(feature = "server")]
+pub use report::*;
 pub use sla::*;
 
 /// What a user may do. Ordered: a higher role may do everything a lower one may.

@@ -40,6 +40,7 @@ use vigilops_core::notify::service::{ChannelService, TemplateService};
 use vigilops_core::remediation::catalog::Catalog;
 use vigilops_core::remediation::flow::RemediationFlow;
 use vigilops_core::remediation::service::RemediationService;
+use vigilops_core::report::ReportService;
 use vigilops_core::retention;
 use vigilops_core::settings::{self, SettingsService};
 use vigilops_core::sla::SlaService;
@@ -95,6 +96,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::services::router())
         .merge(routes::logs::router())
         .merge(routes::sla::router())
+        .merge(routes::reports::router())
         .split_for_parts();
     api.merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
         .fallback(routes::spa::fallback)
@@ -240,6 +242,12 @@ impl App {
             Arc::new(engine.clone()),
             Arc::new(log_stream.clone()),
         ])));
+        let reports = ReportService::new(
+            Arc::clone(&store),
+            Arc::clone(&clock),
+            ai.clone(),
+            config.report_tz,
+        );
         let state = AppState::new(state::Services {
             auth: AuthService::new(
                 Arc::clone(&store),
@@ -256,6 +264,7 @@ impl App {
             templates: TemplateService::new(Arc::clone(&store), Arc::clone(&clock)),
             ai,
             remediations: RemediationService::new(Arc::clone(&store), Arc::clone(&clock)),
+            reports,
             flow,
             settings: SettingsService::new(Arc::clone(&store), Arc::clone(&clock))
                 .with_default(
@@ -343,6 +352,11 @@ pub async fn serve(
         holder.clone(),
         wait(stopped.clone()),
     ));
+    let report_scheduler = tokio::spawn(schedule_reports(
+        state.clone(),
+        holder.clone(),
+        wait(stopped.clone()),
+    ));
     let alert_sweeper = tokio::spawn(sweep_alerts(state.clone(), holder, wait(stopped)));
     // Wakes this replica's agent sessions when another replica queues for their host.
     let listener_task = match state.commands.start_listener().await {
@@ -365,6 +379,7 @@ pub async fn serve(
     let _ = alert_sweeper.await;
     let _ = retention.await;
     let _ = sla_evaluator.await;
+    let _ = report_scheduler.await;
     if let Some(scanner) = anomaly_scanner {
         let _ = scanner.await;
     }
@@ -558,6 +573,31 @@ async fn evaluate_sla(
             ),
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "SLA evaluation failed"),
+        }
+    })
+    .await;
+}
+
+/// The report schedule (`remediation-and-ai.md` §7): every 60 s, once per cluster, writes the
+/// due daily (02:00, previous day) and weekly (Monday 03:00, previous 7 days) reports that
+/// were not written yet, catching up after downtime, and fails reports whose replica died
+/// while writing them.
+async fn schedule_reports(
+    state: AppState,
+    holder: String,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    // The lease outlives a slow model call; a replica taking over meanwhile is harmless, since
+    // a scheduled report is created at most once per period (the store decides).
+    let every = (Duration::minutes(5), std::time::Duration::from_secs(60));
+    run_leased_every(&state, "report-schedule", holder, every, shutdown, || async {
+        match state.reports.run_schedule().await {
+            Ok(written) => {
+                for report in written {
+                    tracing::info!(id = report.id, title = %report.title, status = report.status.as_str(), "scheduled report written");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "report schedule failed"),
         }
     })
     .await;

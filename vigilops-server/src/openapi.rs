@@ -33,7 +33,8 @@ use utoipa::{Modify, OpenApi};
         (name = "databases", description = "Monitored databases and their metrics (viewer)"),
         (name = "services", description = "Monitored services, their checks and uptime (viewer)"),
         (name = "logs", description = "Log search, statistics and the live stream (viewer)"),
-        (name = "sla", description = "SLA rules, time-based availability, violations and reports (read: viewer, write: operator)")
+        (name = "sla", description = "SLA rules, time-based availability, violations and reports (read: viewer, write: operator)"),
+        (name = "reports", description = "Daily and weekly reports (read: viewer, generate: operator, delete: admin)")
     )
 )]
 struct ApiDoc;

@@ -15,6 +15,7 @@ use vigilops_core::logs::stream::LogStream;
 use vigilops_core::notify::service::{ChannelService, TemplateService};
 use vigilops_core::remediation::flow::RemediationFlow;
 use vigilops_core::remediation::service::RemediationService;
+use vigilops_core::report::ReportService;
 use vigilops_core::settings::SettingsService;
 use vigilops_core::sla::SlaService;
 use vigilops_core::store::Store;
@@ -69,6 +70,8 @@ pub struct Services {
     pub remediations: RemediationService,
     /// The remediation flow: trigger, approve, reject, retry, runbooks, safety switches.
     pub flow: RemediationFlow,
+    /// Daily and weekly reports, on demand and on schedule.
+    pub reports: ReportService,
     /// The operator-tunable settings (`/api/v1/settings`).
     pub settings: SettingsService,
     /// Every stored log line, from every replica, for `/ws/logs`.

@@ -17,6 +17,7 @@
 //! - [`rca`]: the root-cause prompt and the checking of the model's reply against the evidence.
 //! - [`memory`]: search terms of the built-in memory, incident texts, the external service.
 //! - [`log_analysis`], [`chat`]: the prompts and reply parsing of the other two modes.
+//! - [`report`]: the operations report prompt and the `【摘要】` summary of its reply.
 //! - [`gather`]: reads the evidence around an alert from the store.
 //! - [`service`]: the entry points REST calls (root cause, log analysis, chat, insights and
 //!   feedback, memory search, system summary, remembering resolved incidents).
@@ -40,6 +41,7 @@ pub mod memory;
 pub mod prompt;
 pub mod rca;
 pub mod redact;
+pub mod report;
 #[cfg(feature = "server")]
 pub mod service;
 pub mod sse;

@@ -975,6 +975,24 @@ impl AiService {
         Ok(())
     }
 
+    /// Asks the model to write the report `title` over `period` from `facts` (the period's
+    /// figures as text, sent as a data block) and records the call. Returns the Markdown and
+    /// the `【摘要】` summary, if the reply had one. `NotConfigured` without a model.
+    pub async fn write_report(
+        &self,
+        title: &str,
+        period: &str,
+        facts: &str,
+    ) -> Result<(String, Option<String>), LlmError> {
+        if !self.llm.is_configured() {
+            return Err(LlmError::NotConfigured);
+        }
+        let request = ChatRequest::new(super::report::messages(title, period, facts))
+            .overflow(super::budget::Overflow::TrimLargest);
+        let completion = self.complete("report", request).await?;
+        Ok(super::report::split_summary(&completion.content))
+    }
+
     /// The scheduled anomaly scan (`AI_AUTO_SCAN`): a log analysis of the last hour.
     pub async fn anomaly_scan(&self) -> Result<AnalyzeLogsResponse, AiError> {
         self.analyze_logs(AnalyzeLogsRequest {

@@ -12,6 +12,7 @@ use super::{ClaimedRows, IdempotencyClaim, IdempotencyState, Store, StoreError};
 mod ai;
 mod alerting;
 mod remediation;
+mod report;
 mod sla;
 use crate::model::{
     Aggregate, AuditFilter, CommandOutcome, CommandStatus, HostFilter, HostRegistration,
@@ -20,6 +21,7 @@ use crate::model::{
     Service, ServiceRegistration, UserUpdate,
 };
 pub use remediation::{alert_deletion_keeps_runs, spawned_creations_race};
+pub use report::scheduled_report_creations_race;
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 27, 0, 0, 0)
@@ -50,6 +52,7 @@ pub async fn run_all(store: &dyn Store) {
     ai::run(store).await;
     remediation::run(store).await;
     sla::run(store).await;
+    report::run(store).await;
 }
 
 fn new_user(email: &str, role: Role) -> NewUser {

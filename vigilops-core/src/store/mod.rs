@@ -35,6 +35,7 @@ use crate::model::{
     NewRemediation, Remediation, RemediationFilter, RemediationStats, RemediationStatus,
     RemediationUpdate, RunHistory,
 };
+use crate::model::{NewReport, Report, ReportData, ReportFilter, ReportOutcome};
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod ai_codec;
@@ -913,6 +914,35 @@ pub trait SlaStore: Send + Sync {
     ) -> StoreResult<Vec<SlaViolation>>;
 }
 
+/// Operations reports (`remediation-and-ai.md` §7) and the aggregates they are written from.
+#[async_trait]
+pub trait ReportStore: Send + Sync {
+    /// Creates a report in status `generating`. A scheduled one (`report.scheduled`) is a
+    /// `Conflict` while a `generating` or `completed` report of the same type and period
+    /// exists, decided atomically (two replicas never both create it); manual ones never
+    /// conflict.
+    async fn create_report(&self, report: NewReport) -> StoreResult<Report>;
+    /// Ends a `generating` report with `outcome` and returns it. `NotFound` for an unknown id
+    /// (deleted meanwhile); `Conflict` when it is no longer `generating` (failed as stalled).
+    async fn finish_report(&self, id: i64, outcome: ReportOutcome) -> StoreResult<Report>;
+    /// One report.
+    async fn report(&self, id: i64) -> StoreResult<Option<Report>>;
+    /// A filtered page, newest first (by `created_at`, then id), and the total count of matches.
+    async fn list_reports(&self, filter: &ReportFilter) -> StoreResult<(Vec<Report>, i64)>;
+    /// Deletes a report. `NotFound` for an unknown id.
+    async fn delete_report(&self, id: i64) -> StoreResult<()>;
+    /// Fails every report still `generating` that was created before `cutoff` (its replica
+    /// died), with `message` as content and summary; returns their ids.
+    async fn fail_stalled_reports(
+        &self,
+        cutoff: DateTime<Utc>,
+        message: &str,
+    ) -> StoreResult<Vec<i64>>;
+    /// The aggregates of `[from, to)` a report is written from (see [`ReportData`]), computed
+    /// by the database; every list is bounded.
+    async fn report_data(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<ReportData>;
+}
+
 /// Aggregates for the dashboard.
 #[async_trait]
 pub trait TrendStore: Send + Sync {
@@ -969,6 +999,7 @@ pub trait Store:
     + SettingStore
     + TrendStore
     + SlaStore
+    + ReportStore
     + std::fmt::Debug
 {
     /// Round-trips to the database; for the health check.

@@ -40,6 +40,7 @@ mod ai;
 mod alerting;
 mod logs;
 mod remediation;
+mod report;
 mod retention;
 mod services;
 mod sla;

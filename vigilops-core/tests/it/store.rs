@@ -184,6 +184,21 @@ async fn postgres_remediation_creations_race() {
     postgres.drop_database().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_scheduled_report_creations_race() {
+    let sqlite = fresh_sqlite().await;
+    conformance::scheduled_report_creations_race(Arc::new(sqlite.store.clone())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_scheduled_report_creations_race() {
+    let Some(postgres) = fresh_postgres().await else {
+        return;
+    };
+    conformance::scheduled_report_creations_race(Arc::new(postgres.store.clone())).await;
+    postgres.drop_database().await;
+}
+
 /// No store method deletes a single alert; plain SQL both backends accept.
 const DELETE_ALERT: &str = "DELETE FROM alerts WHERE id = $1";
 

@@ -18,6 +18,7 @@ pub(crate) mod logs;
 pub(crate) mod notification_channels;
 pub(crate) mod notification_templates;
 pub(crate) mod remediations;
+pub(crate) mod reports;
 pub(crate) mod runbooks;
 pub(crate) mod services;
 pub(crate) mod settings;

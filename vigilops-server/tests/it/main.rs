@@ -22,6 +22,7 @@ mod openapi;
 mod platforms;
 mod remediation_flow;
 mod remediations;
+mod reports;
 mod services;
 mod settings;
 mod sla;

@@ -78,6 +78,10 @@ async fn every_route_is_documented() {
         ("/api/v1/sla/status", "get"),
         ("/api/v1/sla/violations", "get"),
         ("/api/v1/sla/report", "get"),
+        ("/api/v1/reports", "get"),
+        ("/api/v1/reports/{id}", "get"),
+        ("/api/v1/reports/{id}", "delete"),
+        ("/api/v1/reports/generate", "post"),
         ("/api/v1/settings", "get"),
         ("/api/v1/settings", "put"),
         ("/api/v1/users", "get"),
@@ -121,6 +125,8 @@ async fn every_route_is_documented() {
         "SlaViolationView",
         "SlaReport",
         "SlaRuleCreateRequest",
+        "ReportView",
+        "ReportGenerateRequest",
     ] {
         assert!(
             reply.body["components"]["schemas"][schema].is_object(),
