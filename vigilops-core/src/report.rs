@@ -26,8 +26,8 @@ use crate::ai::service::AiService;
 use crate::audit::{self, Actor};
 use crate::clock::Clock;
 use crate::model::{
-    DbPoint, MonitoredDatabase, NewReport, Page, Report, ReportData, ReportFilter, ReportOutcome,
-    ReportStatus, ReportType,
+    DbPoint, HostFilter, MonitoredDatabase, NewReport, Page, Report, ReportData, ReportFilter,
+    ReportOutcome, ReportStatus, ReportType,
 };
 use crate::protocol::rest::PageOf;
 use crate::store::{Store, StoreError};
@@ -372,6 +372,11 @@ impl ReportService {
         }
         let mut written = Vec::new();
         for period in [self.calendar.due_daily(now), self.calendar.due_weekly(now)] {
+            // A fresh install has no past to report on: no report (nor model call) for a
+            // period that ended before the first host was registered.
+            if !self.monitored_before(period.end).await? {
+                continue;
+            }
             let marker = schedule_marker(period.report_type);
             if let Some(done) = self.store.setting(marker).await?
                 && done.as_str() == Some(period.start.to_rfc3339().as_str())
@@ -396,6 +401,19 @@ impl ReportService {
             }
         }
         Ok(written)
+    }
+
+    /// Whether a host (the oldest still registered) was registered before `end`.
+    async fn monitored_before(&self, end: DateTime<Utc>) -> Result<bool, StoreError> {
+        let oldest = HostFilter {
+            page: Page {
+                page: 1,
+                page_size: 1,
+            },
+            ..HostFilter::default()
+        };
+        let (hosts, _) = self.store.list_hosts(&oldest).await?;
+        Ok(hosts.first().is_some_and(|host| host.created_at < end))
     }
 
     async fn mark_scheduled(&self, marker: &str, period: Period) -> Result<(), StoreError> {

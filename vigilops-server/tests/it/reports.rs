@@ -482,9 +482,16 @@ async fn admin_token(app: &TestApp) -> String {
 async fn the_schedule_writes_each_report_once(app: &TestApp) {
     // Friday 2026-11-27 01:30 in UTC+8: yesterday's report is not due before 02:00, so the
     // catch-up writes the day before's, and the weekly of the week before last.
-    app.clock.set(utc(2026, 11, 26, 17, 30));
-    app.register("admin@example.com").await;
     let schedule = || app.state.reports.run_schedule();
+    // A fresh install has no past to report on: nothing is written, no model is asked.
+    app.clock.set(utc(2026, 11, 1, 0, 0));
+    let (_, agent) = app.admin_and_agent_token().await;
+    app.clock.set(utc(2026, 11, 26, 17, 30));
+    assert!(schedule().await.unwrap().is_empty(), "no host yet");
+    // A host monitored since the 1st: the periods since then are reported.
+    app.clock.set(utc(2026, 11, 1, 0, 0));
+    app.register_host(&agent, "web-01").await;
+    app.clock.set(utc(2026, 11, 26, 17, 30));
     let written = schedule().await.unwrap();
     assert_eq!(written.len(), 2);
     assert_eq!(
