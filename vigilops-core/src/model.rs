@@ -12,10 +12,14 @@ mod ai;
 mod alerting;
 mod remediation;
 #[cfg(feature = "server")]
+mod topology;
+#[cfg(feature = "server")]
 pub use ai::*;
 #[cfg(feature = "server")]
 pub use alerting::*;
 pub use remediation::*;
+#[cfg(feature = "server")]
+pub use topology::*;
 
 /// What a user may do. Ordered: a higher role may do everything a lower one may.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -12,6 +12,7 @@ use super::{ClaimedRows, IdempotencyClaim, IdempotencyState, Store, StoreError};
 mod ai;
 mod alerting;
 mod remediation;
+mod topology;
 use crate::model::{
     Aggregate, AuditFilter, CommandOutcome, CommandStatus, HostFilter, HostRegistration,
     HostStatus, MetricSample, MetricValues, NewAgentCommand, NewAuditEntry, NewDbMetric,
@@ -48,6 +49,7 @@ pub async fn run_all(store: &dyn Store) {
     host_deletion_cascades(store).await;
     ai::run(store).await;
     remediation::run(store).await;
+    topology::run(store).await;
 }
 
 fn new_user(email: &str, role: Role) -> NewUser {

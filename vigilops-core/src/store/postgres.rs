@@ -33,6 +33,7 @@ macro_rules! sql {
 mod ai;
 mod alerting;
 mod remediation;
+mod topology;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
