@@ -17,6 +17,8 @@
 //! - [`lease`]: once-per-cluster background jobs.
 //! - [`liveness`]: online/offline state of hosts from heartbeats.
 //! - [`config`]: layered server configuration with redacted secrets.
+//! - [`topology`]: the service graph (stored, observed or inferred edges), per-user layouts, and
+//!   the servers and server groups of the multi-server view, linked to agent hosts by hostname.
 //! - `notify` (feature `notify`; email with `notify-email`): notification channels (DingTalk,
 //!   Feishu, WeCom, webhook, email), templates, retries and per-channel rate limits.
 //! - `safety` (feature `safety`): the command check on parsed argv shared by server and agent.
@@ -68,6 +70,8 @@ pub mod settings;
 pub mod stats;
 #[cfg(feature = "server")]
 pub mod store;
+#[cfg(feature = "server")]
+pub mod topology;
 
 #[cfg(feature = "client")]
 pub mod client;
