@@ -88,6 +88,9 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::settings::router())
         .merge(routes::dashboard::router())
         .merge(routes::databases::router())
+        .merge(routes::topology::router())
+        .merge(routes::servers::router())
+        .merge(routes::server_groups::router())
         .split_for_parts();
     api.merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
         .fallback(routes::spa::fallback)

@@ -30,7 +30,10 @@ use utoipa::{Modify, OpenApi};
         (name = "users", description = "User administration (admin)"),
         (name = "settings", description = "Operator-tunable settings (read: viewer, write: admin)"),
         (name = "dashboard", description = "Dashboard figures (viewer)"),
-        (name = "databases", description = "Monitored databases and their metrics (viewer)")
+        (name = "databases", description = "Monitored databases and their metrics (viewer)"),
+        (name = "topology", description = "Service graph, layouts, dependencies and the multi-server view (read: viewer, write: operator)"),
+        (name = "servers", description = "Hand-kept servers linked to agent hosts (read: viewer, write: operator)"),
+        (name = "server-groups", description = "Server groups and their members (read: viewer, write: operator)")
     )
 )]
 struct ApiDoc;

@@ -23,4 +23,5 @@ mod remediation_flow;
 mod remediations;
 mod settings;
 mod support;
+mod topology;
 mod users;
