@@ -112,6 +112,27 @@ pub fn parse_reply(reply: &str) -> Option<Vec<RawSuggestion>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use insta::assert_snapshot;
+
+    #[test]
+    fn the_prompt_lists_each_service_once_with_its_facts() {
+        let messages = messages(&[
+            ServiceBrief {
+                name: "shop-backend".to_owned(),
+                check_type: "http".to_owned(),
+                category: "business".to_owned(),
+                host: Some("app-01".to_owned()),
+            },
+            ServiceBrief {
+                name: "shop-postgres".to_owned(),
+                check_type: "tcp".to_owned(),
+                category: "middleware".to_owned(),
+                host: None,
+            },
+        ]);
+        assert_snapshot!("topology_system", messages[0].content);
+        assert_snapshot!("topology_user", messages[1].content);
+    }
 
     #[test]
     fn replies_are_read_fenced_wrapped_or_bare() {

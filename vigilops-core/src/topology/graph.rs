@@ -497,4 +497,44 @@ mod tests {
             vec![(1, 2)]
         );
     }
+
+    proptest::proptest! {
+        /// Whatever the names and stored edges, every edge joins two distinct nodes and each
+        /// pair appears once.
+        #[test]
+        fn edges_join_distinct_nodes_once(
+            names in proptest::collection::vec("[a-z]{1,6}([-_][a-z]{1,8})?( \\(:[0-9]{2}\\))?", 1..12),
+            pairs in proptest::collection::vec((1i64..14, 1i64..14), 0..10),
+        ) {
+            let services: Vec<_> = names
+                .iter()
+                .zip(1..)
+                .map(|(name, id)| service(id, name, "up", 1))
+                .collect();
+            let nodes = nodes(&services);
+            let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+            let stored: Vec<_> = pairs
+                .iter()
+                .zip(1..)
+                .map(|(&(source, target), id)| ServiceDependency {
+                    id,
+                    source_service_id: source,
+                    target_service_id: target,
+                    dependency_type: "calls".to_owned(),
+                    description: None,
+                    origin: "manual".to_owned(),
+                    created_at: at,
+                })
+                .collect();
+            let ids: BTreeSet<i64> = nodes.iter().map(|node| node.id).collect();
+            for (edges, _) in [edges(&nodes, &stored, &[]), edges(&nodes, &[], &[])] {
+                let mut seen = BTreeSet::new();
+                for edge in &edges {
+                    proptest::prop_assert!(edge.source != edge.target);
+                    proptest::prop_assert!(ids.contains(&edge.source) && ids.contains(&edge.target));
+                    proptest::prop_assert!(seen.insert((edge.source, edge.target)));
+                }
+            }
+        }
+    }
 }
