@@ -21,6 +21,8 @@
 //! - [`config`]: layered server configuration with redacted secrets.
 //! - [`report`]: daily and weekly operations reports, written in the background, on demand or
 //!   on schedule once per cluster.
+//! - [`topology`]: the service graph (stored, observed or inferred edges), per-user layouts, and
+//!   the servers and server groups of the multi-server view, linked to agent hosts by hostname.
 //! - `notify` (feature `notify`; email with `notify-email`): notification channels (DingTalk,
 //!   Feishu, WeCom, webhook, email), templates, retries and per-channel rate limits.
 //! - `safety` (feature `safety`): the command check on parsed argv shared by server and agent.
@@ -82,6 +84,8 @@ pub mod sla;
 pub mod stats;
 #[cfg(feature = "server")]
 pub mod store;
+#[cfg(feature = "server")]
+pub mod topology;
 
 #[cfg(feature = "client")]
 pub mod client;

@@ -14,6 +14,7 @@ mod remediation;
 #[cfg(feature = "server")]
 mod report;
 mod sla;
+mod topology;
 #[cfg(feature = "server")]
 pub use ai::*;
 #[cfg(feature = "server")]
@@ -22,6 +23,7 @@ pub use remediation::*;
 #[cfg(feature = "server")]
 pub use report::*;
 pub use sla::*;
+pub use topology::*;
 
 /// What a user may do. Ordered: a higher role may do everything a lower one may.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

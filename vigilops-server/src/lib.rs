@@ -97,6 +97,9 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::logs::router())
         .merge(routes::sla::router())
         .merge(routes::reports::router())
+        .merge(routes::topology::router())
+        .merge(routes::servers::router())
+        .merge(routes::server_groups::router())
         .split_for_parts();
     api.merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
         .fallback(routes::spa::fallback)

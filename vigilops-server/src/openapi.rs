@@ -34,7 +34,10 @@ use utoipa::{Modify, OpenApi};
         (name = "services", description = "Monitored services, their checks and uptime (viewer)"),
         (name = "logs", description = "Log search, statistics and the live stream (viewer)"),
         (name = "sla", description = "SLA rules, time-based availability, violations and reports (read: viewer, write: operator)"),
-        (name = "reports", description = "Daily and weekly reports (read: viewer, generate: operator, delete: admin)")
+        (name = "reports", description = "Daily and weekly reports (read: viewer, generate: operator, delete: admin)"),
+        (name = "topology", description = "Service graph, layouts, dependencies and the multi-server view (read: viewer, write: operator)"),
+        (name = "servers", description = "Hand-kept servers linked to agent hosts (read: viewer, write: operator)"),
+        (name = "server-groups", description = "Server groups and their members (read: viewer, write: operator)")
     )
 )]
 struct ApiDoc;

@@ -21,6 +21,7 @@
 //! - [`gather`]: reads the evidence around an alert from the store.
 //! - [`service`]: the entry points REST calls (root cause, log analysis, chat, insights and
 //!   feedback, memory search, system summary, remembering resolved incidents).
+//! - [`topology`]: the prompt and reply parsing of the topology's dependency suggestions.
 //! - [`wire`]: the REST shapes of `/api/v1/ai`.
 //!
 //! **Invariant:** collected text (logs, command output, alert messages) reaches a prompt only
@@ -45,6 +46,7 @@ pub mod report;
 #[cfg(feature = "server")]
 pub mod service;
 pub mod sse;
+pub mod topology;
 pub mod wire;
 
 pub use config::{ApiKey, LlmConfig};

@@ -897,6 +897,28 @@ impl AiService {
         })
     }
 
+    /// Dependencies the model suggests between `services`, by name (`POST
+    /// /topology/ai-suggest`). `NotConfigured` without a model; `Llm` when it fails or its reply
+    /// is not the asked JSON.
+    pub async fn suggest_dependencies(
+        &self,
+        services: &[super::topology::ServiceBrief],
+    ) -> Result<Vec<super::topology::RawSuggestion>, AiError> {
+        if !self.llm.is_configured() {
+            return Err(AiError::NotConfigured);
+        }
+        let request = ChatRequest::new(super::topology::messages(services)).temperature(0.3);
+        let completion = self
+            .complete("topology", request)
+            .await
+            .map_err(AiError::Llm)?;
+        super::topology::parse_reply(&completion.content).ok_or_else(|| {
+            AiError::Llm(LlmError::Malformed(
+                "the suggestions are not a JSON array".to_owned(),
+            ))
+        })
+    }
+
     /// Remembers a finished remediation run (`remediation-and-ai.md` §6): what was wrong, the
     /// runbook, what ran and how it ended, so the next diagnosis of a similar alert recalls it.
     pub async fn remember_remediation(

@@ -57,6 +57,11 @@ mod tests {
                 include_str!("sqlite/retention.rs"),
                 include_str!("postgres/retention.rs"),
             ),
+            (
+                "topology.rs",
+                include_str!("sqlite/topology.rs"),
+                include_str!("postgres/topology.rs"),
+            ),
         ] {
             assert!(shared_part(sqlite).len() > 400, "{name}: no shared part");
             assert_eq!(

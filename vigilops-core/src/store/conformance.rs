@@ -14,6 +14,7 @@ mod alerting;
 mod remediation;
 mod report;
 mod sla;
+mod topology;
 use crate::model::{
     Aggregate, AuditFilter, CommandOutcome, CommandStatus, HostFilter, HostRegistration,
     HostStatus, MetricSample, MetricValues, NewAgentCommand, NewAuditEntry, NewDbMetric,
@@ -53,6 +54,7 @@ pub async fn run_all(store: &dyn Store) {
     remediation::run(store).await;
     sla::run(store).await;
     report::run(store).await;
+    topology::run(store).await;
 }
 
 fn new_user(email: &str, role: Role) -> NewUser {

@@ -7,6 +7,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
+use serde_json::Value;
 use std::collections::HashMap;
 
 use crate::alerting::wire::AlertRuleCreate;
@@ -23,9 +24,11 @@ use crate::model::{
     StoredAlertRule, StoredChannel, StoredTemplate,
 };
 use crate::model::{
-    CheckCoverage, DashboardCounts, LogContext, LogLine, LogQuery, LogStats, LogStatsQuery,
-    NewSlaRule, NewSlaViolation, ServiceCounts, ServiceFilter, ServiceInfo, SlaRule,
-    SlaServiceInfo, SlaViolation,
+    CheckCoverage, DashboardCounts, GroupMember, LogContext, LogLine, LogQuery, LogStats,
+    LogStatsQuery, NewGroupMember, NewServer, NewServerGroup, NewServiceDependency, NewSlaRule,
+    NewSlaViolation, NginxUpstream, Server, ServerGroup, ServerSummary, ServiceCounts,
+    ServiceDependency, ServiceFilter, ServiceInfo, SlaRule, SlaServiceInfo, SlaViolation,
+    TopologyServiceRow,
 };
 use crate::model::{
     Insight, InsightFeedback, InsightFilter, LlmCall, LogWindow, Memory, MemoryHit, NewInsight,
@@ -970,6 +973,95 @@ pub trait SettingStore: Send + Sync {
     ) -> StoreResult<()>;
 }
 
+/// The topology: manual dependencies, per-user layouts, and the hand-kept multi-server tables.
+/// A server is linked to the agent host with its hostname (the lowest id when several agents
+/// report it), whether the host registered before or after the server was created.
+#[async_trait]
+pub trait TopologyStore: Send + Sync {
+    /// Every active service with its host, by id.
+    async fn topology_services(&self) -> StoreResult<Vec<TopologyServiceRow>>;
+    /// Every stored dependency, by id.
+    async fn service_dependencies(&self) -> StoreResult<Vec<ServiceDependency>>;
+    /// Every discovered dependency of every host, by source then target id.
+    async fn all_discovered_dependencies(&self) -> StoreResult<Vec<DiscoveredDependency>>;
+    /// Stores a dependency. A second one between the same source and target is a `Conflict`.
+    async fn create_service_dependency(
+        &self,
+        dependency: NewServiceDependency,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ServiceDependency>;
+    /// Deletes a dependency. `NotFound` for an unknown id.
+    async fn delete_service_dependency(&self, id: i64) -> StoreResult<()>;
+    /// Deletes every stored dependency; returns how many.
+    async fn delete_all_service_dependencies(&self) -> StoreResult<u64>;
+    /// The positions `user_id` saved under `name`.
+    async fn topology_layout(&self, user_id: i64, name: &str) -> StoreResult<Option<Value>>;
+    /// Saves (insert or replace) the positions of `user_id` under `name`.
+    async fn save_topology_layout(
+        &self,
+        user_id: i64,
+        name: &str,
+        positions: &Value,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Deletes every layout of `user_id`; returns how many.
+    async fn delete_topology_layouts(&self, user_id: i64) -> StoreResult<u64>;
+
+    /// Creates a server, linked to the agent host with its hostname. A taken hostname is a
+    /// `Conflict`.
+    async fn create_server(&self, server: NewServer, now: DateTime<Utc>) -> StoreResult<Server>;
+    /// Replaces a server's fields. `NotFound` for an unknown id, `Conflict` for a taken hostname.
+    async fn update_server(
+        &self,
+        id: i64,
+        server: NewServer,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Server>;
+    /// Deletes a server with its memberships and upstreams. `NotFound` for an unknown id.
+    async fn delete_server(&self, id: i64) -> StoreResult<()>;
+    /// One server with its figures.
+    async fn server_summary(&self, id: i64) -> StoreResult<Option<ServerSummary>>;
+    /// Servers with their figures by id: a page when given (with the total), else all.
+    async fn list_server_summaries(
+        &self,
+        page: Option<Page>,
+    ) -> StoreResult<(Vec<ServerSummary>, i64)>;
+    /// Every nginx upstream, of `server_id` when given, by id.
+    async fn nginx_upstreams(&self, server_id: Option<i64>) -> StoreResult<Vec<NginxUpstream>>;
+
+    /// Creates a server group. A taken name is a `Conflict`.
+    async fn create_server_group(
+        &self,
+        group: NewServerGroup,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ServerGroup>;
+    /// Replaces a group's name and category. `NotFound` for an unknown id, `Conflict` for a
+    /// taken name.
+    async fn update_server_group(&self, id: i64, group: NewServerGroup)
+    -> StoreResult<ServerGroup>;
+    /// Deletes a group with its memberships. `NotFound` for an unknown id.
+    async fn delete_server_group(&self, id: i64) -> StoreResult<()>;
+    /// One group.
+    async fn server_group(&self, id: i64) -> StoreResult<Option<ServerGroup>>;
+    /// Groups by id: a page when given (with the total), else all.
+    async fn list_server_groups(&self, page: Option<Page>) -> StoreResult<(Vec<ServerGroup>, i64)>;
+    /// Memberships, of one group and/or one server when given, by group then server id.
+    async fn group_members(
+        &self,
+        group_id: Option<i64>,
+        server_id: Option<i64>,
+    ) -> StoreResult<Vec<GroupMember>>;
+    /// Adds a server to a group. `NotFound` naming the unknown server or group; a second
+    /// membership of the same pair is a `Conflict`.
+    async fn add_group_member(
+        &self,
+        member: NewGroupMember,
+        now: DateTime<Utc>,
+    ) -> StoreResult<GroupMember>;
+    /// Removes a server from a group. `NotFound` when it is not a member.
+    async fn remove_group_member(&self, group_id: i64, server_id: i64) -> StoreResult<()>;
+}
+
 /// Everything the server needs from storage.
 #[async_trait]
 pub trait Store:
@@ -1000,6 +1092,7 @@ pub trait Store:
     + TrendStore
     + SlaStore
     + ReportStore
+    + TopologyStore
     + std::fmt::Debug
 {
     /// Round-trips to the database; for the health check.

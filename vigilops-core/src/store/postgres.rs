@@ -38,6 +38,7 @@ mod report;
 mod retention;
 mod services;
 mod sla;
+mod topology;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 

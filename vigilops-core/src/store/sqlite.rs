@@ -44,6 +44,7 @@ mod report;
 mod retention;
 mod services;
 mod sla;
+mod topology;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 

@@ -27,4 +27,5 @@ mod services;
 mod settings;
 mod sla;
 mod support;
+mod topology;
 mod users;
