@@ -32,6 +32,12 @@ fn path_of(path: &serde_path_to_error::Path) -> Vec<String> {
         .collect()
 }
 
+/// The field a serde "missing field `name`" error names.
+fn missing_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("missing field `")?;
+    rest.split_once('`').map(|(field, _)| field)
+}
+
 /// Parses `bytes` as JSON into `T`, with a FastAPI-shaped 422 on failure.
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // The happy path parses once without tracking where it is (serde_path_to_error allocates
@@ -63,15 +69,20 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
                     "json_invalid",
                 ));
             }
+            let message = inner.to_string();
             let mut loc = vec!["body".to_owned()];
             loc.extend(path_of(error.path()));
-            let loc_refs: Vec<&str> = loc.iter().map(String::as_str).collect();
-            let kind = if inner.to_string().starts_with("missing field") {
+            // serde reports a missing field on the object that lacks it, so its name is only
+            // in the message: it is the last element of the location, as FastAPI has it.
+            let missing = missing_field(&message);
+            let kind = if let Some(field) = missing {
+                loc.push(field.to_owned());
                 "missing"
             } else {
                 "type_error"
             };
-            Err(ApiError::validation(&loc_refs, inner.to_string(), kind))
+            let loc_refs: Vec<&str> = loc.iter().map(String::as_str).collect();
+            Err(ApiError::validation(&loc_refs, message, kind))
         }
     }
 }
@@ -112,11 +123,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
         match serde_path_to_error::deserialize::<_, T>(deserializer) {
             Ok(value) => Ok(ApiQuery(value)),
             Err(error) => {
-                let field = error.path().iter().find_map(|segment| match segment {
-                    serde_path_to_error::Segment::Map { key } => Some(key.clone()),
-                    _ => None,
-                });
                 let message = error.inner().to_string();
+                let field = error
+                    .path()
+                    .iter()
+                    .find_map(|segment| match segment {
+                        serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+                        _ => None,
+                    })
+                    .or_else(|| missing_field(&message).map(str::to_owned));
                 let mut loc = vec!["query"];
                 if let Some(field) = field.as_deref() {
                     loc.push(field);

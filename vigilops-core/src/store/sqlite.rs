@@ -513,13 +513,16 @@ impl HostStore for SqliteStore {
     }
 
     async fn delete_host(&self, id: i64) -> StoreResult<()> {
+        // IMMEDIATE, as for log batches: the cascade reaches the log search index's triggers.
+        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let result = sqlx::query("DELETE FROM hosts WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *transaction)
             .await?;
         if result.rows_affected() == 0 {
             return Err(StoreError::NotFound("host"));
         }
+        transaction.commit().await?;
         Ok(())
     }
 
@@ -1014,7 +1017,11 @@ impl LogStore for SqliteStore {
         // rather than per line keeps a 1,000-line batch's write lock short.
         const PER_ROW: usize = 7;
         const CHUNK: usize = 500;
-        let mut transaction = self.pool.begin().await?;
+        // IMMEDIATE: the write lock is taken (waiting as the busy timeout allows) before the
+        // first statement. A deferred transaction reads the search index's shadow tables
+        // (migration 0010's FTS5 triggers) before it writes, and such an upgrade fails at once
+        // with SQLITE_BUSY when another connection wrote meanwhile.
+        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         for chunk in entries.chunks(CHUNK) {
             let rows = values_placeholders(chunk.len(), PER_ROW);
             let mut query = sqlx::query(sql!(

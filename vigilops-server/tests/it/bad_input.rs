@@ -172,6 +172,11 @@ async fn bad_bodies_are_refused_and_nothing_is_lost(app: &TestApp) {
         )
         .await;
     assert_eq!(missing_field.body["detail"][0]["type"], "missing");
+    assert_eq!(
+        missing_field.body["detail"][0]["loc"],
+        json!(["body", "host_id"]),
+        "the missing field is named"
+    );
 
     // A log batch over 10,000 entries is refused whole.
     let entry = json!({"host_id": host_id, "message": "x", "timestamp": "2026-11-27T01:31:35Z"});

@@ -23,6 +23,7 @@ mod platforms;
 mod remediation_flow;
 mod remediations;
 mod reports;
+mod route_walk;
 mod services;
 mod settings;
 mod sla;

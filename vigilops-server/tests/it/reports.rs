@@ -78,27 +78,6 @@ async fn ok(app: &TestApp, method: &str, path: &str, token: &str, body: Option<V
 }
 
 /// A user with `role`, and its access token.
-async fn user_with_role(app: &TestApp, admin: &str, role: &str) -> String {
-    let email = format!("{role}@example.com");
-    ok(
-        app,
-        "POST",
-        "/api/v1/users",
-        admin,
-        Some(json!({"email": email, "name": role, "password": "correct-horse", "role": role})),
-    )
-    .await;
-    let login = app
-        .call(
-            "POST",
-            "/api/v1/auth/login",
-            None,
-            Some(json!({"email": email, "password": "correct-horse"})),
-        )
-        .await;
-    login.body["access_token"].as_str().unwrap().to_owned()
-}
-
 struct Fleet {
     admin: String,
 }
@@ -325,8 +304,8 @@ on_both_backends!(without_a_model_the_report_is_written_from_the_data);
 
 async fn roles_and_errors(app: &TestApp) {
     let (admin, _agent) = app.admin_and_agent_token().await;
-    let viewer = user_with_role(app, &admin, "viewer").await;
-    let operator = user_with_role(app, &admin, "operator").await;
+    let viewer = app.user_with_role(&admin, "viewer").await;
+    let operator = app.user_with_role(&admin, "operator").await;
 
     let refused = app
         .call(

@@ -196,6 +196,31 @@ impl TestApp {
         reply.body["access_token"].as_str().unwrap().to_owned()
     }
 
+    /// Creates a user with `role` (`viewer`, `operator` or `admin`) as `admin` and returns its
+    /// access token.
+    pub(crate) async fn user_with_role(&self, admin: &str, role: &str) -> String {
+        let email = format!("{role}@example.com");
+        let created = self
+            .call(
+                "POST",
+                "/api/v1/users",
+                Some(admin),
+                Some(json!({"email": email, "name": role, "password": "correct-horse", "role": role})),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+        let login = self
+            .call(
+                "POST",
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"email": email, "password": "correct-horse"})),
+            )
+            .await;
+        assert_eq!(login.status, StatusCode::OK, "{:?}", login.body);
+        login.body["access_token"].as_str().unwrap().to_owned()
+    }
+
     /// The first user (admin) and one agent token's plaintext.
     pub(crate) async fn admin_and_agent_token(&self) -> (String, String) {
         let admin = self.register("admin@example.com").await;

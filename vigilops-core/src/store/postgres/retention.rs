@@ -17,6 +17,13 @@ fn ts(at: DateTime<Utc>) -> DateTime<Utc> {
     at
 }
 
+/// A write transaction.
+async fn begin_write(
+    pool: &sqlx::PgPool,
+) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
+    Ok(pool.begin().await?)
+}
+
 // ---- Shared with sqlite/retention.rs from here on --------------------------------------
 
 #[async_trait]
@@ -29,14 +36,16 @@ impl RetentionStore for Backend {
     ) -> StoreResult<u64> {
         // Table and column names come from `Retained`, never from input.
         let (table, column) = what.table_and_column();
+        let mut transaction = begin_write(&self.pool).await?;
         let result = sqlx::query(AssertSqlSafe(format!(
             "DELETE FROM {table} WHERE id IN \
                 (SELECT id FROM {table} WHERE {column} < $1 ORDER BY {column} LIMIT $2)"
         )))
         .bind(ts(cutoff))
         .bind(batch.max(0))
-        .execute(&self.pool)
+        .execute(&mut *transaction)
         .await?;
+        transaction.commit().await?;
         Ok(result.rows_affected())
     }
 }

@@ -17,6 +17,14 @@ fn ts(at: DateTime<Utc>) -> i64 {
     micros(at)
 }
 
+/// A write transaction: IMMEDIATE, so the write lock is waited for up front (the log search
+/// index's triggers would otherwise make a deferred one fail at once under a concurrent write).
+async fn begin_write(
+    pool: &sqlx::SqlitePool,
+) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
+    Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+}
+
 // ---- Shared with postgres/retention.rs from here on --------------------------------------
 
 #[async_trait]
@@ -29,14 +37,16 @@ impl RetentionStore for Backend {
     ) -> StoreResult<u64> {
         // Table and column names come from `Retained`, never from input.
         let (table, column) = what.table_and_column();
+        let mut transaction = begin_write(&self.pool).await?;
         let result = sqlx::query(AssertSqlSafe(format!(
             "DELETE FROM {table} WHERE id IN \
                 (SELECT id FROM {table} WHERE {column} < $1 ORDER BY {column} LIMIT $2)"
         )))
         .bind(ts(cutoff))
         .bind(batch.max(0))
-        .execute(&self.pool)
+        .execute(&mut *transaction)
         .await?;
+        transaction.commit().await?;
         Ok(result.rows_affected())
     }
 }
