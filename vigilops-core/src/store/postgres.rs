@@ -1647,17 +1647,17 @@ impl TrendStore for PostgresStore {
         .fetch_one(&self.pool)
         .await?;
         // Each host's newest sample since the cut-off: one backward probe of the
-        // `(host_id, recorded_at)` index per host, then one aggregate over those rows.
+        // `(host_id, recorded_at)` index per host (LATERAL: with `id IN (…)` PostgreSQL
+        // hash-joined the ids against a scan of the whole table), then one aggregate.
         let usage = sqlx::query(
             "SELECT avg(m.cpu_percent) AS cpu, avg(m.memory_percent) AS mem, \
                 avg(m.disk_percent) AS disk, \
                 COALESCE(sum(CASE WHEN m.cpu_percent >= 90 OR m.memory_percent >= 90 \
                     OR m.disk_percent >= 90 THEN 1 ELSE 0 END), 0) AS near_limit \
-             FROM host_metrics m WHERE m.id IN ( \
-                SELECT (SELECT x.id FROM host_metrics x \
-                        WHERE x.host_id = h.id AND x.recorded_at >= $1 \
-                        ORDER BY x.recorded_at DESC, x.id DESC LIMIT 1) \
-                FROM hosts h)",
+             FROM hosts h CROSS JOIN LATERAL ( \
+                SELECT x.cpu_percent, x.memory_percent, x.disk_percent FROM host_metrics x \
+                WHERE x.host_id = h.id AND x.recorded_at >= $1 \
+                ORDER BY x.recorded_at DESC, x.id DESC LIMIT 1) m",
         )
         .bind(since)
         .fetch_one(&self.pool)
