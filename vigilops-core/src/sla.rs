@@ -1087,25 +1087,6 @@ mod tests {
         assert!((spent - (14.4 - 30.0)).abs() < 1e-9, "{spent}");
     }
 
-    /// The part of a backend's `sla.rs` below its value encodings.
-    fn shared_part(source: &str) -> &str {
-        let marker = source.find("// ---- Shared with").unwrap_or(source.len());
-        let after = &source[marker..];
-        after.find('\n').map_or("", |line_end| &after[line_end..])
-    }
-
-    #[test]
-    fn both_backends_run_the_same_sla_statements() {
-        let sqlite = include_str!("store/sqlite/sla.rs");
-        let postgres = include_str!("store/postgres/sla.rs");
-        assert!(shared_part(sqlite).len() > 1000);
-        assert_eq!(
-            shared_part(sqlite),
-            shared_part(postgres),
-            "sqlite/sla.rs and postgres/sla.rs differ below their encodings"
-        );
-    }
-
     #[test]
     fn violation_description_never_rounds_up_to_the_target() {
         assert_eq!(

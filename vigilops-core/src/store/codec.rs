@@ -58,6 +58,16 @@ mod tests {
                 include_str!("postgres/retention.rs"),
             ),
             (
+                "sla.rs",
+                include_str!("sqlite/sla.rs"),
+                include_str!("postgres/sla.rs"),
+            ),
+            (
+                "report.rs",
+                include_str!("sqlite/report.rs"),
+                include_str!("postgres/report.rs"),
+            ),
+            (
                 "topology.rs",
                 include_str!("sqlite/topology.rs"),
                 include_str!("postgres/topology.rs"),
