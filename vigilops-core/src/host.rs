@@ -108,10 +108,16 @@ impl HostService {
         } else {
             MAX_BUCKETS
         };
-        let points = self
-            .store
-            .metric_series(id, to - range, to, resolution, aggregate, limit)
-            .await?;
+        let points = crate::rollup::series(
+            self.store.as_ref(),
+            id,
+            to - range,
+            to,
+            resolution,
+            aggregate,
+            limit,
+        )
+        .await?;
         Ok(points.into_iter().map(MetricPointView::from).collect())
     }
 

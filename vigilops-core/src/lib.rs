@@ -73,6 +73,8 @@ pub mod remediation;
 pub mod report;
 #[cfg(feature = "server")]
 pub mod retention;
+#[cfg(feature = "server")]
+pub mod rollup;
 #[cfg(feature = "safety")]
 pub mod safety;
 #[cfg(feature = "server")]

@@ -1,8 +1,10 @@
 //! Retention (`rest-api.md` §22.7): what is kept how long, and the purge that enforces it.
 //! The original never purged host metrics or service checks; ours deletes, hourly and once
 //! per cluster, in bounded batches:
-//! - service checks older than `metrics_retention_days` (host metrics have their own purge,
-//!   which keeps each host's newest sample);
+//! - service checks older than `metrics_retention_days` (raw host metrics have their own purge,
+//!   which keeps each host's newest sample and never outruns the rollup pass);
+//! - 5-minute host metric rollups older than `metrics_retention_days` (90) and hourly ones
+//!   older than `rollup_retention_days` (365);
 //! - log lines older than `log_retention_days` (`LOG_RETENTION_DAYS`, 7);
 //! - database samples older than `db_metric_retention_days` (`DB_METRIC_RETENTION_DAYS`, 30);
 //! - notification logs older than [`NOTIFICATION_LOG_DAYS`].
@@ -26,6 +28,8 @@ pub struct RetentionDays {
     pub db_metrics: i64,
     pub service_checks: i64,
     pub notification_logs: i64,
+    pub metric_rollups_5m: i64,
+    pub metric_rollups_1h: i64,
 }
 
 impl RetentionDays {
@@ -36,6 +40,8 @@ impl RetentionDays {
             Retained::DbMetrics => self.db_metrics,
             Retained::ServiceChecks => self.service_checks,
             Retained::NotificationLogs => self.notification_logs,
+            Retained::MetricRollups5m => self.metric_rollups_5m,
+            Retained::MetricRollups1h => self.metric_rollups_1h,
         }
     }
 
@@ -48,6 +54,8 @@ impl RetentionDays {
                 .await,
             service_checks: settings::int(store, settings::METRICS_RETENTION_DAYS, None).await,
             notification_logs: NOTIFICATION_LOG_DAYS,
+            metric_rollups_5m: settings::int(store, settings::METRICS_RETENTION_DAYS, None).await,
+            metric_rollups_1h: settings::int(store, settings::ROLLUP_RETENTION_DAYS, None).await,
         }
     }
 }

@@ -1,8 +1,9 @@
 //! The operator-tunable settings of `/api/v1/settings` (`rest-api.md` §11), typed, validated,
 //! shared by every replica through the store, and read by the code they name: the offline
 //! sweeper (`heartbeat_timeout`), the alert sweep (`alert_check_interval`), notification
-//! delivery (`webhook_retry_count`) and retention (`metrics_retention_days`,
-//! `log_retention_days`, `db_metric_retention_days`). The original stored these and read none
+//! delivery (`webhook_retry_count`) and retention (`raw_metrics_retention_days`,
+//! `metrics_retention_days`, `rollup_retention_days`, `log_retention_days`,
+//! `db_metric_retention_days`). The original stored these and read none
 //! of them.
 
 use std::collections::BTreeMap;
@@ -15,8 +16,13 @@ use crate::audit::{self, Actor};
 use crate::clock::Clock;
 use crate::store::{SettingStore, Store, StoreError};
 
-/// Days raw host metric samples are kept.
+/// Days 5-minute metric rollups are kept (the contract's key; in the original it named the raw
+/// samples, which it never purged).
 pub const METRICS_RETENTION_DAYS: &str = "metrics_retention_days";
+/// Days raw host metric samples and service checks are kept.
+pub const RAW_METRICS_RETENTION_DAYS: &str = "raw_metrics_retention_days";
+/// Days hourly metric rollups are kept.
+pub const ROLLUP_RETENTION_DAYS: &str = "rollup_retention_days";
 /// Seconds between two sweeps of the time-based alert rules (offline, absence, quiet log
 /// rules, repeats, escalations).
 pub const ALERT_CHECK_INTERVAL: &str = "alert_check_interval";
@@ -29,6 +35,13 @@ pub const LOG_RETENTION_DAYS: &str = "log_retention_days";
 /// Days database samples are kept.
 pub const DB_METRIC_RETENTION_DAYS: &str = "db_metric_retention_days";
 
+/// The metric retention periods, finest data first; each must be at most the next.
+const RETENTION_ORDER: [&str; 3] = [
+    RAW_METRICS_RETENTION_DAYS,
+    METRICS_RETENTION_DAYS,
+    ROLLUP_RETENTION_DAYS,
+];
+
 /// One setting: its key, default, bounds and meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Spec {
@@ -40,13 +53,28 @@ pub struct Spec {
 }
 
 /// Every setting.
-pub const SPECS: [Spec; 6] = [
+pub const SPECS: [Spec; 8] = [
     Spec {
         key: METRICS_RETENTION_DAYS,
         default: 90,
         min: 1,
         max: 3650,
-        description: "Days raw host metric samples are kept before they are purged",
+        description: "Days 5-minute metric rollups are kept before they are purged",
+    },
+    Spec {
+        key: RAW_METRICS_RETENTION_DAYS,
+        default: 7,
+        min: 1,
+        max: 3650,
+        description: "Days raw host metric samples and service checks are kept before they are \
+                      purged (longer ranges are served from rollups)",
+    },
+    Spec {
+        key: ROLLUP_RETENTION_DAYS,
+        default: 365,
+        min: 1,
+        max: 3650,
+        description: "Days hourly metric rollups are kept before they are purged",
     },
     Spec {
         key: ALERT_CHECK_INTERVAL,
@@ -186,6 +214,37 @@ impl SettingsService {
         settings
     }
 
+    /// Refuses a change that would keep coarser metric data for less time than finer data
+    /// (raw samples, then 5-minute rollups, then hourly ones): rollups must outlive what they
+    /// summarise, or long charts would have holes. Names a key of the request.
+    async fn check_retention_order(&self, checked: &[(&str, i64)]) -> Result<(), SettingsError> {
+        let mut periods = Vec::with_capacity(RETENTION_ORDER.len());
+        for key in RETENTION_ORDER {
+            let requested = checked.iter().find(|(k, _)| *k == key).map(|(_, n)| *n);
+            let days = match requested {
+                Some(days) => days,
+                None => int(self.store.as_ref(), key, self.default_of(key)).await,
+            };
+            periods.push((key, days, requested.is_some()));
+        }
+        for pair in periods.windows(2) {
+            let [(finer, finer_days, finer_asked), (coarser, coarser_days, _)] = pair else {
+                continue;
+            };
+            if finer_days > coarser_days {
+                let key = if *finer_asked { finer } else { coarser };
+                return Err(SettingsError::Invalid {
+                    key: (*key).to_owned(),
+                    message: format!(
+                        "{finer} ({finer_days}) must not exceed {coarser} ({coarser_days}): \
+                         rollups must be kept at least as long as the data they summarise"
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Stores every given setting, all or none: each key must be known and each value in range.
     /// Audited.
     pub async fn update(
@@ -208,6 +267,7 @@ impl SettingsService {
             })?;
             checked.push((spec.key, number));
         }
+        self.check_retention_order(&checked).await?;
         let now = self.clock.now();
         for (key, number) in &checked {
             // Stored as strings, as the original did.

@@ -24,7 +24,7 @@ use axum::http::{Request, StatusCode, header};
 use serde_json::{Value, json};
 use sqlx::AssertSqlSafe;
 use tower::ServiceExt;
-use vigilops_core::clock::SystemClock;
+use vigilops_core::clock::{Clock, SystemClock};
 use vigilops_core::config::ServerConfig;
 use vigilops_core::store::Store;
 use vigilops_core::store::testing::{fresh_postgres, fresh_sqlite};
@@ -166,6 +166,26 @@ async fn measure(router: &axum::Router, token: &str, name: &str, path: &str, cal
         times.push(started.elapsed());
         assert_eq!(status, StatusCode::OK);
     }
+    report(name, calls, times);
+}
+
+/// Times `calls` sequential runs of `read`; prints as [`measure`] does.
+async fn measure_direct<F, Fut>(name: &str, calls: i64, mut read: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    read().await;
+    let mut times = Vec::new();
+    for _ in 0..calls {
+        let started = Instant::now();
+        read().await;
+        times.push(started.elapsed());
+    }
+    report(name, calls, times);
+}
+
+fn report(name: &str, calls: i64, mut times: Vec<Duration>) {
     times.sort();
     let ms = |duration: Duration| duration.as_secs_f64() * 1000.0;
     println!(
@@ -247,6 +267,12 @@ async fn main() {
         calls,
     )
     .await;
+    measure_direct("dashboard summary, computed (no cache)", calls, || async {
+        vigilops_core::dashboard::summary::summary(app.state.store.as_ref(), &SystemClock)
+            .await
+            .unwrap();
+    })
+    .await;
     measure(
         &router,
         &token,
@@ -263,22 +289,60 @@ async fn main() {
         calls,
     )
     .await;
-    measure(
-        &router,
-        &token,
-        "7-day chart, 1 h buckets",
-        &format!("/api/v1/hosts/{chart_host}/metrics?hours=168&interval=1h"),
-        calls,
-    )
-    .await;
-    measure(
-        &router,
-        &token,
-        "7-day chart, 5 min buckets",
-        &format!("/api/v1/hosts/{chart_host}/metrics?hours=168&interval=5min"),
-        calls,
-    )
-    .await;
+    let charts = |when: &'static str| {
+        let (router, token) = (&router, &token);
+        async move {
+            measure(
+                router,
+                token,
+                &format!("7-day chart, 1 h buckets, {when}"),
+                &format!("/api/v1/hosts/{chart_host}/metrics?hours=168&interval=1h"),
+                calls,
+            )
+            .await;
+            measure(
+                router,
+                token,
+                &format!("7-day chart, max per 1 h, {when}"),
+                &format!("/api/v1/hosts/{chart_host}/metrics?hours=168&agg=max"),
+                calls,
+            )
+            .await;
+            measure(
+                router,
+                token,
+                &format!("24 h trends, {when}"),
+                "/api/v1/dashboard/trends",
+                calls,
+            )
+            .await;
+        }
+    };
+    charts("from raw samples").await;
+
+    // The rollup pass: the first one rolls up the whole history, the next only what is new.
+    let store = app.state.store.as_ref();
+    let started = Instant::now();
+    let first = vigilops_core::rollup::pass(store, SystemClock.now())
+        .await
+        .unwrap();
+    println!(
+        "first rollup pass: {:.1} s ({} 5-minute and {} hourly buckets)",
+        started.elapsed().as_secs_f64(),
+        first.five_minute_buckets,
+        first.hourly_buckets
+    );
+    let started = Instant::now();
+    let next = vigilops_core::rollup::pass(store, SystemClock.now())
+        .await
+        .unwrap();
+    println!(
+        "steady-state rollup pass: {:.2} s ({} 5-minute and {} hourly buckets)",
+        started.elapsed().as_secs_f64(),
+        next.five_minute_buckets,
+        next.hourly_buckets
+    );
+    charts("from rollups").await;
     if let Some(temp) = postgres {
         temp.drop_database().await;
     }

@@ -41,10 +41,10 @@ use vigilops_core::remediation::catalog::Catalog;
 use vigilops_core::remediation::flow::RemediationFlow;
 use vigilops_core::remediation::service::RemediationService;
 use vigilops_core::report::ReportService;
-use vigilops_core::retention;
 use vigilops_core::settings::{self, SettingsService};
 use vigilops_core::sla::SlaService;
 use vigilops_core::store::{self, Store, StoreError};
+use vigilops_core::{retention, rollup};
 
 pub use error::ApiError;
 pub use state::AppState;
@@ -350,6 +350,11 @@ pub async fn serve(
         holder.clone(),
         wait(stopped.clone()),
     ));
+    let rollup = tokio::spawn(roll_up_metrics(
+        state.clone(),
+        holder.clone(),
+        wait(stopped.clone()),
+    ));
     let sla_evaluator = tokio::spawn(evaluate_sla(
         state.clone(),
         holder.clone(),
@@ -381,6 +386,7 @@ pub async fn serve(
     let _ = expirer.await;
     let _ = alert_sweeper.await;
     let _ = retention.await;
+    let _ = rollup.await;
     let _ = sla_evaluator.await;
     let _ = report_scheduler.await;
     if let Some(scanner) = anomaly_scanner {
@@ -484,8 +490,29 @@ async fn sweep_alerts(
     }
 }
 
-/// Purges raw host metrics older than the `metrics_retention_days` setting, hourly, once per
-/// cluster.
+/// Rolls host metrics up into 5-minute and hourly buckets every minute, once per cluster
+/// (`vigilops_core::rollup`).
+async fn roll_up_metrics(
+    state: AppState,
+    holder: String,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    // A first pass over a deployment's history can take minutes; the lease outlasts it.
+    let every = (Duration::minutes(10), rollup::PASS_EVERY);
+    run_leased_every(&state, "metric-rollup", holder, every, shutdown, || async {
+        match rollup::pass(state.store.as_ref(), state.clock.now()).await {
+            Ok(report) if report.late_hours > 0 => {
+                tracing::info!(late_hours = report.late_hours, "rolled up late samples");
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "metric rollup failed"),
+        }
+    })
+    .await;
+}
+
+/// Purges raw host metrics older than the `raw_metrics_retention_days` setting (and what
+/// `vigilops_core::retention` covers), hourly, once per cluster.
 async fn purge_metrics(
     state: AppState,
     holder: String,
@@ -507,17 +534,24 @@ async fn purge_metrics(
     .await;
 }
 
-/// One retention pass: deletes the raw samples older than `metrics_retention_days` (each
-/// host's newest stays), then the service checks, log lines, database samples and
-/// notification logs past their periods (`vigilops_core::retention`). Returns the host
-/// samples purged.
+/// One retention pass: deletes the raw samples older than `raw_metrics_retention_days` that
+/// the rollup pass has summarised (each host's newest stays), then the service checks, log
+/// lines, database samples, notification logs and rollups past their periods
+/// (`vigilops_core::retention`). Returns the host samples purged.
 pub async fn purge_old_metrics(state: &AppState) -> Result<u64, StoreError> {
     let now = state.clock.now();
-    let days = settings::int(state.store.as_ref(), settings::METRICS_RETENTION_DAYS, None).await;
-    let purged = state
-        .store
-        .purge_metrics_before(now - Duration::days(days))
-        .await?;
+    let days = settings::int(
+        state.store.as_ref(),
+        settings::RAW_METRICS_RETENTION_DAYS,
+        None,
+    )
+    .await;
+    let mut purged = 0;
+    if let Some(cutoff) =
+        rollup::raw_purge_cutoff(state.store.as_ref(), now - Duration::days(days)).await?
+    {
+        purged = state.store.purge_metrics_before(cutoff).await?;
+    }
     if purged > 0 {
         tracing::info!(purged, days, "purged old host metrics");
     }

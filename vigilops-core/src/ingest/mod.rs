@@ -323,6 +323,17 @@ impl Ingestor {
     }
 
     /// A data timestamp, or the receive time when absent or too far in the future.
+    /// Marks the hours of stored late samples for the next rollup pass. A failure only leaves
+    /// those hours' rollups without the samples (raw charts still show them), so it is logged.
+    async fn mark_late(&self, late: &[(i64, DateTime<Utc>)]) {
+        if late.is_empty() {
+            return;
+        }
+        if let Err(error) = self.store.mark_rollups_dirty(late).await {
+            tracing::warn!(%error, hours = late.len(), "could not mark late samples for rollup");
+        }
+    }
+
     fn data_time(&self, sent: Option<DateTime<Utc>>) -> DateTime<Utc> {
         let now = self.clock.now();
         match sent {
@@ -424,8 +435,10 @@ impl Ingestor {
             values: sample.values.clone(),
             extra: None,
         });
+        let late = crate::rollup::late_hours(std::slice::from_ref(&sample), self.clock.now());
         let claim = claim.map(|claim| claim.completed_by(reply::metrics));
         let metric_id = self.batcher.submit(sample, claim).await?;
+        self.mark_late(&late).await;
         if let (Some(observer), Some(sample)) = (&self.observer, observed) {
             observer.metrics_stored(sample).await;
         }
@@ -487,8 +500,10 @@ impl Ingestor {
         } else {
             Vec::new()
         };
+        let late = crate::rollup::late_hours(&samples, self.clock.now());
         let claim = claim.map(|claim| claim.completed_by(reply::metrics_batch));
         let metric_ids = self.batcher.submit_many(samples, claim).await?;
+        self.mark_late(&late).await;
         if let Some(observer) = &self.observer {
             for sample in observed {
                 observer.metrics_stored(sample).await;

@@ -4,6 +4,24 @@
 
 use crate::model::MetricValues;
 
+/// The metric value columns by name, in wire order.
+pub(crate) const METRIC_COLUMNS: [&str; 14] = [
+    "cpu_percent",
+    "cpu_load_1",
+    "cpu_load_5",
+    "cpu_load_15",
+    "memory_used_mb",
+    "memory_percent",
+    "disk_used_mb",
+    "disk_total_mb",
+    "disk_percent",
+    "net_bytes_sent",
+    "net_bytes_recv",
+    "net_send_rate_kb",
+    "net_recv_rate_kb",
+    "net_packet_loss_rate",
+];
+
 /// The metric value fields by name, in wire order.
 pub(crate) fn metric_fields(values: &MetricValues) -> [(&'static str, Option<f64>); 14] {
     [
@@ -66,6 +84,11 @@ mod tests {
                 "report.rs",
                 include_str!("sqlite/report.rs"),
                 include_str!("postgres/report.rs"),
+            ),
+            (
+                "rollup.rs",
+                include_str!("sqlite/rollup.rs"),
+                include_str!("postgres/rollup.rs"),
             ),
             (
                 "topology.rs",

@@ -13,6 +13,7 @@ mod ai;
 mod alerting;
 mod remediation;
 mod report;
+mod rollup;
 mod sla;
 mod topology;
 use crate::model::{
@@ -55,6 +56,7 @@ pub async fn run_all(store: &dyn Store) {
     sla::run(store).await;
     report::run(store).await;
     topology::run(store).await;
+    rollup::run(store).await;
 }
 
 fn new_user(email: &str, role: Role) -> NewUser {

@@ -211,6 +211,76 @@ pub trait MetricStore: Send + Sync {
     ) -> StoreResult<Vec<MetricPoint>>;
 }
 
+/// A level of host metric rollups (migration 0011): 5-minute buckets computed from raw samples,
+/// hourly ones from the 5-minute buckets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RollupLevel {
+    FiveMinutes,
+    OneHour,
+}
+
+impl RollupLevel {
+    /// Both levels, finest first (the order a pass computes them in).
+    pub const ALL: [Self; 2] = [Self::FiveMinutes, Self::OneHour];
+
+    /// The length of one bucket.
+    pub fn bucket_seconds(self) -> i64 {
+        match self {
+            Self::FiveMinutes => 300,
+            Self::OneHour => 3600,
+        }
+    }
+
+    /// The table holding this level.
+    pub fn table(self) -> &'static str {
+        match self {
+            Self::FiveMinutes => "host_metrics_5m",
+            Self::OneHour => "host_metrics_1h",
+        }
+    }
+}
+
+/// Host metric rollups: the leased pass that computes them, the late-sample marks that make it
+/// recompute an hour, and the chart reads served from them.
+#[async_trait]
+pub trait MetricRollupStore: Send + Sync {
+    /// Recomputes every `level` bucket of every host (or of `host` only) whose start is in
+    /// `[from, to)`, from the level below (raw samples for 5 minutes, 5-minute buckets for an
+    /// hour), replacing what was there; returns the buckets written. `from` and `to` should be
+    /// aligned to the level's bucket, or `to` be the present.
+    async fn roll_up_metrics(
+        &self,
+        level: RollupLevel,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        host: Option<i64>,
+    ) -> StoreResult<u64>;
+    /// The time of the last completed rollup pass, if any.
+    async fn rollup_watermark(&self) -> StoreResult<Option<DateTime<Utc>>>;
+    /// Records a completed rollup pass at `through`.
+    async fn set_rollup_watermark(&self, through: DateTime<Utc>) -> StoreResult<()>;
+    /// The time of the oldest raw sample of any host (where a first pass starts).
+    async fn oldest_raw_metric(&self) -> StoreResult<Option<DateTime<Utc>>>;
+    /// Marks (host, hour start) pairs whose rollups must be recomputed (late samples).
+    async fn mark_rollups_dirty(&self, marks: &[(i64, DateTime<Utc>)]) -> StoreResult<()>;
+    /// Removes and returns at most `limit` marks, oldest hour first.
+    async fn take_dirty_rollups(&self, limit: i64) -> StoreResult<Vec<(i64, DateTime<Utc>)>>;
+    /// One host's `level` rollups with a start in `[from, to)`, combined into buckets of
+    /// `bucket_seconds` (a multiple of the level's) by `aggregate`: at most `limit` of the
+    /// newest buckets, oldest first, each with `id` 0 and its bucket start as `recorded_at`.
+    #[allow(clippy::too_many_arguments)]
+    async fn rollup_series(
+        &self,
+        host_id: i64,
+        level: RollupLevel,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        bucket_seconds: i64,
+        aggregate: Aggregate,
+        limit: i64,
+    ) -> StoreResult<Vec<MetricPoint>>;
+}
+
 /// Services and their checks as reported by agents.
 #[async_trait]
 pub trait ServiceStore: Send + Sync {
@@ -831,15 +901,21 @@ pub enum Retained {
     DbMetrics,
     ServiceChecks,
     NotificationLogs,
+    /// 5-minute host metric rollups.
+    MetricRollups5m,
+    /// Hourly host metric rollups.
+    MetricRollups1h,
 }
 
 impl Retained {
     /// Every kind.
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 6] = [
         Self::Logs,
         Self::DbMetrics,
         Self::ServiceChecks,
         Self::NotificationLogs,
+        Self::MetricRollups5m,
+        Self::MetricRollups1h,
     ];
 
     /// The table and its (indexed) time column.
@@ -849,6 +925,8 @@ impl Retained {
             Self::DbMetrics => ("db_metrics", "recorded_at"),
             Self::ServiceChecks => ("service_checks", "checked_at"),
             Self::NotificationLogs => ("notification_logs", "sent_at"),
+            Self::MetricRollups5m => ("host_metrics_5m", "bucket_start"),
+            Self::MetricRollups1h => ("host_metrics_1h", "bucket_start"),
         }
     }
 }
@@ -951,8 +1029,15 @@ pub trait ReportStore: Send + Sync {
 pub trait TrendStore: Send + Sync {
     /// The hour buckets of `[from, from + hours h)` (bucket `n` is the `n`-th hour from
     /// `from`): average CPU and memory over every host sample, alerts fired, and log lines of
-    /// level ERROR, CRITICAL or FATAL. Buckets without rows are absent.
-    async fn trend_rows(&self, from: DateTime<Utc>, hours: u32) -> StoreResult<TrendRows>;
+    /// level ERROR, CRITICAL or FATAL. Buckets without rows are absent. `from` is the start of
+    /// an hour; the averages of hours starting before `rolled_until` are read from the hourly
+    /// rollups (the same sums and counts, so the same figures), the rest from raw samples.
+    async fn trend_rows(
+        &self,
+        from: DateTime<Utc>,
+        hours: u32,
+        rolled_until: Option<DateTime<Utc>>,
+    ) -> StoreResult<TrendRows>;
     /// The summary's figures; "recent" counts and the usage averages start at `since`. Usage
     /// is read from each host's newest sample (one index probe per host).
     async fn dashboard_counts(&self, since: DateTime<Utc>) -> StoreResult<DashboardCounts>;
@@ -1069,6 +1154,7 @@ pub trait Store:
     + AgentTokenStore
     + HostStore
     + MetricStore
+    + MetricRollupStore
     + ServiceStore
     + ServiceCatalogStore
     + DbMetricStore

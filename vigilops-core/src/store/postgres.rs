@@ -36,6 +36,7 @@ mod logs;
 mod remediation;
 mod report;
 mod retention;
+mod rollup;
 mod services;
 mod sla;
 mod topology;
@@ -158,22 +159,7 @@ fn metric_values_from_row(row: &sqlx::postgres::PgRow) -> StoreResult<MetricValu
 }
 
 /// The metric value columns, in [`super::codec::metric_fields`] order.
-const METRIC_VALUE_COLUMNS: [&str; 14] = [
-    "cpu_percent",
-    "cpu_load_1",
-    "cpu_load_5",
-    "cpu_load_15",
-    "memory_used_mb",
-    "memory_percent",
-    "disk_used_mb",
-    "disk_total_mb",
-    "disk_percent",
-    "net_bytes_sent",
-    "net_bytes_recv",
-    "net_send_rate_kb",
-    "net_recv_rate_kb",
-    "net_packet_loss_rate",
-];
+const METRIC_VALUE_COLUMNS: [&str; 14] = super::codec::METRIC_COLUMNS;
 
 #[async_trait]
 impl UserStore for PostgresStore {
@@ -1578,15 +1564,31 @@ async fn complete_claims(
 
 #[async_trait]
 impl TrendStore for PostgresStore {
-    async fn trend_rows(&self, from: DateTime<Utc>, hours: u32) -> StoreResult<TrendRows> {
+    async fn trend_rows(
+        &self,
+        from: DateTime<Utc>,
+        hours: u32,
+        rolled_until: Option<DateTime<Utc>>,
+    ) -> StoreResult<TrendRows> {
         let (start, end) = (from, from + Duration::hours(i64::from(hours)));
+        let split = rolled_until.map_or(start, |until| until.clamp(start, end));
         let metrics = sqlx::query(
-            "SELECT floor(extract(epoch FROM recorded_at - $1) / 3600)::bigint AS bucket, \
-                avg(cpu_percent)::float8 AS cpu, avg(memory_percent)::float8 AS mem \
-             FROM host_metrics WHERE recorded_at >= $1 AND recorded_at < $2 GROUP BY bucket",
+            "SELECT floor(extract(epoch FROM t - $1) / 3600)::bigint AS bucket, \
+                (sum(cpu_sum) / NULLIF(sum(cpu_n), 0))::float8 AS cpu, \
+                (sum(mem_sum) / NULLIF(sum(mem_n), 0))::float8 AS mem FROM ( \
+                SELECT bucket_start AS t, cpu_percent_sum AS cpu_sum, \
+                    cpu_percent_count::bigint AS cpu_n, memory_percent_sum AS mem_sum, \
+                    memory_percent_count::bigint AS mem_n \
+                FROM host_metrics_1h WHERE bucket_start >= $1 AND bucket_start < $3 \
+                UNION ALL \
+                SELECT recorded_at, cpu_percent, (cpu_percent IS NOT NULL)::int::bigint, \
+                    memory_percent, (memory_percent IS NOT NULL)::int::bigint \
+                FROM host_metrics WHERE recorded_at >= $3 AND recorded_at < $2 \
+             ) parts GROUP BY bucket",
         )
         .bind(start)
         .bind(end)
+        .bind(split)
         .fetch_all(&self.pool)
         .await?
         .iter()

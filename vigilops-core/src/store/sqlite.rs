@@ -42,6 +42,7 @@ mod logs;
 mod remediation;
 mod report;
 mod retention;
+mod rollup;
 mod services;
 mod sla;
 mod topology;
@@ -1550,18 +1551,34 @@ async fn complete_claim(
 
 #[async_trait]
 impl TrendStore for SqliteStore {
-    async fn trend_rows(&self, from: DateTime<Utc>, hours: u32) -> StoreResult<TrendRows> {
+    async fn trend_rows(
+        &self,
+        from: DateTime<Utc>,
+        hours: u32,
+        rolled_until: Option<DateTime<Utc>>,
+    ) -> StoreResult<TrendRows> {
         let (start, end) = (
             micros(from),
             micros(from + Duration::hours(i64::from(hours))),
         );
+        let split = rolled_until.map_or(start, |until| micros(until).clamp(start, end));
         let metrics = sqlx::query(
-            "SELECT (recorded_at - $1) / 3600000000 AS bucket, avg(cpu_percent) AS cpu, \
-                avg(memory_percent) AS mem \
-             FROM host_metrics WHERE recorded_at >= $1 AND recorded_at < $2 GROUP BY bucket",
+            "SELECT bucket, sum(cpu_sum) / NULLIF(sum(cpu_n), 0) AS cpu, \
+                sum(mem_sum) / NULLIF(sum(mem_n), 0) AS mem FROM ( \
+                SELECT (bucket_start - $1) / 3600000000 AS bucket, cpu_percent_sum AS cpu_sum, \
+                    cpu_percent_count AS cpu_n, memory_percent_sum AS mem_sum, \
+                    memory_percent_count AS mem_n \
+                FROM host_metrics_1h WHERE bucket_start >= $1 AND bucket_start < $3 \
+                UNION ALL \
+                SELECT (recorded_at - $1) / 3600000000, cpu_percent, \
+                    CASE WHEN cpu_percent IS NULL THEN 0 ELSE 1 END, memory_percent, \
+                    CASE WHEN memory_percent IS NULL THEN 0 ELSE 1 END \
+                FROM host_metrics WHERE recorded_at >= $3 AND recorded_at < $2 \
+             ) parts GROUP BY bucket",
         )
         .bind(start)
         .bind(end)
+        .bind(split)
         .fetch_all(&self.pool)
         .await?
         .iter()

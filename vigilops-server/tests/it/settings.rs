@@ -25,6 +25,8 @@ async fn settings_are_typed_validated_and_audited(app: &TestApp) {
         ("webhook_retry_count", "3"),
         ("log_retention_days", "7"),
         ("db_metric_retention_days", "30"),
+        ("raw_metrics_retention_days", "7"),
+        ("rollup_retention_days", "365"),
     ] {
         assert_eq!(defaults.body[key]["value"], value, "{key}");
         assert!(
@@ -59,6 +61,9 @@ async fn settings_are_typed_validated_and_audited(app: &TestApp) {
         json!({"heartbeat_timeout": 5}),
         json!({"webhook_retry_count": "many"}),
         json!({"heartbeat_timeout": 100, "no_such_setting": 1}),
+        // Rollups must outlive what they summarise (5-minute rollups are kept 7 days now).
+        json!({"heartbeat_timeout": 100, "raw_metrics_retention_days": 8}),
+        json!({"rollup_retention_days": 3}),
     ] {
         let refused = app
             .call("PUT", "/api/v1/settings", Some(&admin), Some(body.clone()))
@@ -118,7 +123,8 @@ async fn the_offline_sweep_and_retention_read_their_settings(app: &TestApp) {
         .unwrap();
     assert_eq!(swept, [host]);
 
-    // Retention: a sample 10 days old goes under 7 days, not under the default 90.
+    // Retention: a raw sample 10 days old goes under 7 days, not under 30, and only once the
+    // rollup pass has summarised it.
     let now = app.clock_now();
     let sample = |days: i64| MetricSample {
         host_id: host,
@@ -137,13 +143,28 @@ async fn the_offline_sweep_and_retention_read_their_settings(app: &TestApp) {
         vigilops_server::purge_old_metrics(&app.state)
             .await
             .unwrap(),
+        0,
+        "not rolled up yet"
+    );
+    vigilops_core::rollup::pass(store, now).await.unwrap();
+    app.call(
+        "PUT",
+        "/api/v1/settings",
+        Some(&admin),
+        Some(json!({"raw_metrics_retention_days": 30})),
+    )
+    .await;
+    assert_eq!(
+        vigilops_server::purge_old_metrics(&app.state)
+            .await
+            .unwrap(),
         0
     );
     app.call(
         "PUT",
         "/api/v1/settings",
         Some(&admin),
-        Some(json!({"metrics_retention_days": 7})),
+        Some(json!({"raw_metrics_retention_days": 7})),
     )
     .await;
     assert_eq!(
