@@ -11,10 +11,13 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
+use super::summary::{Summary, SummaryCache};
 use crate::alerting::engine::AlertObserver;
 use crate::bus::Bus;
+use crate::clock::Clock;
 use crate::model::Alert;
 use crate::remediation::flow::ProgressObserver;
+use crate::store::{Store, StoreError};
 
 /// The bus topic of dashboard events.
 pub const TOPIC: &str = "dashboard";
@@ -50,6 +53,7 @@ pub enum LiveEvent {
 pub struct DashboardFeed {
     bus: Arc<dyn Bus>,
     local: broadcast::Sender<LiveEvent>,
+    summaries: Arc<SummaryCache>,
 }
 
 impl DashboardFeed {
@@ -57,6 +61,8 @@ impl DashboardFeed {
     pub fn start(bus: Arc<dyn Bus>) -> Self {
         let (local, _) = broadcast::channel(LOCAL_QUEUE);
         let rebroadcast = local.clone();
+        let summaries = Arc::new(SummaryCache::new());
+        let changed = Arc::clone(&summaries);
         let topic_bus = Arc::clone(&bus);
         tokio::spawn(async move {
             loop {
@@ -65,7 +71,10 @@ impl DashboardFeed {
                         while let Some(payload) = subscription.next().await {
                             match serde_json::from_str::<LiveEvent>(&payload) {
                                 // No socket listening is not an error.
-                                Ok(event) => drop(rebroadcast.send(event)),
+                                Ok(event) => {
+                                    changed.invalidate();
+                                    drop(rebroadcast.send(event));
+                                }
                                 Err(error) => {
                                     tracing::warn!(%error, "unreadable dashboard event");
                                 }
@@ -80,7 +89,21 @@ impl DashboardFeed {
                 }
             }
         });
-        Self { bus, local }
+        Self {
+            bus,
+            local,
+            summaries,
+        }
+    }
+
+    /// The dashboard summary, shared by this replica's requests and sockets and recomputed
+    /// after every change the feed delivers (see [`SummaryCache`]).
+    pub async fn summary(
+        &self,
+        store: &dyn Store,
+        clock: &dyn Clock,
+    ) -> Result<Summary, StoreError> {
+        self.summaries.get(store, clock).await
     }
 
     /// The events this replica hears from now on.

@@ -185,11 +185,66 @@ pub fn summary_of(counts: &DashboardCounts, now: DateTime<Utc>) -> Summary {
     }
 }
 
-/// The summary as of `clock`'s now.
+/// The summary as of `clock`'s now, read from the store.
 pub async fn summary(store: &dyn Store, clock: &dyn Clock) -> Result<Summary, StoreError> {
     let now = clock.now();
     let counts = store.dashboard_counts(now - Duration::hours(1)).await?;
     Ok(summary_of(&counts, now))
+}
+
+/// How long a computed summary is served again at most.
+pub const SUMMARY_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// One replica's latest summary, shared by every request and dashboard socket: computed by one
+/// caller at a time (the others wait and take its result), served again for at most
+/// [`SUMMARY_MAX_AGE`], and dropped at once when [`SummaryCache::invalidate`] is called (the
+/// live feed does so for every change it delivers). A fleet-wide summary costs one index probe
+/// per host; a hundred open dashboards should not multiply that.
+#[derive(Debug, Default)]
+pub struct SummaryCache {
+    latest: tokio::sync::Mutex<Option<Cached>>,
+    generation: std::sync::atomic::AtomicU64,
+}
+
+#[derive(Debug)]
+struct Cached {
+    summary: Summary,
+    generation: u64,
+    computed: std::time::Instant,
+}
+
+impl SummaryCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Forgets the cached summary: the next caller reads the store.
+    pub fn invalidate(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The summary, from the cache when it is fresh and nothing changed since.
+    pub async fn get(&self, store: &dyn Store, clock: &dyn Clock) -> Result<Summary, StoreError> {
+        let mut latest = self.latest.lock().await;
+        // Read before the store, so a change during the read makes the result stale at once.
+        let generation = self.generation.load(std::sync::atomic::Ordering::SeqCst);
+        if let Some(cached) = latest.as_ref()
+            && cached.generation == generation
+            && cached.computed.elapsed() < SUMMARY_MAX_AGE
+        {
+            return Ok(cached.summary.clone());
+        }
+        let computed = std::time::Instant::now();
+        let fresh = summary(store, clock).await?;
+        *latest = Some(Cached {
+            summary: fresh.clone(),
+            generation,
+            computed,
+        });
+        Ok(fresh)
+    }
 }
 
 #[cfg(test)]

@@ -57,7 +57,9 @@ async fn summary(
     _viewer: Viewer,
 ) -> Result<Json<Summary>, ApiError> {
     Ok(Json(
-        vigilops_core::dashboard::summary::summary(state.store.as_ref(), state.clock.as_ref())
+        state
+            .dashboard_feed
+            .summary(state.store.as_ref(), state.clock.as_ref())
             .await?,
     ))
 }
@@ -94,9 +96,10 @@ async fn socket(
 }
 
 async fn send_summary(state: &AppState, socket: &mut WebSocket) -> bool {
-    let frame =
-        vigilops_core::dashboard::summary::summary(state.store.as_ref(), state.clock.as_ref())
-            .await;
+    let frame = state
+        .dashboard_feed
+        .summary(state.store.as_ref(), state.clock.as_ref())
+        .await;
     match frame.map(|frame| serde_json::to_string(&frame)) {
         Ok(Ok(text)) => socket.send(Message::Text(text.into())).await.is_ok(),
         Ok(Err(error)) => {
