@@ -155,6 +155,81 @@ pub fn actual_percent(coverage: &CheckCoverage) -> Option<f64> {
     Some(100.0 * (1.0 - down as f64 / covered as f64))
 }
 
+/// The window pairs of the burn-rate alerts, as in the multiwindow burn-rate alerts of
+/// Google's SRE workbook: the long window says the budget is really being spent, the short one
+/// that it still is (so the alert resolves soon after the fault does). A rule
+/// `sla_burn_rate_1h >= 14.4` pages when the last hour and the last 5 minutes both spend the
+/// budget 14.4 times too fast (2 % of a 30-day budget in an hour);
+/// `sla_burn_rate_6h >= 6` opens a ticket when the last 6 hours and 30 minutes spend it 6 times
+/// too fast (5 % in 6 hours).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BurnWindow {
+    /// 1 hour, confirmed over 5 minutes.
+    OneHour,
+    /// 6 hours, confirmed over 30 minutes.
+    SixHours,
+}
+
+impl BurnWindow {
+    /// Both, in [`Standing::burn_rates`] order.
+    pub const ALL: [Self; 2] = [Self::OneHour, Self::SixHours];
+
+    /// The alert rule metric.
+    pub fn metric(self) -> &'static str {
+        match self {
+            Self::OneHour => "sla_burn_rate_1h",
+            Self::SixHours => "sla_burn_rate_6h",
+        }
+    }
+
+    /// The window named by an alert rule metric.
+    pub fn of_metric(metric: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|window| window.metric() == metric)
+    }
+
+    /// The (long, short) windows.
+    pub fn windows(self) -> (Duration, Duration) {
+        match self {
+            Self::OneHour => (Duration::hours(1), Duration::minutes(5)),
+            Self::SixHours => (Duration::hours(6), Duration::minutes(30)),
+        }
+    }
+
+    /// Its place in [`Standing::burn_rates`].
+    pub fn index(self) -> usize {
+        match self {
+            Self::OneHour => 0,
+            Self::SixHours => 1,
+        }
+    }
+}
+
+/// How fast `coverage` spends the error budget of `target_percent`: the fraction of covered
+/// time that was down over the fraction the target allows (1 spends the budget exactly over
+/// the SLA window; 14.4 spends 2 % of a 30-day budget in an hour). `None` without covered
+/// time. A 100 % target has no budget: any downtime burns at `f64::MAX`.
+pub fn burn_rate(coverage: &CheckCoverage, target_percent: f64) -> Option<f64> {
+    let covered = coverage.covered.num_microseconds()?;
+    if covered <= 0 {
+        return None;
+    }
+    let down = coverage.down.num_microseconds()? as f64 / covered as f64;
+    let budget = 1.0 - target_percent / 100.0;
+    Some(if budget <= 0.0 {
+        if down > 0.0 { f64::MAX } else { 0.0 }
+    } else {
+        down / budget
+    })
+}
+
+/// The burn rate of a [`BurnWindow`]: the smaller of its long and short windows' rates, so a
+/// comparison holds only when it holds over both. `None` when either window has no data.
+pub fn pair_burn_rate(long: Option<f64>, short: Option<f64>) -> Option<f64> {
+    Some(long?.min(short?))
+}
+
 /// Allowed downtime of a window (`days × 1440 × (1 − target / 100)` minutes) minus the
 /// measured downtime, in minutes; negative once the budget is spent.
 pub fn error_budget_remaining_minutes(target_percent: f64, days: i64, down: Duration) -> f64 {
@@ -340,13 +415,25 @@ pub struct Evaluation {
     pub closed: usize,
 }
 
-/// Told by every evaluation whether each rule's service has an open violation. The alert
-/// engine implements it, which is how `sla_violation` alert rules fire and resolve.
+/// Told by every evaluation whether each rule's service has an open violation and how fast it
+/// burns its error budget. The alert engine implements it, which is how `sla_violation`,
+/// `sla_burn_rate_1h` and `sla_burn_rate_6h` alert rules fire and resolve.
 #[async_trait::async_trait]
 pub trait SlaStandingObserver: Send + Sync + std::fmt::Debug {
-    /// The standing of `service_id` (of `host_id`): `violated` while a violation is open;
-    /// `message` says what the evaluator saw.
-    async fn sla_standing(&self, service_id: i64, host_id: i64, violated: bool, message: String);
+    /// The standing of `service_id` (of `host_id`) as of this evaluation.
+    async fn sla_standing(&self, service_id: i64, host_id: i64, standing: Standing);
+}
+
+/// What the evaluator tells the alert engine about a service's SLA each run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Standing {
+    /// Whether a violation is open (`sla_violation` rules).
+    pub violated: bool,
+    /// The burn rate of each [`BurnWindow`], in [`BurnWindow::ALL`] order ([`pair_burn_rate`];
+    /// `sla_burn_rate_1h` and `sla_burn_rate_6h` rules), `None` without checks in a window.
+    pub burn_rates: [Option<f64>; 2],
+    /// What the evaluator saw, e.g. `availability 99.82% < 99.9% (monthly)`.
+    pub message: String,
 }
 
 /// Coverage of whole, settled days by (service, day, cap in seconds), with when it was read.
@@ -775,7 +862,11 @@ impl SlaService {
             }
             let actual = actual_percent(&self.window_coverage(&rule, start, now).await?);
             let below = actual.filter(|actual| *actual < rule.target_percent);
-            self.tell_standing(&rule, actual, below.is_some()).await;
+            if self.observer.is_some() {
+                let burn_rates = self.burn_rates(&rule, now).await?;
+                self.tell_standing(&rule, actual, below.is_some(), burn_rates)
+                    .await;
+            }
             match (below, current) {
                 (Some(actual), None) => {
                     let (_, created) = self
@@ -824,9 +915,39 @@ impl SlaService {
 }
 
 impl SlaService {
-    /// Tells the observer, if any, whether `rule`'s service is violating its SLA now. A
-    /// failure to find the service's host only skips the telling.
-    async fn tell_standing(&self, rule: &SlaRule, actual: Option<f64>, violated: bool) {
+    /// `rule`'s burn rate of each [`BurnWindow`] as of `now` (short windows, read from the
+    /// checks).
+    async fn burn_rates(
+        &self,
+        rule: &SlaRule,
+        now: DateTime<Utc>,
+    ) -> Result<[Option<f64>; 2], SlaError> {
+        let cap = coverage_cap(rule.check_interval);
+        let mut burn_rates = [None, None];
+        for window in BurnWindow::ALL {
+            let (long, short) = window.windows();
+            let mut rates = [None, None];
+            for (rate, span) in rates.iter_mut().zip([long, short]) {
+                let coverage = self
+                    .store
+                    .check_coverage(rule.service_id, now - span, now, cap)
+                    .await?;
+                *rate = burn_rate(&coverage, rule.target_percent);
+            }
+            burn_rates[window.index()] = pair_burn_rate(rates[0], rates[1]);
+        }
+        Ok(burn_rates)
+    }
+
+    /// Tells the observer, if any, whether `rule`'s service is violating its SLA now and how
+    /// fast it burns its budget. A failure to find the service's host only skips the telling.
+    async fn tell_standing(
+        &self,
+        rule: &SlaRule,
+        actual: Option<f64>,
+        violated: bool,
+        burn_rates: [Option<f64>; 2],
+    ) {
         let Some(observer) = &self.observer else {
             return;
         };
@@ -851,7 +972,15 @@ impl SlaService {
             None => format!("availability unknown ({})", rule.window.as_str()),
         };
         observer
-            .sla_standing(rule.service_id, host_id, violated, message)
+            .sla_standing(
+                rule.service_id,
+                host_id,
+                Standing {
+                    violated,
+                    burn_rates,
+                    message,
+                },
+            )
             .await;
     }
 }
@@ -1097,5 +1226,58 @@ mod tests {
             violation_description(99.8999, 99.9, SlaWindow::Daily),
             "availability 99.89% < 99.9% (daily)"
         );
+    }
+
+    fn covering(covered_minutes: i64, down_minutes: i64) -> CheckCoverage {
+        CheckCoverage {
+            covered: Duration::minutes(covered_minutes),
+            down: Duration::minutes(down_minutes),
+            total_checks: 0,
+            down_checks: 0,
+        }
+    }
+
+    #[test]
+    fn burn_rate_is_downtime_over_the_budget() {
+        // 99.9 %: the budget is 0.1 % of the time. 6 minutes down in an hour is 10 % down,
+        // 100 times the budget's pace.
+        let rate = burn_rate(&covering(60, 6), 99.9).unwrap();
+        assert!((rate - 100.0).abs() < 1e-6, "{rate}");
+        assert_eq!(burn_rate(&covering(60, 0), 99.9), Some(0.0));
+        assert_eq!(
+            burn_rate(&covering(0, 0), 99.9),
+            None,
+            "no data is not burning"
+        );
+        // 99 %: 1 % budget; 30 s down in an hour is 0.83 % → 0.83.
+        let coverage = CheckCoverage {
+            covered: Duration::hours(1),
+            down: Duration::seconds(30),
+            total_checks: 0,
+            down_checks: 0,
+        };
+        let rate = burn_rate(&coverage, 99.0).unwrap();
+        assert!((rate - 30.0 / 3600.0 / 0.01).abs() < 1e-9, "{rate}");
+        // A 100 % target has no budget at all.
+        assert_eq!(burn_rate(&covering(60, 1), 100.0), Some(f64::MAX));
+        assert_eq!(burn_rate(&covering(60, 0), 100.0), Some(0.0));
+    }
+
+    #[test]
+    fn a_burn_must_hold_over_both_windows_of_a_pair() {
+        // A short spike: the 5-minute window burns, the hour does not (yet).
+        assert_eq!(pair_burn_rate(Some(2.0), Some(50.0)), Some(2.0));
+        // Over after the fault: the hour still shows it, the last 5 minutes do not.
+        assert_eq!(pair_burn_rate(Some(20.0), Some(0.0)), Some(0.0));
+        assert_eq!(pair_burn_rate(Some(20.0), Some(30.0)), Some(20.0));
+        // A window without data: no judgement.
+        assert_eq!(pair_burn_rate(None, Some(40.0)), None);
+        assert_eq!(pair_burn_rate(Some(40.0), None), None);
+        for window in BurnWindow::ALL {
+            assert_eq!(BurnWindow::of_metric(window.metric()), Some(window));
+            let (long, short) = window.windows();
+            assert!(long > short);
+        }
+        assert_eq!(BurnWindow::of_metric("sla_burn_rate"), None);
     }
 }

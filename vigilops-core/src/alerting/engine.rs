@@ -67,10 +67,8 @@ pub enum Observation {
         service_id: i64,
         /// Its host.
         host_id: i64,
-        /// Whether a violation is open.
-        violated: bool,
-        /// What the evaluator saw, e.g. `availability 99.82% < 99.9% (monthly)`.
-        message: String,
+        /// The evaluator's judgement.
+        standing: crate::sla::Standing,
     },
     /// Someone acknowledged or resolved this alert by hand.
     AlertChanged(i64),
@@ -154,19 +152,17 @@ impl AlertEngine {
         self.observe(Observation::Reconcile).await;
     }
 
-    /// The SLA evaluator's standing of a service (`sla_violation` rules).
+    /// The SLA evaluator's standing of a service (`sla_violation` and `sla_burn_rate` rules).
     pub async fn sla_standing(
         &self,
         service_id: i64,
         host_id: i64,
-        violated: bool,
-        message: String,
+        standing: crate::sla::Standing,
     ) {
         self.observe(Observation::SlaStanding {
             service_id,
             host_id,
-            violated,
-            message,
+            standing,
         })
         .await;
     }
@@ -223,8 +219,8 @@ impl crate::ingest::ReadingObserver for AlertEngine {
 
 #[async_trait::async_trait]
 impl crate::sla::SlaStandingObserver for AlertEngine {
-    async fn sla_standing(&self, service_id: i64, host_id: i64, violated: bool, message: String) {
-        AlertEngine::sla_standing(self, service_id, host_id, violated, message).await;
+    async fn sla_standing(&self, service_id: i64, host_id: i64, standing: crate::sla::Standing) {
+        AlertEngine::sla_standing(self, service_id, host_id, standing).await;
     }
 }
 
@@ -318,12 +314,8 @@ impl Worker {
                 Observation::SlaStanding {
                     service_id,
                     host_id,
-                    violated,
-                    message,
-                } => {
-                    self.on_sla_standing(service_id, host_id, violated, message)
-                        .await;
-                }
+                    standing,
+                } => self.on_sla_standing(service_id, host_id, standing).await,
                 Observation::Db(reading) => self.on_db(*reading).await,
                 Observation::Logs(entries) => self.on_logs(entries).await,
                 Observation::AlertChanged(id) => match self.store.alert(id).await {
@@ -650,13 +642,13 @@ impl Worker {
         }
     }
 
-    /// `sla_violation` rules: the service is the target; the SLA evaluator has judged it.
+    /// `sla_violation` and `sla_burn_rate` rules: the service is the target; the SLA evaluator
+    /// has judged it.
     async fn on_sla_standing(
         &mut self,
         service_id: i64,
         host_id: i64,
-        violated: bool,
-        message: String,
+        standing: crate::sla::Standing,
     ) {
         let now = self.clock.now();
         let Some(host) = self.host(host_id).await else {
@@ -665,9 +657,39 @@ impl Worker {
         let rules = Arc::clone(&self.rules);
         let mut name: Option<Option<String>> = None;
         for rule in rules.iter() {
-            if !matches!(rule.rule.kind, RuleKind::SlaViolation)
-                || !applies(rule, &host, Some(service_id))
-            {
+            let (metric, value, threshold, assessment) = match &rule.rule.kind {
+                RuleKind::SlaViolation => (
+                    "sla_violation",
+                    Some(if standing.violated { 1.0 } else { 0.0 }),
+                    Some(1.0),
+                    Some(if standing.violated {
+                        Assessment::Violating
+                    } else {
+                        Assessment::Clear
+                    }),
+                ),
+                // No checks in a window: neither fires nor resolves.
+                RuleKind::SlaBurnRate { window, threshold } => {
+                    let rate = standing.burn_rates[window.index()];
+                    (
+                        window.metric(),
+                        rate,
+                        Some(threshold.trigger),
+                        rate.map(|rate| threshold.assess(rate)),
+                    )
+                }
+                _ => continue,
+            };
+            let message = match rule.rule.kind {
+                RuleKind::SlaBurnRate { window, .. } => format!(
+                    "error budget burn rate {:.1} over the last {} and {}",
+                    value.unwrap_or_default().min(1e9),
+                    human(window.windows().0),
+                    human(window.windows().1),
+                ),
+                _ => standing.message.clone(),
+            };
+            if !applies(rule, &host, Some(service_id)) {
                 continue;
             }
             if name.is_none() {
@@ -680,15 +702,11 @@ impl Worker {
                 service_id: Some(service_id),
                 service_name: name.clone().flatten(),
                 database_id: None,
-                metric: Some("sla_violation".to_owned()),
-                value: Some(if violated { 1.0 } else { 0.0 }),
-                threshold: Some(1.0),
-                message: message.clone(),
-                assessment: Some(if violated {
-                    Assessment::Violating
-                } else {
-                    Assessment::Clear
-                }),
+                metric: Some(metric.to_owned()),
+                value,
+                threshold,
+                message,
+                assessment,
             };
             self.apply(evaluated, now).await;
         }
@@ -1463,5 +1481,14 @@ fn describe(metric: &str, value: f64, condition: &Condition) -> String {
             "{metric} = {value}, trend reaches {limit} within {} h",
             within.num_hours()
         ),
+    }
+}
+
+/// A window length as people write it: `5 min`, `1 h`.
+fn human(span: Duration) -> String {
+    if span.num_minutes() % 60 == 0 {
+        format!("{} h", span.num_hours())
+    } else {
+        format!("{} min", span.num_minutes())
     }
 }

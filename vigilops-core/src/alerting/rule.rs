@@ -331,6 +331,17 @@ pub enum RuleKind {
     /// target). Metric `sla_violation` of a service rule; the SLA evaluator reports the
     /// standing of every rule each run (`crate::sla::SlaService::evaluate`).
     SlaViolation,
+    /// **Ours:** a service's SLA error budget burns too fast: metric `sla_burn_rate_1h` or
+    /// `sla_burn_rate_6h` of a service rule, compared with the threshold; the value is the
+    /// burn rate the SLA evaluator sees over both windows of the pair
+    /// (`crate::sla::BurnWindow`, `crate::sla::pair_burn_rate`).
+    SlaBurnRate {
+        /// Which pair of windows.
+        window: crate::sla::BurnWindow,
+        /// The comparison (`sla_burn_rate_1h >= 14.4` pages on 2 % of a 30-day budget in an
+        /// hour).
+        threshold: Threshold,
+    },
     /// Log entries matching a pattern; resolved after `quiet_period` without a match.
     LogPattern {
         /// The filter.
@@ -819,20 +830,32 @@ fn kind(check: &mut Checker, wire: &AlertRuleCreate, pending: Duration) -> Optio
     let metric = wire.metric.trim();
     match wire.rule_type.as_str() {
         "metric" if wire.target_type == "service" => {
-            if metric != "service_down" && metric != "sla_violation" {
-                check.refuse(
-                    "metric",
-                    format!("service rules watch service_down or sla_violation, got {metric:?}"),
-                );
-            }
             if wire.detector.is_some() {
                 check.refuse("detector", "is not available for service rules");
             }
-            Some(if metric == "sla_violation" {
-                RuleKind::SlaViolation
-            } else {
-                RuleKind::ServiceDown
-            })
+            match metric {
+                "sla_violation" => Some(RuleKind::SlaViolation),
+                "sla_burn_rate_1h" | "sla_burn_rate_6h" => {
+                    let window = crate::sla::BurnWindow::of_metric(metric)?;
+                    match threshold_condition(check, wire)? {
+                        Condition::Threshold(threshold) => {
+                            Some(RuleKind::SlaBurnRate { window, threshold })
+                        }
+                        _ => None,
+                    }
+                }
+                "service_down" => Some(RuleKind::ServiceDown),
+                _ => {
+                    check.refuse(
+                        "metric",
+                        format!(
+                            "service rules watch service_down, sla_violation, \
+                             sla_burn_rate_1h or sla_burn_rate_6h, got {metric:?}"
+                        ),
+                    );
+                    Some(RuleKind::ServiceDown)
+                }
+            }
         }
         "metric" if metric == "host_offline" => {
             if wire.detector.is_some() {

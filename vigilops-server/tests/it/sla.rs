@@ -245,6 +245,20 @@ async fn availability_is_time_based(app: &TestApp) {
 }
 on_both_backends!(availability_is_time_based);
 
+/// The alerts of alert rule `rule_id`, once the engine has taken everything told so far.
+async fn alerts_of_rule(app: &TestApp, rule_id: i64) -> Vec<vigilops_core::model::Alert> {
+    app.state.engine.flush().await;
+    let filter = AlertFilter {
+        rule_id: Some(rule_id),
+        page: Page {
+            page: 1,
+            page_size: 100,
+        },
+        ..AlertFilter::default()
+    };
+    app.state.store.list_alerts(&filter).await.unwrap().0
+}
+
 async fn violations_of(app: &TestApp, token: &str) -> Vec<Value> {
     let reply = app
         .call(
@@ -287,18 +301,7 @@ async fn violations_open_and_close_as_the_evaluator_runs(app: &TestApp) {
         .await;
     assert!(alert_rule.status.is_success(), "{:?}", alert_rule.body);
     let alert_rule_id = alert_rule.body["id"].as_i64().unwrap();
-    let alerts = || async {
-        app.state.engine.flush().await;
-        let filter = AlertFilter {
-            rule_id: Some(alert_rule_id),
-            page: Page {
-                page: 1,
-                page_size: 100,
-            },
-            ..AlertFilter::default()
-        };
-        app.state.store.list_alerts(&filter).await.unwrap().0
-    };
+    let alerts = || alerts_of_rule(app, alert_rule_id);
     let evaluate = || async { app.state.sla.evaluate(app.clock_now()).await.unwrap() };
     let start = app.clock_now(); // 01:32
 
@@ -618,3 +621,106 @@ async fn roles_audit_and_bad_input(app: &TestApp) {
     }
 }
 on_both_backends!(roles_audit_and_bad_input, &[("ALLOW_REGISTRATION", "true")]);
+
+/// Burn-rate alerts: a fast burn (the last hour and 5 minutes) pages and resolves soon after
+/// the fault; the slow burn (6 hours and 30 minutes) still holds then.
+async fn burn_rate_alerts_fire_over_both_windows_and_resolve_with_the_short_one(app: &TestApp) {
+    let (admin, agent) = app.admin_and_agent_token().await;
+    let host = app.register_host(&agent, "sla-burn").await;
+    let api = register_service(app, &agent, host, "checkout", 30).await;
+    create_rule(
+        app,
+        &admin,
+        json!({"service_id": api, "name": "checkout", "target_percent": 99.9,
+               "calculation_window": "monthly"}),
+    )
+    .await;
+    let rule = |metric: &str, threshold: f64| {
+        let admin = admin.clone();
+        let body = json!({"name": metric, "rule_type": "metric", "target_type": "service",
+                          "metric": metric, "operator": ">=", "threshold": threshold,
+                          "duration_seconds": 0, "severity": "critical"});
+        async move {
+            let reply = app
+                .call("POST", "/api/v1/alert-rules", Some(&admin), Some(body))
+                .await;
+            assert!(reply.status.is_success(), "{:?}", reply.body);
+            reply.body["id"].as_i64().unwrap()
+        }
+    };
+    let fast = rule("sla_burn_rate_1h", 14.4).await;
+    let slow = rule("sla_burn_rate_6h", 6.0).await;
+    let refused = app
+        .call(
+            "POST",
+            "/api/v1/alert-rules",
+            Some(&admin),
+            Some(
+                json!({"name": "x", "rule_type": "metric", "target_type": "service",
+                        "metric": "sla_burn_rate", "operator": ">=", "threshold": 1}),
+            ),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.body.to_string().contains("metric"),
+        "{:?}",
+        refused.body
+    );
+
+    let alerts = |rule_id: i64| alerts_of_rule(app, rule_id);
+    let evaluate = || async { app.state.sla.evaluate(app.clock_now()).await.unwrap() };
+    let start = app.clock_now();
+
+    // An hour up: no burn.
+    report_checks(
+        app,
+        &agent,
+        api,
+        (start - Duration::hours(1), 30, 120),
+        |_| false,
+    )
+    .await;
+    evaluate().await;
+    assert!(alerts(fast).await.is_empty());
+    assert!(alerts(slow).await.is_empty());
+
+    // Three minutes down: 5 % of the hour against a 0.1 % budget (50×), 60 % of the last 5
+    // minutes: both pairs fire.
+    app.advance(Duration::minutes(3));
+    report_checks(app, &agent, api, (start, 30, 6), |_| true).await;
+    evaluate().await;
+    let paged = alerts(fast).await;
+    assert_eq!(paged.len(), 1, "{paged:?}");
+    assert_eq!(paged[0].status, AlertStatus::Firing);
+    assert_eq!(paged[0].service_id, Some(api));
+    assert!(
+        paged[0]
+            .message
+            .as_deref()
+            .is_some_and(|message| message.starts_with("error budget burn rate 50.0")),
+        "{:?}",
+        paged[0].message
+    );
+    assert_eq!(alerts(slow).await.len(), 1);
+
+    // Six minutes up again: the last 5 minutes are clean, so the page resolves; the last 30
+    // minutes still hold the outage, so the slow burn stays.
+    app.advance(Duration::minutes(6));
+    report_checks(
+        app,
+        &agent,
+        api,
+        (start + Duration::minutes(3), 30, 12),
+        |_| false,
+    )
+    .await;
+    evaluate().await;
+    let paged = alerts(fast).await;
+    assert_eq!(paged.len(), 1, "{paged:?}");
+    assert_eq!(paged[0].status, AlertStatus::Resolved);
+    let ticket = alerts(slow).await;
+    assert_eq!(ticket.len(), 1, "{ticket:?}");
+    assert_eq!(ticket[0].status, AlertStatus::Firing);
+}
+on_both_backends!(burn_rate_alerts_fire_over_both_windows_and_resolve_with_the_short_one);
