@@ -46,6 +46,8 @@ export default defineConfig({
     include: ['src/**/*.test.{ts,tsx}'],
     css: false,
     restoreMocks: true,
-    testTimeout: 15000,
+    // jsdom renders of Ant Design pages take seconds on a loaded 2-CPU CI machine; a slow run
+    // is not a failure (seen: an 8-step page test over 15 s while Rust compiled alongside).
+    testTimeout: 60000,
   },
 });
