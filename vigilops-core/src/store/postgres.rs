@@ -36,6 +36,7 @@ mod logs;
 mod remediation;
 mod report;
 mod retention;
+mod service_rollup;
 mod services;
 mod sla;
 mod topology;
