@@ -12,6 +12,7 @@ use sqlx::{AssertSqlSafe, Row};
 
 use super::super::{ServiceRollupStore, StoreResult};
 use super::PostgresStore as Backend;
+use super::sla::coverage_from_row;
 use crate::model::{CheckCoverage, ServiceRollupResolution};
 
 // ---- Value encodings of this backend -------------------------------------------------------
@@ -229,12 +230,7 @@ impl ServiceRollupStore for Backend {
         .bind(ts(to))
         .fetch_one(&self.pool)
         .await?;
-        Ok(CheckCoverage {
-            covered: Duration::microseconds(row.try_get("covered_us")?),
-            down: Duration::microseconds(row.try_get("down_us")?),
-            total_checks: row.try_get("total_checks")?,
-            down_checks: row.try_get("down_checks")?,
-        })
+        coverage_from_row(&row)
     }
 
     async fn oldest_service_check(&self) -> StoreResult<Option<DateTime<Utc>>> {
