@@ -33,8 +33,8 @@ pub const ROLL_CHUNK: Duration = Duration::hours(1);
 ///   which reaches into later buckets, are recomputed. After a gap (the job did not run) the
 ///   window is longer; that is what the chunking is for.
 /// - On its very first run (no previous `to`): the oldest stored raw check
-///   (`RawHorizon::oldest_raw_check` of [`raw_horizon`]), so checks stored before rollups existed are rolled up before the
-///   retention purge deletes them.
+///   (`RawHorizon::oldest_raw_check` of [`raw_horizon`]), so checks stored before rollups
+///   existed are rolled up before the retention purge deletes them.
 ///
 /// Checks that arrive more than an hour late are picked up by [`roll_before_purge`], which the
 /// retention purge calls before deleting raw checks.
