@@ -18,6 +18,8 @@
 //! - [`liveness`]: online/offline state of hosts from heartbeats.
 //! - [`sla`]: SLA rules, time-based availability over calendar windows, reports, and the
 //!   evaluator that records violations.
+//! - [`service_rollup`]: 5-minute and 1-hour rollups of service checks, so raw checks can be
+//!   purged while SLA availability and reports of older ranges stay the same.
 //! - [`config`]: layered server configuration with redacted secrets.
 //! - [`report`]: daily and weekly operations reports, written in the background, on demand or
 //!   on schedule once per cluster.
@@ -77,6 +79,8 @@ pub mod retention;
 pub mod rollup;
 #[cfg(feature = "safety")]
 pub mod safety;
+#[cfg(feature = "server")]
+pub mod service_rollup;
 #[cfg(feature = "server")]
 pub mod services;
 #[cfg(feature = "server")]

@@ -1,10 +1,11 @@
 //! Retention (`rest-api.md` §22.7): what is kept how long, and the purge that enforces it.
 //! The original never purged host metrics or service checks; ours deletes, hourly and once
 //! per cluster, in bounded batches:
-//! - service checks older than `metrics_retention_days` (raw host metrics have their own purge,
-//!   which keeps each host's newest sample and never outruns the rollup pass);
+//! - service checks older than `raw_metrics_retention_days` (7), rolled up once more just before
+//!   (`service_rollup::roll_before_purge`); raw host metrics have their own purge, which keeps
+//!   each host's newest sample and never outruns the rollup pass;
 //! - 5-minute host metric rollups older than `metrics_retention_days` (90) and hourly ones
-//!   older than `rollup_retention_days` (365);
+//!   older than `rollup_retention_days` (365), and service check rollups alike;
 //! - log lines older than `log_retention_days` (`LOG_RETENTION_DAYS`, 7);
 //! - database samples older than `db_metric_retention_days` (`DB_METRIC_RETENTION_DAYS`, 30);
 //! - notification logs older than [`NOTIFICATION_LOG_DAYS`].
@@ -13,6 +14,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::model::ServiceRollupResolution;
+use crate::service_rollup;
 use crate::settings;
 use crate::store::{Retained, Store, StoreError};
 
@@ -52,7 +55,7 @@ impl RetentionDays {
             logs: settings::int(store, settings::LOG_RETENTION_DAYS, Some(log_default)).await,
             db_metrics: settings::int(store, settings::DB_METRIC_RETENTION_DAYS, Some(db_default))
                 .await,
-            service_checks: settings::int(store, settings::METRICS_RETENTION_DAYS, None).await,
+            service_checks: settings::int(store, settings::RAW_METRICS_RETENTION_DAYS, None).await,
             notification_logs: NOTIFICATION_LOG_DAYS,
             metric_rollups_5m: settings::int(store, settings::METRICS_RETENTION_DAYS, None).await,
             metric_rollups_1h: settings::int(store, settings::ROLLUP_RETENTION_DAYS, None).await,
@@ -75,6 +78,9 @@ pub async fn purge(
     let mut purged = BTreeMap::new();
     for what in Retained::ALL {
         let cutoff = now - Duration::days(days.of(what));
+        if what == Retained::ServiceChecks {
+            service_rollup::roll_before_purge(store, cutoff).await?;
+        }
         let mut total = 0;
         loop {
             let deleted = store.purge_batch(what, cutoff, BATCH).await?;
@@ -86,6 +92,32 @@ pub async fn purge(
             tokio::task::yield_now().await;
         }
         purged.insert(name(what), total);
+    }
+    for (resolution, kept, table) in [
+        (
+            ServiceRollupResolution::FiveMinutes,
+            days.metric_rollups_5m,
+            "service_check_rollups_5m",
+        ),
+        (
+            ServiceRollupResolution::Hour,
+            days.metric_rollups_1h,
+            "service_check_rollups_1h",
+        ),
+    ] {
+        let cutoff = now - Duration::days(kept);
+        let mut total = 0;
+        loop {
+            let deleted = store
+                .purge_service_rollups_before(resolution, cutoff, BATCH)
+                .await?;
+            total += deleted;
+            if deleted < BATCH.unsigned_abs() {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        purged.insert(table, total);
     }
     Ok(purged)
 }

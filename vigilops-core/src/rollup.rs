@@ -1,5 +1,5 @@
 //! Host metric rollups (issue 7): 5-minute buckets computed from raw samples and hourly ones from
-//! the 5-minute buckets, so a week's chart reads 168 rows instead of 40,000, and raw samples can
+//! the 5-minute buckets (the same pass rolls up service checks, `crate::service_rollup`), so a week's chart reads 168 rows instead of 40,000, and raw samples can
 //! be purged long before the history they summarise.
 //!
 //! **The pass** ([`pass`]) runs every [`PASS_EVERY`] under the `metric-rollup` lease (once per
@@ -23,6 +23,7 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::model::{Aggregate, MetricPoint, MetricSample, Resolution};
+use crate::service_rollup;
 use crate::store::{RollupLevel, Store, StoreResult};
 
 /// How often the pass runs.
@@ -47,6 +48,8 @@ pub struct PassReport {
     pub hourly_buckets: u64,
     /// (host, hour) pairs recomputed for late samples.
     pub late_hours: usize,
+    /// Service check rollup rows written.
+    pub service_rows: u64,
 }
 
 /// `at` rounded down to a multiple of `seconds` since the epoch.
@@ -72,14 +75,34 @@ pub fn late_hours(samples: &[MetricSample], now: DateTime<Utc>) -> Vec<(i64, Dat
 /// records the pass at `now`.
 pub async fn pass(store: &dyn Store, now: DateTime<Utc>) -> StoreResult<PassReport> {
     let mut report = PassReport::default();
-    let from = match store.rollup_watermark().await? {
+    let watermark = store.rollup_watermark().await?;
+    roll_host_metrics(store, watermark, now, &mut report).await?;
+    // Service checks (`crate::service_rollup`): an hour of overlap, or everything stored on a
+    // first pass.
+    let service_from = match watermark {
+        Some(through) => through.min(now) - Duration::hours(1),
+        None => service_rollup::raw_horizon(store)
+            .await?
+            .oldest_raw_check
+            .unwrap_or(now),
+    };
+    report.service_rows = service_rollup::roll(store, service_from, now).await?;
+    store.set_rollup_watermark(now).await?;
+    Ok(report)
+}
+
+/// The host metric part of [`pass`].
+async fn roll_host_metrics(
+    store: &dyn Store,
+    watermark: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    report: &mut PassReport,
+) -> StoreResult<()> {
+    let from = match watermark {
         Some(through) => align_down(through.min(now) - OVERLAP, 300),
         None => match store.oldest_raw_metric().await? {
             Some(oldest) => align_down(oldest, 3600),
-            None => {
-                store.set_rollup_watermark(now).await?;
-                return Ok(report);
-            }
+            None => return Ok(()),
         },
     };
     report.from = Some(from);
@@ -112,8 +135,7 @@ pub async fn pass(store: &dyn Store, now: DateTime<Utc>) -> StoreResult<PassRepo
             break;
         }
     }
-    store.set_rollup_watermark(now).await?;
-    Ok(report)
+    Ok(())
 }
 
 async fn recompute_hour(store: &dyn Store, host_id: i64, hour: DateTime<Utc>) -> StoreResult<()> {

@@ -59,7 +59,7 @@ pub const SPECS: [Spec; 8] = [
         default: 90,
         min: 1,
         max: 3650,
-        description: "Days 5-minute metric rollups are kept before they are purged",
+        description: "Days 5-minute rollups of host metrics and service checks are kept before they are purged",
     },
     Spec {
         key: RAW_METRICS_RETENTION_DAYS,
@@ -74,7 +74,7 @@ pub const SPECS: [Spec; 8] = [
         default: 365,
         min: 1,
         max: 3650,
-        description: "Days hourly metric rollups are kept before they are purged",
+        description: "Days hourly rollups of host metrics and service checks are kept before they are purged",
     },
     Spec {
         key: ALERT_CHECK_INTERVAL,

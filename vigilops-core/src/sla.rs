@@ -11,7 +11,8 @@
 //! The pure functions ([`window_start`], [`window_days`], [`coverage`], [`actual_percent`],
 //! [`error_budget_remaining_minutes`]) are the specification; the stores compute the same
 //! coverage in SQL (`SlaStore::check_coverage`), which the conformance story checks against
-//! [`coverage`].
+//! [`coverage`]. Ranges older than the stored raw checks are measured from the service check
+//! rollups ([`crate::service_rollup::check_coverage`]), which sum to the same coverage.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use serde_json::json;
 use crate::audit::{self, Actor};
 use crate::clock::Clock;
 use crate::model::{CheckCoverage, NewSlaRule, NewSlaViolation, SlaRule, SlaViolation, SlaWindow};
+use crate::service_rollup;
 use crate::store::{Store, StoreError};
 
 /// The target when a service has no rule.
@@ -607,23 +609,25 @@ impl SlaService {
         from: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<CheckCoverage, SlaError> {
+        let raw_horizon = service_rollup::raw_horizon(self.store.as_ref()).await?;
         self.coverage_between(
             rule.service_id,
             (from, now),
             coverage_cap(rule.check_interval),
-            now,
+            (now, raw_horizon),
         )
         .await
     }
 
     /// The coverage of `[from, to)` as of `now`, summed day by day; whole days settled by
-    /// `now` come from the cache when fresh.
+    /// `now` come from the cache when fresh. Days older than the stored raw checks
+    /// (`raw_horizon`, see [`service_rollup::raw_horizon`]) are read from the rollups.
     async fn coverage_between(
         &self,
         service_id: i64,
         (from, to): (DateTime<Utc>, DateTime<Utc>),
         cap: Duration,
-        now: DateTime<Utc>,
+        (now, raw_horizon): (DateTime<Utc>, service_rollup::RawHorizon),
     ) -> Result<CheckCoverage, SlaError> {
         let mut total = CheckCoverage::default();
         let mut cursor = from;
@@ -641,10 +645,14 @@ impl SlaService {
             let measured = match cached {
                 Some(measured) => measured,
                 None => {
-                    let measured = self
-                        .store
-                        .check_coverage(service_id, cursor, piece_end, cap)
-                        .await?;
+                    let measured = service_rollup::check_coverage(
+                        self.store.as_ref(),
+                        service_id,
+                        (cursor, piece_end),
+                        cap,
+                        raw_horizon,
+                    )
+                    .await?;
                     if whole_settled_day {
                         self.remember_day(key, measured, now);
                     }
@@ -769,6 +777,7 @@ impl SlaService {
         let period_start = midnight(start);
         let period_end = next_midnight(end)?.min(now).max(period_start);
 
+        let raw_horizon = service_rollup::raw_horizon(self.store.as_ref()).await?;
         let mut total = CheckCoverage::default();
         let mut daily_trend = Vec::new();
         for date in start
@@ -778,7 +787,7 @@ impl SlaService {
             let day_from = midnight(date);
             let day_to = next_midnight(date)?.min(now);
             let measured = if day_to > day_from {
-                self.coverage_between(service.id, (day_from, day_to), cap, now)
+                self.coverage_between(service.id, (day_from, day_to), cap, (now, raw_horizon))
                     .await?
             } else {
                 CheckCoverage::default()

@@ -122,3 +122,51 @@ impl std::ops::Add for CheckCoverage {
         }
     }
 }
+
+/// The bucket size of a service check rollup table (`service_check_rollups_5m`, `_1h`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ServiceRollupResolution {
+    /// 5-minute buckets, computed from raw checks.
+    FiveMinutes,
+    /// 1-hour buckets, summed from the 5-minute ones.
+    Hour,
+}
+
+impl ServiceRollupResolution {
+    /// Both, finest first.
+    pub const ALL: [Self; 2] = [Self::FiveMinutes, Self::Hour];
+
+    /// The length of one bucket. Buckets are aligned to the Unix epoch, so every 1-hour bucket
+    /// is twelve whole 5-minute buckets.
+    pub fn bucket(self) -> Duration {
+        match self {
+            Self::FiveMinutes => Duration::minutes(5),
+            Self::Hour => Duration::hours(1),
+        }
+    }
+
+    /// The start of the bucket holding `at`.
+    pub fn floor(self, at: DateTime<Utc>) -> DateTime<Utc> {
+        let width = self.bucket().num_microseconds().unwrap_or(1).max(1);
+        let start = at.timestamp_micros().div_euclid(width) * width;
+        DateTime::from_timestamp_micros(start).unwrap_or(at)
+    }
+
+    /// `at` when it starts a bucket, else the start of the next bucket.
+    pub fn ceil(self, at: DateTime<Utc>) -> DateTime<Utc> {
+        let floor = self.floor(at);
+        if floor == at {
+            at
+        } else {
+            floor + self.bucket()
+        }
+    }
+
+    /// The table holding this resolution (a constant, never input).
+    pub fn table(self) -> &'static str {
+        match self {
+            Self::FiveMinutes => "service_check_rollups_5m",
+            Self::Hour => "service_check_rollups_1h",
+        }
+    }
+}

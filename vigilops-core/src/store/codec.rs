@@ -81,6 +81,11 @@ mod tests {
                 include_str!("postgres/sla.rs"),
             ),
             (
+                "service_rollup.rs",
+                include_str!("sqlite/service_rollup.rs"),
+                include_str!("postgres/service_rollup.rs"),
+            ),
+            (
                 "report.rs",
                 include_str!("sqlite/report.rs"),
                 include_str!("postgres/report.rs"),

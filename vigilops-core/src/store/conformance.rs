@@ -14,6 +14,7 @@ mod alerting;
 mod remediation;
 mod report;
 mod rollup;
+mod service_rollup;
 mod sla;
 mod topology;
 use crate::model::{
@@ -24,6 +25,7 @@ use crate::model::{
 };
 pub use remediation::{alert_deletion_keeps_runs, spawned_creations_race};
 pub use report::scheduled_report_creations_race;
+pub use service_rollup::service_check_rollups;
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 27, 0, 0, 0)

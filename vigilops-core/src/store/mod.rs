@@ -11,6 +11,7 @@ use serde_json::Value;
 use std::collections::HashMap;
 
 use crate::alerting::wire::AlertRuleCreate;
+use crate::model::ServiceRollupResolution;
 use crate::model::{
     AgentCommand, AgentToken, Aggregate, AuditEntry, AuditFilter, CommandOutcome, DbPoint,
     DiscoveredDependency, Host, HostFilter, HostRegistration, LatestMetrics, LogEntry, MetricPoint,
@@ -995,6 +996,49 @@ pub trait SlaStore: Send + Sync {
     ) -> StoreResult<Vec<SlaViolation>>;
 }
 
+/// Rollups of service checks (migration 0013): per service and 5-minute or 1-hour bucket, the
+/// checks taken in it and the time checks cover in it, computed exactly as
+/// [`SlaStore::check_coverage`] computes coverage (a check in an earlier bucket covers into
+/// later ones), so the coverage of adjacent buckets sums to the raw coverage of their range and
+/// raw checks can be purged without changing older figures (`crate::service_rollup`).
+#[async_trait]
+pub trait ServiceRollupStore: Send + Sync {
+    /// Recomputes, for every service, the 5-minute buckets that intersect `[from, to)` from the
+    /// raw checks, then the 1-hour buckets that intersect it from the 5-minute rows, in one
+    /// write transaction; returns the rows written. A stored bucket is replaced only by a
+    /// recomputation that saw at least as many checks and, with as many, at least as much
+    /// covered time: adding checks never shrinks coverage, so this keeps every late check while
+    /// a window reaching into purged raw checks cannot shrink a bucket that was computed while
+    /// they were stored. Recomputing with the same checks writes the same values.
+    async fn roll_service_checks(&self, from: DateTime<Utc>, to: DateTime<Utc>)
+    -> StoreResult<u64>;
+    /// The coverage summed over the buckets of `resolution` of `service_id` that start in
+    /// `[from, to)` (with bucket-aligned ends, the coverage of `[from, to)` as computed when
+    /// the buckets were rolled up).
+    async fn service_rollup_coverage(
+        &self,
+        service_id: i64,
+        resolution: ServiceRollupResolution,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<CheckCoverage>;
+    /// When the oldest stored raw service check was taken (`None` without checks): raw checks
+    /// are purged oldest first, so every check from here on is still stored.
+    async fn oldest_service_check(&self) -> StoreResult<Option<DateTime<Utc>>>;
+    /// Where the newest 5-minute rollup bucket of any service starts (`None` before the first
+    /// rollup): every service is rolled up in the same statement, so the buckets before it
+    /// have been rolled up.
+    async fn newest_service_rollup(&self) -> StoreResult<Option<DateTime<Utc>>>;
+    /// Deletes at most `batch` buckets of `resolution` that start before `cutoff`, oldest
+    /// first; returns how many.
+    async fn purge_service_rollups_before(
+        &self,
+        resolution: ServiceRollupResolution,
+        cutoff: DateTime<Utc>,
+        batch: i64,
+    ) -> StoreResult<u64>;
+}
+
 /// Operations reports (`remediation-and-ai.md` §7) and the aggregates they are written from.
 #[async_trait]
 pub trait ReportStore: Send + Sync {
@@ -1177,6 +1221,7 @@ pub trait Store:
     + SettingStore
     + TrendStore
     + SlaStore
+    + ServiceRollupStore
     + ReportStore
     + TopologyStore
     + std::fmt::Debug

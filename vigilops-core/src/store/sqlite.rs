@@ -43,6 +43,7 @@ mod remediation;
 mod report;
 mod retention;
 mod rollup;
+mod service_rollup;
 mod services;
 mod sla;
 mod topology;

@@ -199,6 +199,21 @@ async fn postgres_scheduled_report_creations_race() {
     postgres.drop_database().await;
 }
 
+#[tokio::test]
+async fn sqlite_service_check_rollups() {
+    let sqlite = fresh_sqlite().await;
+    conformance::service_check_rollups(Arc::new(sqlite.store.clone())).await;
+}
+
+#[tokio::test]
+async fn postgres_service_check_rollups() {
+    let Some(postgres) = fresh_postgres().await else {
+        return;
+    };
+    conformance::service_check_rollups(Arc::new(postgres.store.clone())).await;
+    postgres.drop_database().await;
+}
+
 /// No store method deletes a single alert; plain SQL both backends accept.
 const DELETE_ALERT: &str = "DELETE FROM alerts WHERE id = $1";
 

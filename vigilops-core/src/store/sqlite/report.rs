@@ -27,6 +27,9 @@ fn get_ts(row: &BackendRow, column: &str) -> StoreResult<DateTime<Utc>> {
     from_micros(row.try_get(column)?)
 }
 
+/// The end of a 5-minute service check rollup bucket `r`.
+const ROLLUP_BUCKET_END: &str = "r.bucket_start + 300000000";
+
 // ---- Shared with postgres/report.rs from here on -------------------------------------------
 
 const REPORT_COLUMNS: &str = "id, title, report_type, period_start, period_end, content, \
@@ -202,17 +205,31 @@ impl ReportStore for Backend {
                 max: metrics.try_get(max)?,
             })
         };
-        // Each service's checks are counted through its (service_id, checked_at) index.
-        let services = sqlx::query(
+        // Each service's checks are counted through its (service_id, checked_at) index; the
+        // checks of the period older than every stored raw check (purged) are counted from
+        // the 5-minute rollups that end before the oldest stored check, so a period at the
+        // edge of the purge is exact to one bucket.
+        let rolled = |column: &str| {
+            format!(
+                "(SELECT COALESCE(SUM(r.{column}), 0) FROM service_check_rollups_5m r \
+                 WHERE r.service_id = s.id AND r.bucket_start >= $1 AND r.bucket_start < $2 \
+                 AND {ROLLUP_BUCKET_END} <= \
+                    (SELECT COALESCE(min(checked_at), $2) FROM service_checks))"
+            )
+        };
+        let services = sqlx::query(AssertSqlSafe(format!(
             "SELECT s.id, s.name, s.host_id, h.hostname, s.status, \
-                (SELECT count(*) FROM service_checks c WHERE c.service_id = s.id \
-                    AND c.checked_at >= $1 AND c.checked_at < $2) AS checks, \
-                (SELECT count(*) FROM service_checks c WHERE c.service_id = s.id \
+                CAST((SELECT count(*) FROM service_checks c WHERE c.service_id = s.id \
+                    AND c.checked_at >= $1 AND c.checked_at < $2) + {rolled_checks} AS BIGINT) \
+                    AS checks, \
+                CAST((SELECT count(*) FROM service_checks c WHERE c.service_id = s.id \
                     AND c.checked_at >= $1 AND c.checked_at < $2 \
-                    AND lower(c.status) = 'up') AS up_checks \
+                    AND lower(c.status) = 'up') + {rolled_up_checks} AS BIGINT) AS up_checks \
              FROM services s LEFT JOIN hosts h ON h.id = s.host_id \
              WHERE s.is_active ORDER BY s.id LIMIT $3",
-        )
+            rolled_checks = rolled("checks"),
+            rolled_up_checks = rolled("up_checks"),
+        )))
         .bind(from)
         .bind(to)
         .bind(ReportData::MAX_SERVICES)

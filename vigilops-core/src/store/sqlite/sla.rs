@@ -117,6 +117,17 @@ fn coverage_statement() -> String {
     )
 }
 
+/// The coverage a statement selected as `covered_us`, `down_us`, `total_checks` and
+/// `down_checks` (this file's coverage statement and the rollup sums of `service_rollup.rs`).
+pub(super) fn coverage_from_row(row: &BackendRow) -> StoreResult<CheckCoverage> {
+    Ok(CheckCoverage {
+        covered: Duration::microseconds(row.try_get("covered_us")?),
+        down: Duration::microseconds(row.try_get("down_us")?),
+        total_checks: row.try_get("total_checks")?,
+        down_checks: row.try_get("down_checks")?,
+    })
+}
+
 #[async_trait]
 impl SlaStore for Backend {
     async fn list_sla_rules(&self) -> StoreResult<Vec<SlaRule>> {
@@ -214,12 +225,7 @@ impl SlaStore for Backend {
             .bind(cap_us)
             .fetch_one(self.pool())
             .await?;
-        Ok(CheckCoverage {
-            covered: Duration::microseconds(row.try_get("covered_us")?),
-            down: Duration::microseconds(row.try_get("down_us")?),
-            total_checks: row.try_get("total_checks")?,
-            down_checks: row.try_get("down_checks")?,
-        })
+        coverage_from_row(&row)
     }
 
     async fn open_sla_violation(
