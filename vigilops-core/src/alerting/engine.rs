@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
+use super::batch::{After, AfterOpen, AfterResolve, Batch, PairKey, Subject};
 use super::detect::Sample;
 use super::dispatch::{Dispatcher, Notice, NoticeKind, TargetInfo};
 use super::rule::{AlertRule, Assessment, Condition, LogMatcher, RuleKind, TargetFacts};
@@ -24,9 +25,9 @@ use super::state::{AlertState, Event, Policy};
 use crate::clock::Clock;
 use crate::ingest::DbReading;
 use crate::model::{
-    Aggregate, Alert, AlertEventKind, AlertResolution, AlertStatus, Host, HostFilter, HostStatus,
-    MetricSample, MetricValues, NewAlert, NewAlertEvent, NewLogEntry, Page,
-    Resolution as SeriesResolution,
+    Aggregate, Alert, AlertEventKind, AlertResolution, AlertStatus, AlertWrites,
+    AlertWritesOutcome, Host, HostFilter, HostStatus, MetricSample, MetricValues, NewAlert,
+    NewAlertEvent, NewLogEntry, Page, Resolution as SeriesResolution,
 };
 use crate::store::{Store, StoreError};
 
@@ -38,6 +39,9 @@ const REFRESH: Duration = Duration::seconds(10);
 const RECONCILE_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 /// Most samples kept per series for the baseline and forecast detectors.
 const MAX_HISTORY: usize = 4096;
+/// Most observations evaluated before their alert writes are committed together: when many
+/// are queued (a storm), one transaction per this many rather than one per alert.
+const MAX_BATCH: usize = 256;
 
 /// Something the engine should look at.
 #[derive(Debug)]
@@ -130,6 +134,7 @@ impl AlertEngine {
             hosts: HashMap::new(),
             service_names: HashMap::new(),
             history: HashMap::new(),
+            batch: Batch::default(),
         };
         tokio::spawn(worker.run(receiver));
         Self { queue, dispatcher }
@@ -287,6 +292,8 @@ struct Worker {
     hosts: HashMap<i64, Arc<HostFacts>>,
     service_names: HashMap<i64, String>,
     history: HashMap<(i64, &'static str), Vec<Sample>>,
+    /// The alert writes of the observations drained so far, committed together.
+    batch: Batch,
 }
 
 impl Worker {
@@ -306,46 +313,80 @@ impl Worker {
             let Some(observation) = observation else {
                 break;
             };
-            self.refresh_rules(false).await;
-            match observation {
-                Observation::Metrics(sample) => self.on_metrics(*sample).await,
-                Observation::Check {
-                    service_id,
-                    host_id,
-                    down,
-                    at,
-                } => self.on_check(service_id, host_id, down, at).await,
-                Observation::SlaStanding {
-                    service_id,
-                    host_id,
-                    violated,
-                    message,
-                } => {
-                    self.on_sla_standing(service_id, host_id, violated, message)
-                        .await;
-                }
-                Observation::Db(reading) => self.on_db(*reading).await,
-                Observation::Logs(entries) => self.on_logs(entries).await,
-                Observation::AlertChanged(id) => match self.store.alert(id).await {
+            self.handle(observation).await;
+            // Whatever else is queued joins the same commit (a storm is written in batches,
+            // a lone reading at once).
+            let mut drained = 1;
+            while drained < MAX_BATCH {
+                let Ok(observation) = receiver.try_recv() else {
+                    break;
+                };
+                self.handle(observation).await;
+                drained += 1;
+            }
+            self.commit().await;
+        }
+        // Shutting down: the held resolutions are told now rather than never.
+        self.commit().await;
+        for pair in self.pairs.values_mut() {
+            if let Some(notice) = pair.held_notice.take() {
+                self.dispatcher.notify(notice);
+            }
+        }
+    }
+
+    /// Evaluates one observation. Readings queue their alert writes into the batch; anything
+    /// else first commits the batch, so it sees (and acts on) committed alerts only.
+    async fn handle(&mut self, observation: Observation) {
+        self.refresh_rules(false).await;
+        match observation {
+            Observation::Metrics(sample) => self.on_metrics(*sample).await,
+            Observation::Check {
+                service_id,
+                host_id,
+                down,
+                at,
+            } => self.on_check(service_id, host_id, down, at).await,
+            Observation::SlaStanding {
+                service_id,
+                host_id,
+                violated,
+                message,
+            } => {
+                self.on_sla_standing(service_id, host_id, violated, message)
+                    .await;
+            }
+            Observation::Db(reading) => self.on_db(*reading).await,
+            Observation::Logs(entries) => self.on_logs(entries).await,
+            Observation::AlertChanged(id) => {
+                self.commit().await;
+                match self.store.alert(id).await {
                     Ok(Some(alert)) => self.on_alert_changed(alert),
                     Ok(None) => {}
                     Err(error) => {
                         tracing::warn!(%error, alert_id = id, "could not read a changed alert")
                     }
-                },
-                Observation::RulesChanged => self.refresh_rules(true).await,
-                Observation::Sweep => self.sweep().await,
-                Observation::Reconcile => self.reconcile().await,
-                Observation::Tick => self.release_held(),
-                Observation::Flush(done) => {
-                    let _ = done.send(());
                 }
             }
-        }
-        // Shutting down: the held resolutions are told now rather than never.
-        for pair in self.pairs.values_mut() {
-            if let Some(notice) = pair.held_notice.take() {
-                self.dispatcher.notify(notice);
+            Observation::RulesChanged => {
+                self.commit().await;
+                self.refresh_rules(true).await;
+            }
+            Observation::Sweep => {
+                self.commit().await;
+                self.sweep().await;
+            }
+            Observation::Reconcile => {
+                self.commit().await;
+                self.reconcile().await;
+            }
+            Observation::Tick => {
+                self.commit().await;
+                self.release_held();
+            }
+            Observation::Flush(done) => {
+                self.commit().await;
+                let _ = done.send(());
             }
         }
     }
@@ -793,6 +834,10 @@ impl Worker {
             let shown: String = line.chars().take(200).collect();
             let message = format!("匹配关键字 '{keyword}' in: {shown}");
             let key = (rule.id, format!("host:{host_id}"));
+            if self.batch.touches(&key) {
+                // Whether the alert was open is a committed fact.
+                self.commit().await;
+            }
             let was_open = self
                 .pairs
                 .get(&key)
@@ -836,8 +881,11 @@ impl Worker {
     /// Everything time-based: host offline and `host_alive`, absence of data, the quiet period
     /// of log alerts, repeats and escalations.
     async fn sweep(&mut self) {
+        // Each part acts on the alerts the previous one opened or resolved, so commits them.
         self.sweep_hosts().await;
+        self.commit().await;
         self.sweep_log_quiet().await;
+        self.commit().await;
         self.sweep_reminders().await;
     }
 
@@ -1147,9 +1195,14 @@ impl Worker {
         }
     }
 
-    /// Runs one evaluation through the pair's state machine and carries out its events.
+    /// Runs one evaluation through the pair's state machine and carries out its events: opens
+    /// and resolves join the batch ([`Worker::commit`] finishes them), the rest happens now.
     async fn apply(&mut self, evaluated: Evaluated<'_>, now: DateTime<Utc>) {
         let key = (evaluated.rule.id, evaluated.target_key.clone());
+        if self.batch.touches(&key) {
+            // The pair's last change is not committed yet: decide on committed state.
+            self.commit().await;
+        }
         let pair = self.pairs.entry(key.clone()).or_default();
         let events = pair
             .state
@@ -1160,13 +1213,17 @@ impl Worker {
             }
             return;
         }
-        let target = Arc::new(TargetInfo {
-            hostname: Some(evaluated.host.host.hostname.clone()),
-            group: evaluated.host.host.group_name.clone(),
-            tags: evaluated.host.tags.clone(),
-            service: evaluated.service_id.and(evaluated.service_name.clone()),
-            metric: evaluated.metric.clone(),
-        });
+        let subject = Subject {
+            rule_id: evaluated.rule.id,
+            rule: Arc::clone(&evaluated.rule.rule),
+            target: Arc::new(TargetInfo {
+                hostname: Some(evaluated.host.host.hostname.clone()),
+                group: evaluated.host.host.group_name.clone(),
+                tags: evaluated.host.tags.clone(),
+                service: evaluated.service_id.and(evaluated.service_name.clone()),
+                metric: evaluated.metric.clone(),
+            }),
+        };
         let mut flapping = None;
         for event in events {
             match event {
@@ -1174,38 +1231,14 @@ impl Worker {
                     notify,
                     suppressed_count,
                 } => {
-                    let Some((alert, created)) = self.open(&evaluated, now).await else {
-                        continue;
+                    let after = AfterOpen {
+                        key: key.clone(),
+                        subject: subject.clone(),
+                        at: now,
+                        notify,
+                        suppressed_count,
                     };
-                    if let Some(pair) = self.pairs.get_mut(&key) {
-                        pair.alert = Some(alert.clone());
-                        pair.last_notified_at = Some(now);
-                        pair.escalated = false;
-                    }
-                    if !created {
-                        // Another replica opened (and told) this alert: follow it silently.
-                        continue;
-                    }
-                    for observer in &self.observers {
-                        observer.alert_fired(&alert);
-                    }
-                    if notify {
-                        self.notice(
-                            NoticeKind::Fired,
-                            alert,
-                            &evaluated,
-                            &target,
-                            suppressed_count,
-                        );
-                    } else {
-                        self.record(
-                            alert.id,
-                            AlertEventKind::Suppressed,
-                            now,
-                            serde_json::json!({"event": "fired", "reason": "cooldown or flapping"}),
-                        )
-                        .await;
-                    }
+                    self.batch.open(new_alert(&evaluated, now), after);
                 }
                 Event::Resolved { notify, .. } => {
                     let open = self.pairs.get_mut(&key).and_then(|pair| pair.alert.take());
@@ -1217,27 +1250,12 @@ impl Worker {
                         by: None,
                         comment: None,
                     };
-                    match self.store.resolve_alert(open.id, resolution).await {
-                        Ok((alert, true)) => {
-                            for observer in &self.observers {
-                                observer.alert_resolved(alert.id);
-                            }
-                            let notice =
-                                build_notice(NoticeKind::Resolved, alert, &evaluated, &target, 0);
-                            if notify {
-                                self.dispatcher.notify(notice);
-                            } else if let Some(pair) = self.pairs.get_mut(&key)
-                                && pair.state.held_until().is_some()
-                            {
-                                // Told when the hold ends, unless it fires again first.
-                                pair.held_notice = Some(notice);
-                            }
-                        }
-                        Ok(_) => {}
-                        Err(error) => {
-                            tracing::warn!(%error, alert_id = open.id, "could not resolve alert")
-                        }
-                    }
+                    let after = AfterResolve {
+                        key: key.clone(),
+                        subject: subject.clone(),
+                        notify,
+                    };
+                    self.batch.resolve(open.id, resolution, after);
                 }
                 Event::ResolutionDue => {
                     if let Some(notice) =
@@ -1256,39 +1274,136 @@ impl Worker {
             }
         }
         if let Some((kind, notify)) = flapping {
-            self.flapping(kind, notify, &key, &evaluated, &target, now)
-                .await;
+            // It speaks of the alert just opened or resolved: that must be committed first.
+            self.commit().await;
+            self.flapping(kind, notify, &key, &subject, now).await;
         }
     }
 
-    /// Opens the pair's alert, or finds the one another replica opened (`false`).
-    async fn open(&self, evaluated: &Evaluated<'_>, now: DateTime<Utc>) -> Option<(Alert, bool)> {
-        let rule = &evaluated.rule.rule;
-        let title = match (&evaluated.service_name, evaluated.service_id) {
-            (Some(name), _) => format!("{} - {name}", rule.name),
-            (None, Some(service_id)) => format!("{} - service #{service_id}", rule.name),
-            (None, None) => format!("{} - {}", rule.name, evaluated.host.host.hostname),
-        };
-        let new = NewAlert {
-            rule_id: evaluated.rule.id,
-            target_key: evaluated.target_key.clone(),
-            host_id: Some(evaluated.host.host.id),
-            service_id: evaluated.service_id,
-            database_id: evaluated.database_id,
-            severity: rule.severity,
-            title,
-            message: Some(evaluated.message.clone()),
-            metric_value: evaluated.value,
-            threshold: evaluated.threshold,
-            group_key: Some(format!("rule:{}", evaluated.rule.id)),
-            fired_at: now,
-        };
-        match self.store.open_alert(new).await {
-            Ok(opened) => Some(opened),
+    /// Writes the batch in one transaction, then finishes each open and resolve in the order
+    /// they were decided: the pair follows its alert, observers are told, notices go to the
+    /// dispatcher. If the batch cannot be written, its items are written one by one, so one
+    /// bad item costs only itself.
+    async fn commit(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.batch);
+        let outcome = match self.store.write_alerts(&batch.writes).await {
+            Ok(outcome) => outcome,
             Err(error) => {
-                tracing::error!(%error, rule_id = evaluated.rule.id, "could not open alert");
-                None
+                tracing::warn!(
+                    %error,
+                    opens = batch.writes.opens.len(),
+                    resolves = batch.writes.resolves.len(),
+                    "could not write a batch of alert changes; writing them one by one"
+                );
+                self.write_one_by_one(&batch.writes).await
             }
+        };
+        let mut opened = outcome.opened.into_iter();
+        let mut resolved = outcome.resolved.into_iter();
+        let mut opens = batch.opens.into_iter();
+        let mut resolves = batch.resolves.into_iter();
+        for step in batch.order {
+            match step {
+                After::Open => {
+                    if let (Some(after), Some(outcome)) = (opens.next(), opened.next()) {
+                        self.finish_open(after, outcome).await;
+                    }
+                }
+                After::Resolve => {
+                    if let (Some(after), Some(outcome)) = (resolves.next(), resolved.next()) {
+                        self.finish_resolve(after, outcome);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The batch's items through the single-item calls, each its own transaction.
+    async fn write_one_by_one(&self, writes: &AlertWrites) -> AlertWritesOutcome {
+        let mut outcome = AlertWritesOutcome::default();
+        for (id, resolution) in &writes.resolves {
+            outcome.resolved.push(
+                match self.store.resolve_alert(*id, resolution.clone()).await {
+                    Ok(resolved) => Some(resolved),
+                    Err(error) => {
+                        tracing::warn!(%error, alert_id = id, "could not resolve alert");
+                        None
+                    }
+                },
+            );
+        }
+        for alert in &writes.opens {
+            outcome
+                .opened
+                .push(match self.store.open_alert(alert.clone()).await {
+                    Ok(opened) => Some(opened),
+                    Err(error) => {
+                        tracing::error!(%error, rule_id = alert.rule_id, "could not open alert");
+                        None
+                    }
+                });
+        }
+        outcome
+    }
+
+    /// A committed open: the pair follows the alert (another replica's too, silently).
+    async fn finish_open(&mut self, after: AfterOpen, outcome: Option<(Alert, bool)>) {
+        let Some((alert, created)) = outcome else {
+            tracing::error!(
+                rule_id = after.subject.rule_id,
+                target = after.key.1,
+                "could not open alert: the pair's active alert kept changing"
+            );
+            return;
+        };
+        if let Some(pair) = self.pairs.get_mut(&after.key) {
+            pair.alert = Some(alert.clone());
+            pair.last_notified_at = Some(after.at);
+            pair.escalated = false;
+        }
+        if !created {
+            // Another replica opened (and told) this alert: follow it silently.
+            return;
+        }
+        for observer in &self.observers {
+            observer.alert_fired(&alert);
+        }
+        if after.notify {
+            let notice = after
+                .subject
+                .notice(NoticeKind::Fired, alert, after.suppressed_count);
+            self.dispatcher.notify(notice);
+        } else {
+            self.record(
+                alert.id,
+                AlertEventKind::Suppressed,
+                after.at,
+                serde_json::json!({"event": "fired", "reason": "cooldown or flapping"}),
+            )
+            .await;
+        }
+    }
+
+    /// A committed resolve: told now, or held while the pair holds its resolution.
+    fn finish_resolve(&mut self, after: AfterResolve, outcome: Option<(Alert, bool)>) {
+        let Some((alert, true)) = outcome else {
+            // Already resolved elsewhere (or by hand), or gone: nothing to tell.
+            return;
+        };
+        for observer in &self.observers {
+            observer.alert_resolved(alert.id);
+        }
+        let notice = after.subject.notice(NoticeKind::Resolved, alert, 0);
+        if after.notify {
+            self.dispatcher.notify(notice);
+        } else if let Some(pair) = self.pairs.get_mut(&after.key)
+            && pair.state.held_until().is_some()
+        {
+            // Told when the hold ends, unless it fires again first.
+            pair.held_notice = Some(notice);
         }
     }
 
@@ -1296,9 +1411,8 @@ impl Worker {
         &mut self,
         kind: NoticeKind,
         notify: bool,
-        key: &(i64, String),
-        evaluated: &Evaluated<'_>,
-        target: &Arc<TargetInfo>,
+        key: &PairKey,
+        subject: &Subject,
         now: DateTime<Utc>,
     ) {
         let started = kind == NoticeKind::FlappingStarted;
@@ -1333,25 +1447,8 @@ impl Worker {
         )
         .await;
         if notify {
-            self.notice(kind, alert, evaluated, target, 0);
+            self.dispatcher.notify(subject.notice(kind, alert, 0));
         }
-    }
-
-    fn notice(
-        &self,
-        kind: NoticeKind,
-        alert: Alert,
-        evaluated: &Evaluated<'_>,
-        target: &Arc<TargetInfo>,
-        suppressed_count: u32,
-    ) {
-        self.dispatcher.notify(build_notice(
-            kind,
-            alert,
-            evaluated,
-            target,
-            suppressed_count,
-        ));
     }
 
     async fn record(&self, alert_id: i64, kind: AlertEventKind, at: DateTime<Utc>, detail: Value) {
@@ -1368,21 +1465,27 @@ impl Worker {
     }
 }
 
-fn build_notice(
-    kind: NoticeKind,
-    alert: Alert,
-    evaluated: &Evaluated<'_>,
-    target: &Arc<TargetInfo>,
-    suppressed_count: u32,
-) -> Notice {
-    Notice {
-        kind,
-        alert,
+/// The alert a firing evaluation opens.
+fn new_alert(evaluated: &Evaluated<'_>, now: DateTime<Utc>) -> NewAlert {
+    let rule = &evaluated.rule.rule;
+    let title = match (&evaluated.service_name, evaluated.service_id) {
+        (Some(name), _) => format!("{} - {name}", rule.name),
+        (None, Some(service_id)) => format!("{} - service #{service_id}", rule.name),
+        (None, None) => format!("{} - {}", rule.name, evaluated.host.host.hostname),
+    };
+    NewAlert {
         rule_id: evaluated.rule.id,
-        rule: Arc::clone(&evaluated.rule.rule),
-        target: Arc::clone(target),
-        suppressed_count,
-        note: None,
+        target_key: evaluated.target_key.clone(),
+        host_id: Some(evaluated.host.host.id),
+        service_id: evaluated.service_id,
+        database_id: evaluated.database_id,
+        severity: rule.severity,
+        title,
+        message: Some(evaluated.message.clone()),
+        metric_value: evaluated.value,
+        threshold: evaluated.threshold,
+        group_key: Some(format!("rule:{}", evaluated.rule.id)),
+        fired_at: now,
     }
 }
 

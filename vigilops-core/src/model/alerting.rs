@@ -145,6 +145,35 @@ pub struct AlertResolution {
     pub comment: Option<String>,
 }
 
+/// The alert engine's writes for one drained batch of observations, stored in one transaction
+/// by `AlertEngineStore::write_alerts` (one commit per batch rather than one per alert).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AlertWrites {
+    /// Alerts to open, each as `AlertStore::open_alert` opens one.
+    pub opens: Vec<NewAlert>,
+    /// Active alerts to resolve, by id, each as `AlertStore::resolve_alert` resolves one.
+    pub resolves: Vec<(i64, AlertResolution)>,
+}
+
+impl AlertWrites {
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.opens.is_empty() && self.resolves.is_empty()
+    }
+}
+
+/// What `AlertEngineStore::write_alerts` did, item by item in the order given.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AlertWritesOutcome {
+    /// Per open: the pair's active alert and whether this batch opened it (`false`: another
+    /// replica's alert, to be followed silently); `None` when the pair's active alert kept
+    /// changing under it.
+    pub opened: Vec<Option<(Alert, bool)>>,
+    /// Per resolve: the alert and whether this batch resolved it (`false`: it already was);
+    /// `None` for an unknown id.
+    pub resolved: Vec<Option<(Alert, bool)>>,
+}
+
 /// What happened to an alert, on its timeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AlertEventKind {

@@ -68,6 +68,11 @@ mod tests {
                 include_str!("postgres/report.rs"),
             ),
             (
+                "alert_engine.rs",
+                include_str!("sqlite/alert_engine.rs"),
+                include_str!("postgres/alert_engine.rs"),
+            ),
+            (
                 "topology.rs",
                 include_str!("sqlite/topology.rs"),
                 include_str!("postgres/topology.rs"),

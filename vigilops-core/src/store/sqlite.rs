@@ -37,6 +37,7 @@ macro_rules! sql {
 
 // After `sql!`, which it uses.
 mod ai;
+mod alert_engine;
 mod alerting;
 mod logs;
 mod remediation;
