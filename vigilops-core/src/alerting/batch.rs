@@ -2,6 +2,10 @@
 //! observations decided, written in one transaction ([`crate::store::AlertEngineStore`]), and
 //! what to do with each once it is committed (notices go to the dispatcher only then).
 //!
+//! The pending windows the replicas share go through it too: starts and ends are written with
+//! the alerts, and the questions a reading raises about them ("did another replica see this
+//! pair recover?", "when did its window start?") are asked once per batch, in one read.
+//!
 //! A (rule, target) appears in a batch at most once: the engine commits before it evaluates a
 //! pair that the batch already touches, so every decision is taken on committed state.
 
@@ -80,13 +84,20 @@ pub(super) struct Batch {
     pub(super) opens: Vec<AfterOpen>,
     pub(super) resolves: Vec<AfterResolve>,
     pub(super) order: Vec<After>,
+    /// The pair of each of [`AlertWrites::pending_starts`], to follow the start that stands.
+    pub(super) starts: Vec<PairKey>,
+    /// Pairs whose recorded pending start to look up before the commit: `None` for a
+    /// non-violating reading of a pair not pending here (another replica's window ends), the
+    /// reading's time for a violating reading of a pair pending here (its window continues
+    /// from the recorded start, or from this reading when another replica ended it).
+    pub(super) asks: Vec<(PairKey, Option<DateTime<Utc>>)>,
     touched: HashSet<PairKey>,
 }
 
 impl Batch {
     /// Whether nothing is queued.
     pub(super) fn is_empty(&self) -> bool {
-        self.order.is_empty()
+        self.order.is_empty() && self.asks.is_empty() && self.writes.is_empty()
     }
 
     /// Whether a write of this pair is queued (then commit before evaluating it again).
@@ -100,6 +111,27 @@ impl Batch {
         self.order.push(After::Open);
         self.writes.opens.push(alert);
         self.opens.push(after);
+    }
+
+    /// Queues the start of the pair's pending window at `since`.
+    pub(super) fn start_pending(&mut self, key: PairKey, since: DateTime<Utc>) {
+        self.touched.insert(key.clone());
+        self.writes
+            .pending_starts
+            .push((key.0, key.1.clone(), since));
+        self.starts.push(key);
+    }
+
+    /// Queues the end of the pair's pending window.
+    pub(super) fn clear_pending(&mut self, key: PairKey) {
+        self.touched.insert(key.clone());
+        self.writes.pending_clears.push(key);
+    }
+
+    /// Queues a look-up of the pair's recorded pending start (see [`Batch::asks`]).
+    pub(super) fn ask_pending(&mut self, key: PairKey, violating_at: Option<DateTime<Utc>>) {
+        self.touched.insert(key.clone());
+        self.asks.push((key, violating_at));
     }
 
     /// Queues the resolve of alert `alert_id`.

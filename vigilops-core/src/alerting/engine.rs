@@ -21,7 +21,7 @@ use super::batch::{After, AfterOpen, AfterResolve, Batch, PairKey, Subject};
 use super::detect::Sample;
 use super::dispatch::{Dispatcher, Notice, NoticeKind, TargetInfo};
 use super::rule::{AlertRule, Assessment, Condition, LogMatcher, RuleKind, TargetFacts};
-use super::state::{AlertState, Event, Policy};
+use super::state::{AlertState, Event, Phase, Policy};
 use crate::clock::Clock;
 use crate::ingest::DbReading;
 use crate::model::{
@@ -1162,6 +1162,10 @@ impl Worker {
             return;
         };
         let key = (rule_id, alert.target_key.clone());
+        if alert.status == AlertStatus::Resolved {
+            // Resolved by hand: a persisting breach starts a new window, on every replica.
+            self.batch.clear_pending(key.clone());
+        }
         let Some(pair) = self.pairs.get_mut(&key) else {
             return;
         };
@@ -1203,10 +1207,43 @@ impl Worker {
             // The pair's last change is not committed yet: decide on committed state.
             self.commit().await;
         }
+        let policy = &evaluated.rule.policy;
+        let windowed = policy.pending > Duration::zero();
         let pair = self.pairs.entry(key.clone()).or_default();
-        let events = pair
-            .state
-            .observe(evaluated.assessment, now, &evaluated.rule.policy);
+        let mut restarted = false;
+        if windowed
+            && evaluated.assessment == Some(Assessment::Violating)
+            && let Phase::Pending { since } = pair.state.phase()
+            && now - since >= policy.pending
+        {
+            // About to fire: the window is judged from the start the replicas share.
+            match self.store.pending_starts(std::slice::from_ref(&key)).await {
+                Ok(recorded) => match recorded.first() {
+                    Some((_, _, since)) => pair.state.follow_pending(*since),
+                    None => {
+                        // Another replica saw it recover: the window starts again now.
+                        pair.state.follow_pending(now);
+                        self.batch.start_pending(key.clone(), now);
+                        restarted = true;
+                    }
+                },
+                Err(error) => {
+                    tracing::warn!(%error, rule_id = key.0, "could not read the shared pending window; judged from this replica's");
+                }
+            }
+        }
+        let before = pair.state.phase();
+        let events = pair.state.observe(evaluated.assessment, now, policy);
+        if windowed && !restarted {
+            share_pending(
+                &mut self.batch,
+                &key,
+                before,
+                pair.state.phase(),
+                evaluated.assessment,
+                now,
+            );
+        }
         if events.is_empty() {
             if pair.alert.is_none() && pair.state == AlertState::new() {
                 self.pairs.remove(&key);
@@ -1288,7 +1325,8 @@ impl Worker {
         if self.batch.is_empty() {
             return;
         }
-        let batch = std::mem::take(&mut self.batch);
+        let mut batch = std::mem::take(&mut self.batch);
+        self.answer_pending_asks(&mut batch).await;
         let outcome = match self.store.write_alerts(&batch.writes).await {
             Ok(outcome) => outcome,
             Err(error) => {
@@ -1319,6 +1357,46 @@ impl Worker {
                 }
             }
         }
+        for (key, since) in batch.starts.iter().zip(outcome.pending_since) {
+            if let (Some(pair), Some(since)) = (self.pairs.get_mut(key), since) {
+                pair.state.follow_pending(since);
+            }
+        }
+    }
+
+    /// Looks up the recorded pending starts the batch asks about, in one read, and queues
+    /// what follows: another replica's window that a recovery here ends is cleared; a pair
+    /// pending here follows the recorded start, or records this reading's time as the start
+    /// when another replica ended the window.
+    async fn answer_pending_asks(&mut self, batch: &mut Batch) {
+        let asks = std::mem::take(&mut batch.asks);
+        if asks.is_empty() {
+            return;
+        }
+        let keys: Vec<PairKey> = asks.iter().map(|(key, _)| key.clone()).collect();
+        let recorded: HashMap<PairKey, DateTime<Utc>> = match self.store.pending_starts(&keys).await
+        {
+            Ok(recorded) => recorded
+                .into_iter()
+                .map(|(rule_id, target_key, since)| ((rule_id, target_key), since))
+                .collect(),
+            Err(error) => {
+                tracing::warn!(%error, "could not read the shared pending windows; kept as seen here");
+                return;
+            }
+        };
+        for (key, violating_at) in asks {
+            match (violating_at, recorded.get(&key)) {
+                (None, Some(_)) => batch.clear_pending(key),
+                (Some(_), Some(since)) => {
+                    if let Some(pair) = self.pairs.get_mut(&key) {
+                        pair.state.follow_pending(*since);
+                    }
+                }
+                (Some(at), None) => batch.start_pending(key, at),
+                (None, None) => {}
+            }
+        }
     }
 
     /// The batch's items through the single-item calls, each its own transaction.
@@ -1334,6 +1412,19 @@ impl Worker {
                     }
                 },
             );
+        }
+        if !writes.pending_starts.is_empty() || !writes.pending_clears.is_empty() {
+            let pending = AlertWrites {
+                pending_starts: writes.pending_starts.clone(),
+                pending_clears: writes.pending_clears.clone(),
+                ..AlertWrites::default()
+            };
+            match self.store.write_alerts(&pending).await {
+                Ok(written) => outcome.pending_since = written.pending_since,
+                Err(error) => {
+                    tracing::warn!(%error, "could not share pending windows; kept as seen here");
+                }
+            }
         }
         for alert in &writes.opens {
             outcome
@@ -1462,6 +1553,34 @@ impl Worker {
         if let Err(error) = self.store.append_alert_event(event).await {
             log_store_error(&error, alert_id);
         }
+    }
+}
+
+/// Queues what a windowed pair's evaluation changes in the pending window the replicas share:
+/// writes on transitions only (entering the window, leaving it, resolving), and a look-up per
+/// batch for readings whose meaning depends on another replica (a recovery of a pair this
+/// replica saw no breach of; a breach continuing a window another replica may have ended).
+fn share_pending(
+    batch: &mut Batch,
+    key: &PairKey,
+    before: Phase,
+    after: Phase,
+    assessment: Option<Assessment>,
+    now: DateTime<Utc>,
+) {
+    let violating = assessment == Some(Assessment::Violating);
+    match (before, after) {
+        (Phase::Ok, Phase::Pending { since }) => batch.start_pending(key.clone(), since),
+        (Phase::Pending { .. }, Phase::Ok) | (Phase::Open { .. }, Phase::Ok) => {
+            batch.clear_pending(key.clone());
+        }
+        (Phase::Pending { .. }, Phase::Pending { .. }) if violating => {
+            batch.ask_pending(key.clone(), Some(now));
+        }
+        (Phase::Ok, Phase::Ok) if assessment.is_some() && !violating => {
+            batch.ask_pending(key.clone(), None);
+        }
+        _ => {}
     }
 }
 

@@ -24,6 +24,21 @@ pub(crate) fn metric_fields(values: &MetricValues) -> [(&'static str, Option<f64
     ]
 }
 
+/// `($1, …, $n), ($n+1, …), …`: the VALUES of a multi-row insert of `rows` rows of `per_row`
+/// parameters each.
+pub(crate) fn values_placeholders(rows: usize, per_row: usize) -> String {
+    (0..rows)
+        .map(|row| {
+            let params = (1..=per_row)
+                .map(|column| format!("${}", row * per_row + column))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("({params})")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The part of a backend file after its value encodings: everything below the
 /// `// ---- Shared with …` line.
 #[cfg(test)]

@@ -595,7 +595,17 @@ pub trait AlertEngineStore: Send + Sync {
     /// event; a pair whose active alert exists is returned with `false`, to be followed), all
     /// in one transaction: the resolves first, so a pair resolved and opened again in one batch
     /// gets a new alert. An error writes nothing.
+    ///
+    /// The pending windows shared by the replicas are written in the same transaction: the
+    /// ended ones are deleted first, then each start is recorded unless the pair has one, and
+    /// the start that stands is returned.
     async fn write_alerts(&self, writes: &AlertWrites) -> StoreResult<AlertWritesOutcome>;
+    /// The recorded start of each of these pairs' pending windows, for the pairs that have one,
+    /// in no particular order.
+    async fn pending_starts(
+        &self,
+        pairs: &[(i64, String)],
+    ) -> StoreResult<Vec<(i64, String, DateTime<Utc>)>>;
 }
 
 /// Notification channels, templates and the notification log.

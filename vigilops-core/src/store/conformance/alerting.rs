@@ -73,6 +73,7 @@ pub(super) async fn run(store: &dyn Store) {
         .unwrap()
         .id;
     engine_batches(store, engine_rule, host.id).await;
+    shared_pending_windows(store, engine_rule).await;
     store.delete_host(host.id).await.unwrap();
     let (left, _) = store
         .list_alerts(&AlertFilter {
@@ -245,7 +246,7 @@ async fn engine_batches(store: &dyn Store, rule_id: i64, host_id: i64) {
     let first = store
         .write_alerts(&AlertWrites {
             opens: vec![on("batch:1", at), on("batch:2", at), on("batch:1", at)],
-            resolves: vec![],
+            ..AlertWrites::default()
         })
         .await
         .unwrap();
@@ -284,6 +285,7 @@ async fn engine_batches(store: &dyn Store, rule_id: i64, host_id: i64) {
                 (opened[1].0, resolution(later)),
                 (i64::MAX, resolution(later)),
             ],
+            ..AlertWrites::default()
         })
         .await
         .unwrap();
@@ -307,12 +309,12 @@ async fn engine_batches(store: &dyn Store, rule_id: i64, host_id: i64) {
     // Resolving twice: the second says it already was, and adds nothing to the timeline.
     let again = store
         .write_alerts(&AlertWrites {
-            opens: vec![],
             resolves: vec![
                 (opened[1].0, resolution(later)),
                 (opened[0].0, resolution(later)),
                 (reopened.id, resolution(later)),
             ],
+            ..AlertWrites::default()
         })
         .await
         .unwrap();
@@ -332,6 +334,102 @@ async fn engine_batches(store: &dyn Store, rule_id: i64, host_id: i64) {
         .filter(|target| target.starts_with("batch:"))
         .collect();
     assert!(open_batch.is_empty(), "{open_batch:?}");
+}
+
+/// The pending windows the replicas share: the first recorded start of a pair stands, an end
+/// deletes it (ends are written before starts in one batch), and many pairs at once work.
+async fn shared_pending_windows(store: &dyn Store, rule_id: i64) {
+    let at = |seconds| t0() + Duration::seconds(seconds);
+    let pair = |target: &str| (rule_id, target.to_owned());
+    let starts = |starts: Vec<(&str, i64)>| AlertWrites {
+        pending_starts: starts
+            .into_iter()
+            .map(|(target, seconds)| (rule_id, target.to_owned(), at(seconds)))
+            .collect(),
+        ..AlertWrites::default()
+    };
+    let recorded = |mut starts: Vec<(i64, String, DateTime<Utc>)>| {
+        starts.sort();
+        starts
+    };
+    assert!(store.pending_starts(&[]).await.unwrap().is_empty());
+    assert!(
+        store
+            .pending_starts(&[pair("pending:1")])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let first = store
+        .write_alerts(&starts(vec![("pending:1", 0), ("pending:2", 15)]))
+        .await
+        .unwrap();
+    assert_eq!(first.pending_since, [Some(at(0)), Some(at(15))]);
+    // A second start of a pair (another replica's) leaves the first.
+    let second = store
+        .write_alerts(&starts(vec![("pending:1", 30)]))
+        .await
+        .unwrap();
+    assert_eq!(second.pending_since, [Some(at(0))]);
+    let looked_up = store
+        .pending_starts(&[pair("pending:1"), pair("pending:2"), pair("pending:3")])
+        .await
+        .unwrap();
+    assert_eq!(
+        recorded(looked_up),
+        [
+            (rule_id, "pending:1".to_owned(), at(0)),
+            (rule_id, "pending:2".to_owned(), at(15)),
+        ]
+    );
+
+    // An end and a new start of a pair in one batch: the window starts again.
+    let restarted = store
+        .write_alerts(&AlertWrites {
+            pending_clears: vec![pair("pending:1"), pair("pending:2")],
+            ..starts(vec![("pending:1", 45)])
+        })
+        .await
+        .unwrap();
+    assert_eq!(restarted.pending_since, [Some(at(45))]);
+    assert_eq!(
+        store
+            .pending_starts(&[pair("pending:1"), pair("pending:2")])
+            .await
+            .unwrap(),
+        [(rule_id, "pending:1".to_owned(), at(45))]
+    );
+
+    // More pairs than one statement names.
+    let many: Vec<String> = (0..650).map(|index| format!("many:{index}")).collect();
+    let written = store
+        .write_alerts(&starts(
+            many.iter().map(|target| (target.as_str(), 60)).collect(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(written.pending_since, vec![Some(at(60)); many.len()]);
+    let pairs: Vec<(i64, String)> = many.iter().map(|target| pair(target)).collect();
+    assert_eq!(
+        store.pending_starts(&pairs).await.unwrap().len(),
+        many.len()
+    );
+    store
+        .write_alerts(&AlertWrites {
+            pending_clears: pairs.clone(),
+            ..AlertWrites::default()
+        })
+        .await
+        .unwrap();
+    assert!(store.pending_starts(&pairs).await.unwrap().is_empty());
+    store
+        .write_alerts(&AlertWrites {
+            pending_clears: vec![pair("pending:1")],
+            ..AlertWrites::default()
+        })
+        .await
+        .unwrap();
 }
 
 async fn alerts(store: &dyn Store, rule_id: i64, host_id: i64, user: i64) {
