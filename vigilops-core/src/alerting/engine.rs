@@ -1352,7 +1352,7 @@ impl Worker {
                 }
                 After::Resolve => {
                     if let (Some(after), Some(outcome)) = (resolves.next(), resolved.next()) {
-                        self.finish_resolve(after, outcome);
+                        self.finish_resolve(&after, outcome);
                     }
                 }
             }
@@ -1479,7 +1479,7 @@ impl Worker {
     }
 
     /// A committed resolve: told now, or held while the pair holds its resolution.
-    fn finish_resolve(&mut self, after: AfterResolve, outcome: Option<(Alert, bool)>) {
+    fn finish_resolve(&mut self, after: &AfterResolve, outcome: Option<(Alert, bool)>) {
         let Some((alert, true)) = outcome else {
             // Already resolved elsewhere (or by hand), or gone: nothing to tell.
             return;
