@@ -17,16 +17,17 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
+use super::batch::{After, AfterOpen, AfterResolve, Batch, PairKey, Subject};
 use super::detect::Sample;
 use super::dispatch::{Dispatcher, Notice, NoticeKind, TargetInfo};
 use super::rule::{AlertRule, Assessment, Condition, LogMatcher, RuleKind, TargetFacts};
-use super::state::{AlertState, Event, Policy};
+use super::state::{AlertState, Event, Phase, Policy};
 use crate::clock::Clock;
 use crate::ingest::DbReading;
 use crate::model::{
-    Aggregate, Alert, AlertEventKind, AlertResolution, AlertStatus, Host, HostFilter, HostStatus,
-    MetricSample, MetricValues, NewAlert, NewAlertEvent, NewLogEntry, Page,
-    Resolution as SeriesResolution,
+    Aggregate, Alert, AlertEventKind, AlertResolution, AlertStatus, AlertWrites,
+    AlertWritesOutcome, Host, HostFilter, HostStatus, MetricSample, MetricValues, NewAlert,
+    NewAlertEvent, NewLogEntry, Page, Resolution as SeriesResolution,
 };
 use crate::store::{Store, StoreError};
 
@@ -38,6 +39,9 @@ const REFRESH: Duration = Duration::seconds(10);
 const RECONCILE_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 /// Most samples kept per series for the baseline and forecast detectors.
 const MAX_HISTORY: usize = 4096;
+/// Most observations evaluated before their alert writes are committed together: when many
+/// are queued (a storm), one transaction per this many rather than one per alert.
+const MAX_BATCH: usize = 256;
 
 /// Something the engine should look at.
 #[derive(Debug)]
@@ -128,6 +132,7 @@ impl AlertEngine {
             hosts: HashMap::new(),
             service_names: HashMap::new(),
             history: HashMap::new(),
+            batch: Batch::default(),
         };
         tokio::spawn(worker.run(receiver));
         Self { queue, dispatcher }
@@ -283,6 +288,8 @@ struct Worker {
     hosts: HashMap<i64, Arc<HostFacts>>,
     service_names: HashMap<i64, String>,
     history: HashMap<(i64, &'static str), Vec<Sample>>,
+    /// The alert writes of the observations drained so far, committed together.
+    batch: Batch,
 }
 
 impl Worker {
@@ -302,42 +309,76 @@ impl Worker {
             let Some(observation) = observation else {
                 break;
             };
-            self.refresh_rules(false).await;
-            match observation {
-                Observation::Metrics(sample) => self.on_metrics(*sample).await,
-                Observation::Check {
-                    service_id,
-                    host_id,
-                    down,
-                    at,
-                } => self.on_check(service_id, host_id, down, at).await,
-                Observation::SlaStanding {
-                    service_id,
-                    host_id,
-                    standing,
-                } => self.on_sla_standing(service_id, host_id, standing).await,
-                Observation::Db(reading) => self.on_db(*reading).await,
-                Observation::Logs(entries) => self.on_logs(entries).await,
-                Observation::AlertChanged(id) => match self.store.alert(id).await {
+            self.handle(observation).await;
+            // Whatever else is queued joins the same commit (a storm is written in batches,
+            // a lone reading at once).
+            let mut drained = 1;
+            while drained < MAX_BATCH {
+                let Ok(observation) = receiver.try_recv() else {
+                    break;
+                };
+                self.handle(observation).await;
+                drained += 1;
+            }
+            self.commit().await;
+        }
+        // Shutting down: the held resolutions are told now rather than never.
+        self.commit().await;
+        for pair in self.pairs.values_mut() {
+            if let Some(notice) = pair.held_notice.take() {
+                self.dispatcher.notify(notice);
+            }
+        }
+    }
+
+    /// Evaluates one observation. Readings queue their alert writes into the batch; anything
+    /// else first commits the batch, so it sees (and acts on) committed alerts only.
+    async fn handle(&mut self, observation: Observation) {
+        self.refresh_rules(false).await;
+        match observation {
+            Observation::Metrics(sample) => self.on_metrics(*sample).await,
+            Observation::Check {
+                service_id,
+                host_id,
+                down,
+                at,
+            } => self.on_check(service_id, host_id, down, at).await,
+            Observation::SlaStanding {
+                service_id,
+                host_id,
+                standing,
+            } => self.on_sla_standing(service_id, host_id, standing).await,
+            Observation::Db(reading) => self.on_db(*reading).await,
+            Observation::Logs(entries) => self.on_logs(entries).await,
+            Observation::AlertChanged(id) => {
+                self.commit().await;
+                match self.store.alert(id).await {
                     Ok(Some(alert)) => self.on_alert_changed(alert),
                     Ok(None) => {}
                     Err(error) => {
                         tracing::warn!(%error, alert_id = id, "could not read a changed alert")
                     }
-                },
-                Observation::RulesChanged => self.refresh_rules(true).await,
-                Observation::Sweep => self.sweep().await,
-                Observation::Reconcile => self.reconcile().await,
-                Observation::Tick => self.release_held(),
-                Observation::Flush(done) => {
-                    let _ = done.send(());
                 }
             }
-        }
-        // Shutting down: the held resolutions are told now rather than never.
-        for pair in self.pairs.values_mut() {
-            if let Some(notice) = pair.held_notice.take() {
-                self.dispatcher.notify(notice);
+            Observation::RulesChanged => {
+                self.commit().await;
+                self.refresh_rules(true).await;
+            }
+            Observation::Sweep => {
+                self.commit().await;
+                self.sweep().await;
+            }
+            Observation::Reconcile => {
+                self.commit().await;
+                self.reconcile().await;
+            }
+            Observation::Tick => {
+                self.commit().await;
+                self.release_held();
+            }
+            Observation::Flush(done) => {
+                self.commit().await;
+                let _ = done.send(());
             }
         }
     }
@@ -811,6 +852,10 @@ impl Worker {
             let shown: String = line.chars().take(200).collect();
             let message = format!("匹配关键字 '{keyword}' in: {shown}");
             let key = (rule.id, format!("host:{host_id}"));
+            if self.batch.touches(&key) {
+                // Whether the alert was open is a committed fact.
+                self.commit().await;
+            }
             let was_open = self
                 .pairs
                 .get(&key)
@@ -854,8 +899,11 @@ impl Worker {
     /// Everything time-based: host offline and `host_alive`, absence of data, the quiet period
     /// of log alerts, repeats and escalations.
     async fn sweep(&mut self) {
+        // Each part acts on the alerts the previous one opened or resolved, so commits them.
         self.sweep_hosts().await;
+        self.commit().await;
         self.sweep_log_quiet().await;
+        self.commit().await;
         self.sweep_reminders().await;
     }
 
@@ -1132,6 +1180,10 @@ impl Worker {
             return;
         };
         let key = (rule_id, alert.target_key.clone());
+        if alert.status == AlertStatus::Resolved {
+            // Resolved by hand: a persisting breach starts a new window, on every replica.
+            self.batch.clear_pending(key.clone());
+        }
         let Some(pair) = self.pairs.get_mut(&key) else {
             return;
         };
@@ -1165,26 +1217,68 @@ impl Worker {
         }
     }
 
-    /// Runs one evaluation through the pair's state machine and carries out its events.
+    /// Runs one evaluation through the pair's state machine and carries out its events: opens
+    /// and resolves join the batch ([`Worker::commit`] finishes them), the rest happens now.
     async fn apply(&mut self, evaluated: Evaluated<'_>, now: DateTime<Utc>) {
         let key = (evaluated.rule.id, evaluated.target_key.clone());
+        if self.batch.touches(&key) {
+            // The pair's last change is not committed yet: decide on committed state.
+            self.commit().await;
+        }
+        let policy = &evaluated.rule.policy;
+        let windowed = policy.pending > Duration::zero();
         let pair = self.pairs.entry(key.clone()).or_default();
-        let events = pair
-            .state
-            .observe(evaluated.assessment, now, &evaluated.rule.policy);
+        let mut restarted = false;
+        if windowed
+            && evaluated.assessment == Some(Assessment::Violating)
+            && let Phase::Pending { since } = pair.state.phase()
+            && now - since >= policy.pending
+        {
+            // About to fire: the window is judged from the start the replicas share.
+            match self.store.pending_starts(std::slice::from_ref(&key)).await {
+                Ok(recorded) => match recorded.first() {
+                    Some((_, _, since)) => pair.state.follow_pending(*since),
+                    None => {
+                        // Another replica saw it recover: the window starts again now.
+                        pair.state.follow_pending(now);
+                        self.batch.start_pending(key.clone(), now);
+                        restarted = true;
+                    }
+                },
+                Err(error) => {
+                    tracing::warn!(%error, rule_id = key.0, "could not read the shared pending window; judged from this replica's");
+                }
+            }
+        }
+        let before = pair.state.phase();
+        let events = pair.state.observe(evaluated.assessment, now, policy);
+        if windowed && !restarted {
+            share_pending(
+                &mut self.batch,
+                &key,
+                before,
+                pair.state.phase(),
+                evaluated.assessment,
+                now,
+            );
+        }
         if events.is_empty() {
             if pair.alert.is_none() && pair.state == AlertState::new() {
                 self.pairs.remove(&key);
             }
             return;
         }
-        let target = Arc::new(TargetInfo {
-            hostname: Some(evaluated.host.host.hostname.clone()),
-            group: evaluated.host.host.group_name.clone(),
-            tags: evaluated.host.tags.clone(),
-            service: evaluated.service_id.and(evaluated.service_name.clone()),
-            metric: evaluated.metric.clone(),
-        });
+        let subject = Subject {
+            rule_id: evaluated.rule.id,
+            rule: Arc::clone(&evaluated.rule.rule),
+            target: Arc::new(TargetInfo {
+                hostname: Some(evaluated.host.host.hostname.clone()),
+                group: evaluated.host.host.group_name.clone(),
+                tags: evaluated.host.tags.clone(),
+                service: evaluated.service_id.and(evaluated.service_name.clone()),
+                metric: evaluated.metric.clone(),
+            }),
+        };
         let mut flapping = None;
         for event in events {
             match event {
@@ -1192,38 +1286,14 @@ impl Worker {
                     notify,
                     suppressed_count,
                 } => {
-                    let Some((alert, created)) = self.open(&evaluated, now).await else {
-                        continue;
+                    let after = AfterOpen {
+                        key: key.clone(),
+                        subject: subject.clone(),
+                        at: now,
+                        notify,
+                        suppressed_count,
                     };
-                    if let Some(pair) = self.pairs.get_mut(&key) {
-                        pair.alert = Some(alert.clone());
-                        pair.last_notified_at = Some(now);
-                        pair.escalated = false;
-                    }
-                    if !created {
-                        // Another replica opened (and told) this alert: follow it silently.
-                        continue;
-                    }
-                    for observer in &self.observers {
-                        observer.alert_fired(&alert);
-                    }
-                    if notify {
-                        self.notice(
-                            NoticeKind::Fired,
-                            alert,
-                            &evaluated,
-                            &target,
-                            suppressed_count,
-                        );
-                    } else {
-                        self.record(
-                            alert.id,
-                            AlertEventKind::Suppressed,
-                            now,
-                            serde_json::json!({"event": "fired", "reason": "cooldown or flapping"}),
-                        )
-                        .await;
-                    }
+                    self.batch.open(new_alert(&evaluated, now), after);
                 }
                 Event::Resolved { notify, .. } => {
                     let open = self.pairs.get_mut(&key).and_then(|pair| pair.alert.take());
@@ -1235,27 +1305,12 @@ impl Worker {
                         by: None,
                         comment: None,
                     };
-                    match self.store.resolve_alert(open.id, resolution).await {
-                        Ok((alert, true)) => {
-                            for observer in &self.observers {
-                                observer.alert_resolved(alert.id);
-                            }
-                            let notice =
-                                build_notice(NoticeKind::Resolved, alert, &evaluated, &target, 0);
-                            if notify {
-                                self.dispatcher.notify(notice);
-                            } else if let Some(pair) = self.pairs.get_mut(&key)
-                                && pair.state.held_until().is_some()
-                            {
-                                // Told when the hold ends, unless it fires again first.
-                                pair.held_notice = Some(notice);
-                            }
-                        }
-                        Ok(_) => {}
-                        Err(error) => {
-                            tracing::warn!(%error, alert_id = open.id, "could not resolve alert")
-                        }
-                    }
+                    let after = AfterResolve {
+                        key: key.clone(),
+                        subject: subject.clone(),
+                        notify,
+                    };
+                    self.batch.resolve(open.id, resolution, after);
                 }
                 Event::ResolutionDue => {
                     if let Some(notice) =
@@ -1274,39 +1329,190 @@ impl Worker {
             }
         }
         if let Some((kind, notify)) = flapping {
-            self.flapping(kind, notify, &key, &evaluated, &target, now)
-                .await;
+            // It speaks of the alert just opened or resolved: that must be committed first.
+            self.commit().await;
+            self.flapping(kind, notify, &key, &subject, now).await;
         }
     }
 
-    /// Opens the pair's alert, or finds the one another replica opened (`false`).
-    async fn open(&self, evaluated: &Evaluated<'_>, now: DateTime<Utc>) -> Option<(Alert, bool)> {
-        let rule = &evaluated.rule.rule;
-        let title = match (&evaluated.service_name, evaluated.service_id) {
-            (Some(name), _) => format!("{} - {name}", rule.name),
-            (None, Some(service_id)) => format!("{} - service #{service_id}", rule.name),
-            (None, None) => format!("{} - {}", rule.name, evaluated.host.host.hostname),
-        };
-        let new = NewAlert {
-            rule_id: evaluated.rule.id,
-            target_key: evaluated.target_key.clone(),
-            host_id: Some(evaluated.host.host.id),
-            service_id: evaluated.service_id,
-            database_id: evaluated.database_id,
-            severity: rule.severity,
-            title,
-            message: Some(evaluated.message.clone()),
-            metric_value: evaluated.value,
-            threshold: evaluated.threshold,
-            group_key: Some(format!("rule:{}", evaluated.rule.id)),
-            fired_at: now,
-        };
-        match self.store.open_alert(new).await {
-            Ok(opened) => Some(opened),
+    /// Writes the batch in one transaction, then finishes each open and resolve in the order
+    /// they were decided: the pair follows its alert, observers are told, notices go to the
+    /// dispatcher. If the batch cannot be written, its items are written one by one, so one
+    /// bad item costs only itself.
+    async fn commit(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let mut batch = std::mem::take(&mut self.batch);
+        self.answer_pending_asks(&mut batch).await;
+        let outcome = match self.store.write_alerts(&batch.writes).await {
+            Ok(outcome) => outcome,
             Err(error) => {
-                tracing::error!(%error, rule_id = evaluated.rule.id, "could not open alert");
-                None
+                tracing::warn!(
+                    %error,
+                    opens = batch.writes.opens.len(),
+                    resolves = batch.writes.resolves.len(),
+                    "could not write a batch of alert changes; writing them one by one"
+                );
+                self.write_one_by_one(&batch.writes).await
             }
+        };
+        let mut opened = outcome.opened.into_iter();
+        let mut resolved = outcome.resolved.into_iter();
+        let mut opens = batch.opens.into_iter();
+        let mut resolves = batch.resolves.into_iter();
+        for step in batch.order {
+            match step {
+                After::Open => {
+                    if let (Some(after), Some(outcome)) = (opens.next(), opened.next()) {
+                        self.finish_open(after, outcome).await;
+                    }
+                }
+                After::Resolve => {
+                    if let (Some(after), Some(outcome)) = (resolves.next(), resolved.next()) {
+                        self.finish_resolve(&after, outcome);
+                    }
+                }
+            }
+        }
+        for (key, since) in batch.starts.iter().zip(outcome.pending_since) {
+            if let (Some(pair), Some(since)) = (self.pairs.get_mut(key), since) {
+                pair.state.follow_pending(since);
+            }
+        }
+    }
+
+    /// Looks up the recorded pending starts the batch asks about, in one read, and queues
+    /// what follows: another replica's window that a recovery here ends is cleared; a pair
+    /// pending here follows the recorded start, or records this reading's time as the start
+    /// when another replica ended the window.
+    async fn answer_pending_asks(&mut self, batch: &mut Batch) {
+        let asks = std::mem::take(&mut batch.asks);
+        if asks.is_empty() {
+            return;
+        }
+        let keys: Vec<PairKey> = asks.iter().map(|(key, _)| key.clone()).collect();
+        let recorded: HashMap<PairKey, DateTime<Utc>> = match self.store.pending_starts(&keys).await
+        {
+            Ok(recorded) => recorded
+                .into_iter()
+                .map(|(rule_id, target_key, since)| ((rule_id, target_key), since))
+                .collect(),
+            Err(error) => {
+                tracing::warn!(%error, "could not read the shared pending windows; kept as seen here");
+                return;
+            }
+        };
+        for (key, violating_at) in asks {
+            match (violating_at, recorded.get(&key)) {
+                (None, Some(_)) => batch.clear_pending(key),
+                (Some(_), Some(since)) => {
+                    if let Some(pair) = self.pairs.get_mut(&key) {
+                        pair.state.follow_pending(*since);
+                    }
+                }
+                (Some(at), None) => batch.start_pending(key, at),
+                (None, None) => {}
+            }
+        }
+    }
+
+    /// The batch's items through the single-item calls, each its own transaction.
+    async fn write_one_by_one(&self, writes: &AlertWrites) -> AlertWritesOutcome {
+        let mut outcome = AlertWritesOutcome::default();
+        for (id, resolution) in &writes.resolves {
+            outcome.resolved.push(
+                match self.store.resolve_alert(*id, resolution.clone()).await {
+                    Ok(resolved) => Some(resolved),
+                    Err(error) => {
+                        tracing::warn!(%error, alert_id = id, "could not resolve alert");
+                        None
+                    }
+                },
+            );
+        }
+        if !writes.pending_starts.is_empty() || !writes.pending_clears.is_empty() {
+            let pending = AlertWrites {
+                pending_starts: writes.pending_starts.clone(),
+                pending_clears: writes.pending_clears.clone(),
+                ..AlertWrites::default()
+            };
+            match self.store.write_alerts(&pending).await {
+                Ok(written) => outcome.pending_since = written.pending_since,
+                Err(error) => {
+                    tracing::warn!(%error, "could not share pending windows; kept as seen here");
+                }
+            }
+        }
+        for alert in &writes.opens {
+            outcome
+                .opened
+                .push(match self.store.open_alert(alert.clone()).await {
+                    Ok(opened) => Some(opened),
+                    Err(error) => {
+                        tracing::error!(%error, rule_id = alert.rule_id, "could not open alert");
+                        None
+                    }
+                });
+        }
+        outcome
+    }
+
+    /// A committed open: the pair follows the alert (another replica's too, silently).
+    async fn finish_open(&mut self, after: AfterOpen, outcome: Option<(Alert, bool)>) {
+        let Some((alert, created)) = outcome else {
+            tracing::error!(
+                rule_id = after.subject.rule_id,
+                target = after.key.1,
+                "could not open alert: the pair's active alert kept changing"
+            );
+            return;
+        };
+        if let Some(pair) = self.pairs.get_mut(&after.key) {
+            pair.alert = Some(alert.clone());
+            pair.last_notified_at = Some(after.at);
+            pair.escalated = false;
+        }
+        if !created {
+            // Another replica opened (and told) this alert: follow it silently.
+            return;
+        }
+        for observer in &self.observers {
+            observer.alert_fired(&alert);
+        }
+        if after.notify {
+            let notice = after
+                .subject
+                .notice(NoticeKind::Fired, alert, after.suppressed_count);
+            self.dispatcher.notify(notice);
+        } else {
+            self.record(
+                alert.id,
+                AlertEventKind::Suppressed,
+                after.at,
+                serde_json::json!({"event": "fired", "reason": "cooldown or flapping"}),
+            )
+            .await;
+        }
+    }
+
+    /// A committed resolve: told now, or held while the pair holds its resolution.
+    fn finish_resolve(&mut self, after: &AfterResolve, outcome: Option<(Alert, bool)>) {
+        let Some((alert, true)) = outcome else {
+            // Already resolved elsewhere (or by hand), or gone: nothing to tell.
+            return;
+        };
+        for observer in &self.observers {
+            observer.alert_resolved(alert.id);
+        }
+        let notice = after.subject.notice(NoticeKind::Resolved, alert, 0);
+        if after.notify {
+            self.dispatcher.notify(notice);
+        } else if let Some(pair) = self.pairs.get_mut(&after.key)
+            && pair.state.held_until().is_some()
+        {
+            // Told when the hold ends, unless it fires again first.
+            pair.held_notice = Some(notice);
         }
     }
 
@@ -1314,9 +1520,8 @@ impl Worker {
         &mut self,
         kind: NoticeKind,
         notify: bool,
-        key: &(i64, String),
-        evaluated: &Evaluated<'_>,
-        target: &Arc<TargetInfo>,
+        key: &PairKey,
+        subject: &Subject,
         now: DateTime<Utc>,
     ) {
         let started = kind == NoticeKind::FlappingStarted;
@@ -1351,25 +1556,8 @@ impl Worker {
         )
         .await;
         if notify {
-            self.notice(kind, alert, evaluated, target, 0);
+            self.dispatcher.notify(subject.notice(kind, alert, 0));
         }
-    }
-
-    fn notice(
-        &self,
-        kind: NoticeKind,
-        alert: Alert,
-        evaluated: &Evaluated<'_>,
-        target: &Arc<TargetInfo>,
-        suppressed_count: u32,
-    ) {
-        self.dispatcher.notify(build_notice(
-            kind,
-            alert,
-            evaluated,
-            target,
-            suppressed_count,
-        ));
     }
 
     async fn record(&self, alert_id: i64, kind: AlertEventKind, at: DateTime<Utc>, detail: Value) {
@@ -1386,21 +1574,55 @@ impl Worker {
     }
 }
 
-fn build_notice(
-    kind: NoticeKind,
-    alert: Alert,
-    evaluated: &Evaluated<'_>,
-    target: &Arc<TargetInfo>,
-    suppressed_count: u32,
-) -> Notice {
-    Notice {
-        kind,
-        alert,
+/// Queues what a windowed pair's evaluation changes in the pending window the replicas share:
+/// writes on transitions only (entering the window, leaving it, resolving), and a look-up per
+/// batch for readings whose meaning depends on another replica (a recovery of a pair this
+/// replica saw no breach of; a breach continuing a window another replica may have ended).
+fn share_pending(
+    batch: &mut Batch,
+    key: &PairKey,
+    before: Phase,
+    after: Phase,
+    assessment: Option<Assessment>,
+    now: DateTime<Utc>,
+) {
+    let violating = assessment == Some(Assessment::Violating);
+    match (before, after) {
+        (Phase::Ok, Phase::Pending { since }) => batch.start_pending(key.clone(), since),
+        (Phase::Pending { .. }, Phase::Ok) | (Phase::Open { .. }, Phase::Ok) => {
+            batch.clear_pending(key.clone());
+        }
+        (Phase::Pending { .. }, Phase::Pending { .. }) if violating => {
+            batch.ask_pending(key.clone(), Some(now));
+        }
+        (Phase::Ok, Phase::Ok) if assessment.is_some() && !violating => {
+            batch.ask_pending(key.clone(), None);
+        }
+        _ => {}
+    }
+}
+
+/// The alert a firing evaluation opens.
+fn new_alert(evaluated: &Evaluated<'_>, now: DateTime<Utc>) -> NewAlert {
+    let rule = &evaluated.rule.rule;
+    let title = match (&evaluated.service_name, evaluated.service_id) {
+        (Some(name), _) => format!("{} - {name}", rule.name),
+        (None, Some(service_id)) => format!("{} - service #{service_id}", rule.name),
+        (None, None) => format!("{} - {}", rule.name, evaluated.host.host.hostname),
+    };
+    NewAlert {
         rule_id: evaluated.rule.id,
-        rule: Arc::clone(&evaluated.rule.rule),
-        target: Arc::clone(target),
-        suppressed_count,
-        note: None,
+        target_key: evaluated.target_key.clone(),
+        host_id: Some(evaluated.host.host.id),
+        service_id: evaluated.service_id,
+        database_id: evaluated.database_id,
+        severity: rule.severity,
+        title,
+        message: Some(evaluated.message.clone()),
+        metric_value: evaluated.value,
+        threshold: evaluated.threshold,
+        group_key: Some(format!("rule:{}", evaluated.rule.id)),
+        fired_at: now,
     }
 }
 

@@ -4,6 +4,8 @@
 //! notifications, callers pass time and data in. [`service`] is what the REST API calls (rules,
 //! alerts, silences over the store).
 
+#[cfg(feature = "notify")]
+mod batch;
 pub mod detect;
 #[cfg(feature = "notify")]
 pub mod dispatch;

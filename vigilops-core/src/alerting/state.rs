@@ -210,6 +210,15 @@ impl AlertState {
         self.phase
     }
 
+    /// Takes `since` as the start of the pending window, while pending: the window is shared
+    /// by the replicas, which judge it from the start recorded first (or from a new start when
+    /// another replica's recovery ended the window this one saw).
+    pub fn follow_pending(&mut self, since: DateTime<Utc>) {
+        if let Phase::Pending { since: start } = &mut self.phase {
+            *start = since;
+        }
+    }
+
     /// Whether the target is flapping.
     pub fn is_flapping(&self) -> bool {
         self.flapping
@@ -461,6 +470,26 @@ mod tests {
             notify,
             resolution: Resolution::Cleared,
         }
+    }
+
+    #[test]
+    fn a_followed_pending_start_decides_when_it_fires() {
+        let policy = policy(5, 5);
+        let mut state = AlertState::new();
+        assert!(state.observe(Some(Violating), t(2), &policy).is_empty());
+        // Another replica saw the violation first.
+        state.follow_pending(t(0));
+        assert_eq!(state.phase(), Phase::Pending { since: t(0) });
+        assert_eq!(
+            state.observe(Some(Violating), t(5), &policy),
+            [fired(true, 0)]
+        );
+        // Only a pending window moves.
+        state.follow_pending(t(9));
+        assert!(matches!(state.phase(), Phase::Open { fired_at, .. } if fired_at == t(5)));
+        let mut ok = AlertState::new();
+        ok.follow_pending(t(0));
+        assert_eq!(ok.phase(), Phase::Ok);
     }
 
     #[test]

@@ -145,6 +145,46 @@ pub struct AlertResolution {
     pub comment: Option<String>,
 }
 
+/// The alert engine's writes for one drained batch of observations, stored in one transaction
+/// by `AlertEngineStore::write_alerts` (one commit per batch rather than one per alert).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AlertWrites {
+    /// Alerts to open, each as `AlertStore::open_alert` opens one.
+    pub opens: Vec<NewAlert>,
+    /// Active alerts to resolve, by id, each as `AlertStore::resolve_alert` resolves one.
+    pub resolves: Vec<(i64, AlertResolution)>,
+    /// Pending windows entered: (rule, target) first seen violating at the time given. A
+    /// pair's first recorded start stays (another replica's, or an earlier one).
+    pub pending_starts: Vec<(i64, String, DateTime<Utc>)>,
+    /// Pending windows ended by a non-violating evaluation (or a resolve by hand).
+    pub pending_clears: Vec<(i64, String)>,
+}
+
+impl AlertWrites {
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.opens.is_empty()
+            && self.resolves.is_empty()
+            && self.pending_starts.is_empty()
+            && self.pending_clears.is_empty()
+    }
+}
+
+/// What `AlertEngineStore::write_alerts` did, item by item in the order given.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AlertWritesOutcome {
+    /// Per open: the pair's active alert and whether this batch opened it (`false`: another
+    /// replica's alert, to be followed silently); `None` when the pair's active alert kept
+    /// changing under it.
+    pub opened: Vec<Option<(Alert, bool)>>,
+    /// Per resolve: the alert and whether this batch resolved it (`false`: it already was);
+    /// `None` for an unknown id.
+    pub resolved: Vec<Option<(Alert, bool)>>,
+    /// Per pending start: the pair's recorded start, this one or the first one recorded;
+    /// `None` when another replica ended the window meanwhile.
+    pub pending_since: Vec<Option<DateTime<Utc>>>,
+}
+
 /// What happened to an alert, on its timeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AlertEventKind {

@@ -42,6 +42,21 @@ pub(crate) fn metric_fields(values: &MetricValues) -> [(&'static str, Option<f64
     ]
 }
 
+/// `($1, …, $n), ($n+1, …), …`: the VALUES of a multi-row insert of `rows` rows of `per_row`
+/// parameters each.
+pub(crate) fn values_placeholders(rows: usize, per_row: usize) -> String {
+    (0..rows)
+        .map(|row| {
+            let params = (1..=per_row)
+                .map(|column| format!("${}", row * per_row + column))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("({params})")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The part of a backend file after its value encodings: everything below the
 /// `// ---- Shared with …` line.
 #[cfg(test)]
@@ -94,6 +109,11 @@ mod tests {
                 "rollup.rs",
                 include_str!("sqlite/rollup.rs"),
                 include_str!("postgres/rollup.rs"),
+            ),
+            (
+                "alert_engine.rs",
+                include_str!("sqlite/alert_engine.rs"),
+                include_str!("postgres/alert_engine.rs"),
             ),
             (
                 "topology.rs",

@@ -20,9 +20,9 @@ use crate::model::{
     ServiceRegistration, TrendRows, User, UserUpdate,
 };
 use crate::model::{
-    Alert, AlertEvent, AlertFilter, AlertResolution, BuiltinRule, NewAlert, NewAlertEvent,
-    NewChannel, NewNotificationLog, NewSilence, NewTemplate, NotificationLog, Silence,
-    StoredAlertRule, StoredChannel, StoredTemplate,
+    Alert, AlertEvent, AlertFilter, AlertResolution, AlertWrites, AlertWritesOutcome, BuiltinRule,
+    NewAlert, NewAlertEvent, NewChannel, NewNotificationLog, NewSilence, NewTemplate,
+    NotificationLog, Silence, StoredAlertRule, StoredChannel, StoredTemplate,
 };
 use crate::model::{
     CheckCoverage, DashboardCounts, GroupMember, LogContext, LogLine, LogQuery, LogStats,
@@ -658,6 +658,27 @@ pub trait AlertStore: Send + Sync {
     async fn alert_events(&self, alert_id: i64) -> StoreResult<Vec<AlertEvent>>;
 }
 
+/// What the alert engine writes in bulk: one transaction per drained batch of observations.
+#[async_trait]
+pub trait AlertEngineStore: Send + Sync {
+    /// Opens and resolves alerts as [`AlertStore::open_alert`] and [`AlertStore::resolve_alert`]
+    /// do, item by item (each open with its `fired` event, each resolve with its `resolved`
+    /// event; a pair whose active alert exists is returned with `false`, to be followed), all
+    /// in one transaction: the resolves first, so a pair resolved and opened again in one batch
+    /// gets a new alert. An error writes nothing.
+    ///
+    /// The pending windows shared by the replicas are written in the same transaction: the
+    /// ended ones are deleted first, then each start is recorded unless the pair has one, and
+    /// the start that stands is returned.
+    async fn write_alerts(&self, writes: &AlertWrites) -> StoreResult<AlertWritesOutcome>;
+    /// The recorded start of each of these pairs' pending windows, for the pairs that have one,
+    /// in no particular order.
+    async fn pending_starts(
+        &self,
+        pairs: &[(i64, String)],
+    ) -> StoreResult<Vec<(i64, String, DateTime<Utc>)>>;
+}
+
 /// Notification channels, templates and the notification log.
 #[async_trait]
 pub trait NotificationStore: Send + Sync {
@@ -1212,6 +1233,7 @@ pub trait Store:
     + CommandStore
     + AlertRuleStore
     + AlertStore
+    + AlertEngineStore
     + NotificationStore
     + SilenceStore
     + InsightStore

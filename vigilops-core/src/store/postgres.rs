@@ -31,6 +31,7 @@ macro_rules! sql {
 
 // After `sql!`, which it uses.
 mod ai;
+mod alert_engine;
 mod alerting;
 mod logs;
 mod remediation;

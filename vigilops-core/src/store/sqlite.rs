@@ -13,7 +13,7 @@ use sqlx::{AssertSqlSafe, Row, SqliteConnection, SqlitePool};
 use std::collections::HashMap;
 use std::str::FromStr;
 
-use super::codec::metric_fields;
+use super::codec::{metric_fields, values_placeholders};
 use super::{
     AgentTokenStore, AuditStore, ClaimedRows, CommandStore, DbMetricStore, HostStore,
     IdempotencyClaim, IdempotencyState, IdempotencyStore, LeaseStore, LogStore, MetricStore,
@@ -37,6 +37,7 @@ macro_rules! sql {
 
 // After `sql!`, which it uses.
 mod ai;
+mod alert_engine;
 mod alerting;
 mod logs;
 mod remediation;
@@ -83,21 +84,6 @@ impl SqliteStore {
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
-}
-
-/// `($1, …, $n), ($n+1, …), …`: the VALUES of a multi-row insert of `rows` rows of `per_row`
-/// parameters each.
-fn values_placeholders(rows: usize, per_row: usize) -> String {
-    (0..rows)
-        .map(|row| {
-            let params = (1..=per_row)
-                .map(|column| format!("${}", row * per_row + column))
-                .collect::<Vec<_>>()
-                .join(", ");
-            format!("({params})")
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// A timestamp as stored: microseconds since the epoch.

@@ -697,58 +697,70 @@ async fn missing_data_and_unacknowledged_alerts_are_told_again(app: &TestApp) {
 }
 on_both_backends!(missing_data_and_unacknowledged_alerts_are_told_again);
 
-/// Two replicas behind a load balancer share one database; a host's reports land on either.
-/// The alert is told once, resolved once, and a later breach is a new alert on both.
-async fn two_replicas_tell_one_incident_once(app: &TestApp) {
-    use crate::support::{tempdir::TempDir, test_config};
-    use axum::body::Body;
-    use axum::http::Request;
-    use tower::ServiceExt;
+/// A second replica over the app's store and clock, as behind a load balancer.
+struct OtherReplica {
+    router: axum::Router,
+    engine: vigilops_core::alerting::engine::AlertEngine,
+    _data_dir: crate::support::tempdir::TempDir,
+}
 
-    let (receiver, url) = Receiver::start().await;
-    let (_admin, agent, rule_id) = setup(app, &url, cpu_rule()).await;
-    let host = app.register_host(&agent, "lb-01").await;
-    let data_dir = TempDir::new();
-    let other = vigilops_server::App::with_store(
-        test_config(&data_dir.0, &[]),
-        std::sync::Arc::clone(&app.state.store),
-        app.clock.clone(),
-        None,
-    )
-    .unwrap();
-    let other_router = vigilops_server::router(other.state.clone());
-    let other_engine = other.state.engine.clone();
-    let report_to_other = |cpu: f64| {
+impl OtherReplica {
+    fn start(app: &TestApp) -> Self {
+        let data_dir = crate::support::tempdir::TempDir::new();
+        let other = vigilops_server::App::with_store(
+            crate::support::test_config(&data_dir.0, &[]),
+            Arc::clone(&app.state.store),
+            app.clock.clone(),
+            None,
+        )
+        .unwrap();
+        Self {
+            router: vigilops_server::router(other.state.clone()),
+            engine: other.state.engine.clone(),
+            _data_dir: data_dir,
+        }
+    }
+
+    /// Reports a CPU reading to this replica and lets its engine evaluate it.
+    async fn report_cpu(&self, agent: &str, host_id: i64, cpu: f64) {
+        use axum::body::Body;
+        use axum::http::Request;
+        use tower::ServiceExt;
         let request = Request::post("/api/v1/agent/metrics")
             .header("authorization", format!("Bearer {agent}"))
             .header("content-type", "application/json")
             .body(Body::from(
-                json!({"host_id": host, "cpu_percent": cpu}).to_string(),
+                json!({"host_id": host_id, "cpu_percent": cpu}).to_string(),
             ))
             .unwrap();
-        let router = other_router.clone();
-        let engine = other_engine.clone();
-        async move {
-            let response = router.oneshot(request).await.unwrap();
-            assert_eq!(response.status(), StatusCode::CREATED);
-            engine.flush().await;
-        }
-    };
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        self.engine.flush().await;
+    }
+}
+
+/// Two replicas behind a load balancer share one database; a host's reports land on either.
+/// The alert is told once, resolved once, and a later breach is a new alert on both.
+async fn two_replicas_tell_one_incident_once(app: &TestApp) {
+    let (receiver, url) = Receiver::start().await;
+    let (_admin, agent, rule_id) = setup(app, &url, cpu_rule()).await;
+    let host = app.register_host(&agent, "lb-01").await;
+    let other = OtherReplica::start(app);
 
     report_cpu(app, &agent, host, 95.0).await;
     assert_eq!(receiver.settle(app, 1).await.len(), 1);
     // The next report lands on the other replica: same alert, nothing new to tell.
     app.advance(Duration::seconds(15));
-    report_to_other(96.0).await;
+    other.report_cpu(&agent, host, 96.0).await;
     assert_eq!(receiver.stays_at(app, 1).await.len(), 1);
     assert_eq!(alerts_of(app, rule_id).await.len(), 1);
     // The other replica sees it clear: resolved, told once (by that replica, once its resolve
     // hold is over).
     app.advance(Duration::seconds(15));
-    report_to_other(10.0).await;
+    other.report_cpu(&agent, host, 10.0).await;
     app.advance(RESOLVE_HOLD);
-    other_engine.tick().await;
-    other_engine.flush().await;
+    other.engine.tick().await;
+    other.engine.flush().await;
     let bodies = receiver.settle(app, 2).await;
     assert_eq!(bodies.len(), 2, "{bodies:?}");
     assert_eq!(bodies[1]["status"], "resolved");
@@ -762,6 +774,82 @@ async fn two_replicas_tell_one_incident_once(app: &TestApp) {
     assert_eq!(alerts_of(app, rule_id).await.len(), 2);
 }
 on_both_backends!(two_replicas_tell_one_incident_once);
+
+/// Two replicas share a `for 60 s` pending window (§22.6): a recovery one of them sees
+/// restarts the window the other started, and a breach that goes on on the other fires once,
+/// counted from the first breach.
+async fn two_replicas_share_a_pending_window(app: &TestApp) {
+    let (_receiver, url) = Receiver::start().await;
+    let rule = AlertRuleCreate {
+        name: "CPU 过高 60 s".into(),
+        duration_seconds: 60,
+        ..cpu_rule()
+    };
+    let (_admin, agent, rule_id) = setup(app, &url, rule).await;
+    let other = OtherReplica::start(app);
+    let fired_for = |alerts: Vec<vigilops_core::model::Alert>, host: i64| {
+        alerts
+            .into_iter()
+            .filter(|alert| alert.host_id == Some(host))
+            .map(|alert| alert.fired_at)
+            .collect::<Vec<_>>()
+    };
+    let every_15_s = || app.advance(Duration::seconds(15));
+
+    // Breach on this replica, recovery on the other, breaches on this one again: the window
+    // starts again at the first breach after the recovery, so nothing fires 60 s after the
+    // first breach, and the alert fires 60 s after the restart.
+    let host = app.register_host(&agent, "lb-02").await;
+    report_cpu(app, &agent, host, 95.0).await;
+    app.state.engine.flush().await;
+    every_15_s();
+    other.report_cpu(&agent, host, 10.0).await;
+    every_15_s();
+    let restarted_at = app.clock_now();
+    for _ in 0..3 {
+        report_cpu(app, &agent, host, 95.0).await;
+        app.state.engine.flush().await;
+        every_15_s();
+    }
+    report_cpu(app, &agent, host, 95.0).await;
+    app.state.engine.flush().await;
+    let fired = fired_for(alerts_of(app, rule_id).await, host);
+    assert!(
+        fired.is_empty(),
+        "60 s after the first breach, but the window was interrupted: {fired:?}"
+    );
+    every_15_s();
+    report_cpu(app, &agent, host, 95.0).await;
+    app.state.engine.flush().await;
+    every_15_s();
+    report_cpu(app, &agent, host, 95.0).await;
+    app.state.engine.flush().await;
+    assert_eq!(
+        fired_for(alerts_of(app, rule_id).await, host),
+        [restarted_at + Duration::seconds(60)],
+        "a full window after the restart"
+    );
+
+    // Breach on this replica, then breaches on the other for the window: one alert, fired
+    // 60 s after the first breach; this replica's next breach follows it.
+    let host = app.register_host(&agent, "lb-03").await;
+    let first_breach = app.clock_now();
+    report_cpu(app, &agent, host, 95.0).await;
+    app.state.engine.flush().await;
+    for _ in 0..4 {
+        every_15_s();
+        other.report_cpu(&agent, host, 95.0).await;
+    }
+    every_15_s();
+    report_cpu(app, &agent, host, 95.0).await;
+    app.state.engine.flush().await;
+    assert_eq!(
+        fired_for(alerts_of(app, rule_id).await, host),
+        [first_breach + Duration::seconds(60)],
+        "exactly one alert, a window after the first breach"
+    );
+}
+on_both_backends!(two_replicas_share_a_pending_window);
 
 /// A forecast rule: the disk fills at 12 %/h; "full within 2 h" fires once the trend says so,
 /// well before the disk is full, and not on the first samples.

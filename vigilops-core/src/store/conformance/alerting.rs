@@ -11,9 +11,9 @@ use super::super::{Store, StoreError};
 use crate::alerting::rule::{Severity, builtin_rules};
 use crate::alerting::wire::{AlertRuleCreate, DetectorWire, EscalationWire, TargetFilterWire};
 use crate::model::{
-    AlertEventKind, AlertFilter, AlertResolution, AlertStatus, BuiltinRule, HostRegistration,
-    NewAlert, NewAlertEvent, NewChannel, NewNotificationLog, NewSilence, NewTemplate, NewUser,
-    Page, Role, SilenceMatchers, SilenceSchedule, SilenceTarget,
+    AlertEventKind, AlertFilter, AlertResolution, AlertStatus, AlertWrites, BuiltinRule,
+    HostRegistration, NewAlert, NewAlertEvent, NewChannel, NewNotificationLog, NewSilence,
+    NewTemplate, NewUser, Page, Role, SilenceMatchers, SilenceSchedule, SilenceTarget,
 };
 
 fn t0() -> DateTime<Utc> {
@@ -57,6 +57,23 @@ pub(super) async fn run(store: &dyn Store) {
     alerts(store, rule_id, host.id, user).await;
     notifications(store).await;
     silences(store, user).await;
+    // `alerts` deleted its rule.
+    let engine_rule = store
+        .create_rule(
+            &AlertRuleCreate {
+                name: "engine batches".to_owned(),
+                metric: "cpu_percent".to_owned(),
+                operator: ">".to_owned(),
+                threshold: 90.0,
+                ..AlertRuleCreate::default()
+            },
+            t0(),
+        )
+        .await
+        .unwrap()
+        .id;
+    engine_batches(store, engine_rule, host.id).await;
+    shared_pending_windows(store, engine_rule).await;
     store.delete_host(host.id).await.unwrap();
     let (left, _) = store
         .list_alerts(&AlertFilter {
@@ -207,6 +224,212 @@ fn new_alert(rule_id: i64, host_id: i64, at: DateTime<Utc>) -> NewAlert {
         group_key: Some("host:alert-host".to_owned()),
         fired_at: at,
     }
+}
+
+/// The engine's batches: many opens and resolves in one call, item by item as the single
+/// calls would do them (the unique open index decides; a pair already open is followed).
+async fn engine_batches(store: &dyn Store, rule_id: i64, host_id: i64) {
+    let at = t0() + Duration::hours(2);
+    let on = |target: &str, at| NewAlert {
+        target_key: target.to_owned(),
+        ..new_alert(rule_id, host_id, at)
+    };
+    let resolution = |at| AlertResolution {
+        at,
+        by: None,
+        comment: None,
+    };
+    let empty = store.write_alerts(&AlertWrites::default()).await.unwrap();
+    assert!(empty.opened.is_empty() && empty.resolved.is_empty());
+
+    // The second open of a pair in one batch follows the first.
+    let first = store
+        .write_alerts(&AlertWrites {
+            opens: vec![on("batch:1", at), on("batch:2", at), on("batch:1", at)],
+            ..AlertWrites::default()
+        })
+        .await
+        .unwrap();
+    let opened: Vec<(i64, bool)> = first
+        .opened
+        .iter()
+        .map(|outcome| {
+            let (alert, created) = outcome.clone().expect("every open has an outcome");
+            (alert.id, created)
+        })
+        .collect();
+    assert!(opened[0].1 && opened[1].1, "{opened:?}");
+    assert_eq!(
+        opened[2],
+        (opened[0].0, false),
+        "one alert per (rule, target)"
+    );
+    assert_ne!(opened[0].0, opened[1].0);
+    for id in [opened[0].0, opened[1].0] {
+        let timeline = store.alert_events(id).await.unwrap();
+        assert_eq!(timeline.len(), 1, "{timeline:?}");
+        assert_eq!(timeline[0].kind, AlertEventKind::Fired);
+        assert_eq!(timeline[0].at, at);
+    }
+    // A single open of a pair the batch opened follows it too.
+    let (single, created) = store.open_alert(on("batch:2", at)).await.unwrap();
+    assert_eq!((single.id, created), (opened[1].0, false));
+
+    // Resolves come first, so a pair resolved and opened again in one batch is a new alert;
+    // an unknown id has no outcome, and an already open pair is followed.
+    let later = at + Duration::minutes(5);
+    let second = store
+        .write_alerts(&AlertWrites {
+            opens: vec![on("batch:2", later), on("batch:1", later)],
+            resolves: vec![
+                (opened[1].0, resolution(later)),
+                (i64::MAX, resolution(later)),
+            ],
+            ..AlertWrites::default()
+        })
+        .await
+        .unwrap();
+    let (resolved, changed) = second.resolved[0].clone().unwrap();
+    assert!(changed);
+    assert_eq!(resolved.id, opened[1].0);
+    assert_eq!(resolved.status, AlertStatus::Resolved);
+    assert_eq!(resolved.resolved_at, Some(later));
+    assert_eq!(second.resolved[1], None, "an unknown alert");
+    let (reopened, created) = second.opened[0].clone().unwrap();
+    assert!(created);
+    assert_ne!(reopened.id, opened[1].0);
+    let (followed, created) = second.opened[1].clone().unwrap();
+    assert_eq!((followed.id, created), (opened[0].0, false));
+    let timeline = store.alert_events(opened[1].0).await.unwrap();
+    assert_eq!(
+        timeline.iter().map(|event| event.kind).collect::<Vec<_>>(),
+        [AlertEventKind::Fired, AlertEventKind::Resolved]
+    );
+
+    // Resolving twice: the second says it already was, and adds nothing to the timeline.
+    let again = store
+        .write_alerts(&AlertWrites {
+            resolves: vec![
+                (opened[1].0, resolution(later)),
+                (opened[0].0, resolution(later)),
+                (reopened.id, resolution(later)),
+            ],
+            ..AlertWrites::default()
+        })
+        .await
+        .unwrap();
+    let changed: Vec<bool> = again
+        .resolved
+        .iter()
+        .map(|outcome| outcome.as_ref().unwrap().1)
+        .collect();
+    assert_eq!(changed, [false, true, true]);
+    assert_eq!(store.alert_events(opened[1].0).await.unwrap().len(), 2);
+    let open_batch: Vec<String> = store
+        .open_alerts_for_rule(rule_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|alert| alert.target_key)
+        .filter(|target| target.starts_with("batch:"))
+        .collect();
+    assert!(open_batch.is_empty(), "{open_batch:?}");
+}
+
+/// The pending windows the replicas share: the first recorded start of a pair stands, an end
+/// deletes it (ends are written before starts in one batch), and many pairs at once work.
+async fn shared_pending_windows(store: &dyn Store, rule_id: i64) {
+    let at = |seconds| t0() + Duration::seconds(seconds);
+    let pair = |target: &str| (rule_id, target.to_owned());
+    let starts = |starts: Vec<(&str, i64)>| AlertWrites {
+        pending_starts: starts
+            .into_iter()
+            .map(|(target, seconds)| (rule_id, target.to_owned(), at(seconds)))
+            .collect(),
+        ..AlertWrites::default()
+    };
+    let recorded = |mut starts: Vec<(i64, String, DateTime<Utc>)>| {
+        starts.sort();
+        starts
+    };
+    assert!(store.pending_starts(&[]).await.unwrap().is_empty());
+    assert!(
+        store
+            .pending_starts(&[pair("pending:1")])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let first = store
+        .write_alerts(&starts(vec![("pending:1", 0), ("pending:2", 15)]))
+        .await
+        .unwrap();
+    assert_eq!(first.pending_since, [Some(at(0)), Some(at(15))]);
+    // A second start of a pair (another replica's) leaves the first.
+    let second = store
+        .write_alerts(&starts(vec![("pending:1", 30)]))
+        .await
+        .unwrap();
+    assert_eq!(second.pending_since, [Some(at(0))]);
+    let looked_up = store
+        .pending_starts(&[pair("pending:1"), pair("pending:2"), pair("pending:3")])
+        .await
+        .unwrap();
+    assert_eq!(
+        recorded(looked_up),
+        [
+            (rule_id, "pending:1".to_owned(), at(0)),
+            (rule_id, "pending:2".to_owned(), at(15)),
+        ]
+    );
+
+    // An end and a new start of a pair in one batch: the window starts again.
+    let restarted = store
+        .write_alerts(&AlertWrites {
+            pending_clears: vec![pair("pending:1"), pair("pending:2")],
+            ..starts(vec![("pending:1", 45)])
+        })
+        .await
+        .unwrap();
+    assert_eq!(restarted.pending_since, [Some(at(45))]);
+    assert_eq!(
+        store
+            .pending_starts(&[pair("pending:1"), pair("pending:2")])
+            .await
+            .unwrap(),
+        [(rule_id, "pending:1".to_owned(), at(45))]
+    );
+
+    // More pairs than one statement names.
+    let many: Vec<String> = (0..650).map(|index| format!("many:{index}")).collect();
+    let written = store
+        .write_alerts(&starts(
+            many.iter().map(|target| (target.as_str(), 60)).collect(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(written.pending_since, vec![Some(at(60)); many.len()]);
+    let pairs: Vec<(i64, String)> = many.iter().map(|target| pair(target)).collect();
+    assert_eq!(
+        store.pending_starts(&pairs).await.unwrap().len(),
+        many.len()
+    );
+    store
+        .write_alerts(&AlertWrites {
+            pending_clears: pairs.clone(),
+            ..AlertWrites::default()
+        })
+        .await
+        .unwrap();
+    assert!(store.pending_starts(&pairs).await.unwrap().is_empty());
+    store
+        .write_alerts(&AlertWrites {
+            pending_clears: vec![pair("pending:1")],
+            ..AlertWrites::default()
+        })
+        .await
+        .unwrap();
 }
 
 async fn alerts(store: &dyn Store, rule_id: i64, host_id: i64, user: i64) {

@@ -354,65 +354,117 @@ async fn alert_on(connection: &mut Connection, id: i64) -> StoreResult<Option<Al
 
 /// How many times `open_alert` retries when the active alert it collided with was resolved
 /// before it could be read.
-const OPEN_ATTEMPTS: usize = 3;
+pub(super) const OPEN_ATTEMPTS: usize = 3;
+
+/// Opens the pair's alert with its `fired` event on `connection` (inside a transaction), or
+/// reads the pair's active alert (`false`); `None` when that one was resolved in between.
+pub(super) async fn open_on(
+    connection: &mut Connection,
+    alert: &NewAlert,
+) -> StoreResult<Option<(Alert, bool)>> {
+    let inserted = sqlx::query(sql!(
+        "INSERT INTO alerts (rule_id, target_key, host_id, service_id, database_id, \
+         severity, status, title, message, metric_value, threshold, group_key, fired_at, \
+         created_at) VALUES ($1, $2, $3, $4, $5, $6, 'firing', $7, $8, $9, $10, $11, $12, $12) \
+         ON CONFLICT (rule_id, target_key) WHERE status <> 'resolved' DO NOTHING \
+         RETURNING {ALERT_COLUMNS}"
+    ))
+    .bind(alert.rule_id)
+    .bind(&alert.target_key)
+    .bind(alert.host_id)
+    .bind(alert.service_id)
+    .bind(alert.database_id)
+    .bind(alert.severity.as_str())
+    .bind(&alert.title)
+    .bind(&alert.message)
+    .bind(alert.metric_value)
+    .bind(alert.threshold)
+    .bind(&alert.group_key)
+    .bind(ts(alert.fired_at))
+    .fetch_optional(&mut *connection)
+    .await?;
+    if let Some(row) = inserted {
+        let opened = alert_from_row(&row)?;
+        insert_event(
+            connection,
+            &NewAlertEvent {
+                alert_id: opened.id,
+                kind: crate::model::AlertEventKind::Fired,
+                at: alert.fired_at,
+                actor_id: None,
+                detail: Some(serde_json::json!({
+                    "metric_value": alert.metric_value,
+                    "threshold": alert.threshold,
+                    "message": alert.message,
+                })),
+            },
+        )
+        .await?;
+        return Ok(Some((opened, true)));
+    }
+    let existing = sqlx::query(sql!(
+        "SELECT {ALERT_COLUMNS} FROM alerts WHERE rule_id = $1 AND target_key = $2 \
+         AND status <> 'resolved'"
+    ))
+    .bind(alert.rule_id)
+    .bind(&alert.target_key)
+    .fetch_optional(&mut *connection)
+    .await?;
+    existing
+        .map(|row| Ok((alert_from_row(&row)?, false)))
+        .transpose()
+}
+
+/// Resolves an active alert with its `resolved` event on `connection` (inside a transaction),
+/// or reads a resolved one (`false`); `None` for an unknown id.
+pub(super) async fn resolve_on(
+    connection: &mut Connection,
+    id: i64,
+    resolution: &AlertResolution,
+) -> StoreResult<Option<(Alert, bool)>> {
+    let updated = sqlx::query(sql!(
+        "UPDATE alerts SET status = 'resolved', resolved_at = $2, resolved_by = $3, \
+         resolution_comment = $4 WHERE id = $1 AND status <> 'resolved' \
+         RETURNING {ALERT_COLUMNS}"
+    ))
+    .bind(id)
+    .bind(ts(resolution.at))
+    .bind(resolution.by)
+    .bind(&resolution.comment)
+    .fetch_optional(&mut *connection)
+    .await?;
+    let Some(row) = updated else {
+        let current = alert_on(connection, id).await?;
+        return Ok(current.map(|alert| (alert, false)));
+    };
+    let alert = alert_from_row(&row)?;
+    let detail = serde_json::json!({
+        "manual": resolution.by.is_some(),
+        "comment": resolution.comment,
+    });
+    insert_event(
+        connection,
+        &NewAlertEvent {
+            alert_id: id,
+            kind: crate::model::AlertEventKind::Resolved,
+            at: resolution.at,
+            actor_id: resolution.by,
+            detail: Some(detail),
+        },
+    )
+    .await?;
+    Ok(Some((alert, true)))
+}
 
 #[async_trait]
 impl AlertStore for Backend {
     async fn open_alert(&self, alert: NewAlert) -> StoreResult<(Alert, bool)> {
         for _ in 0..OPEN_ATTEMPTS {
             let mut transaction = self.pool.begin().await?;
-            let inserted = sqlx::query(sql!(
-                "INSERT INTO alerts (rule_id, target_key, host_id, service_id, database_id, \
-                 severity, status, title, message, metric_value, threshold, group_key, fired_at, \
-                 created_at) VALUES ($1, $2, $3, $4, $5, $6, 'firing', $7, $8, $9, $10, $11, $12, $12) \
-                 ON CONFLICT (rule_id, target_key) WHERE status <> 'resolved' DO NOTHING \
-                 RETURNING {ALERT_COLUMNS}"
-            ))
-            .bind(alert.rule_id)
-            .bind(&alert.target_key)
-            .bind(alert.host_id)
-            .bind(alert.service_id)
-            .bind(alert.database_id)
-            .bind(alert.severity.as_str())
-            .bind(&alert.title)
-            .bind(&alert.message)
-            .bind(alert.metric_value)
-            .bind(alert.threshold)
-            .bind(&alert.group_key)
-            .bind(ts(alert.fired_at))
-            .fetch_optional(&mut *transaction)
-            .await?;
-            if let Some(row) = inserted {
-                let opened = alert_from_row(&row)?;
-                insert_event(
-                    &mut transaction,
-                    &NewAlertEvent {
-                        alert_id: opened.id,
-                        kind: crate::model::AlertEventKind::Fired,
-                        at: alert.fired_at,
-                        actor_id: None,
-                        detail: Some(serde_json::json!({
-                            "metric_value": alert.metric_value,
-                            "threshold": alert.threshold,
-                            "message": alert.message,
-                        })),
-                    },
-                )
-                .await?;
-                transaction.commit().await?;
-                return Ok((opened, true));
-            }
-            let existing = sqlx::query(sql!(
-                "SELECT {ALERT_COLUMNS} FROM alerts WHERE rule_id = $1 AND target_key = $2 \
-                 AND status <> 'resolved'"
-            ))
-            .bind(alert.rule_id)
-            .bind(&alert.target_key)
-            .fetch_optional(&mut *transaction)
-            .await?;
+            let opened = open_on(&mut transaction, &alert).await?;
             transaction.commit().await?;
-            if let Some(row) = existing {
-                return Ok((alert_from_row(&row)?, false));
+            if let Some(opened) = opened {
+                return Ok(opened);
             }
         }
         Err(StoreError::Conflict(format!(
@@ -522,42 +574,9 @@ impl AlertStore for Backend {
         resolution: AlertResolution,
     ) -> StoreResult<(Alert, bool)> {
         let mut transaction = self.pool.begin().await?;
-        let updated = sqlx::query(sql!(
-            "UPDATE alerts SET status = 'resolved', resolved_at = $2, resolved_by = $3, \
-             resolution_comment = $4 WHERE id = $1 AND status <> 'resolved' \
-             RETURNING {ALERT_COLUMNS}"
-        ))
-        .bind(id)
-        .bind(ts(resolution.at))
-        .bind(resolution.by)
-        .bind(&resolution.comment)
-        .fetch_optional(&mut *transaction)
-        .await?;
-        let Some(row) = updated else {
-            let current = alert_on(&mut transaction, id).await?;
-            transaction.commit().await?;
-            return current
-                .map(|alert| (alert, false))
-                .ok_or(StoreError::NotFound("alert"));
-        };
-        let alert = alert_from_row(&row)?;
-        let detail = serde_json::json!({
-            "manual": resolution.by.is_some(),
-            "comment": resolution.comment,
-        });
-        insert_event(
-            &mut transaction,
-            &NewAlertEvent {
-                alert_id: id,
-                kind: crate::model::AlertEventKind::Resolved,
-                at: resolution.at,
-                actor_id: resolution.by,
-                detail: Some(detail),
-            },
-        )
-        .await?;
+        let resolved = resolve_on(&mut transaction, id, &resolution).await?;
         transaction.commit().await?;
-        Ok((alert, true))
+        resolved.ok_or(StoreError::NotFound("alert"))
     }
 
     async fn update_alert_reading(
