@@ -44,10 +44,7 @@ pub async fn trends(store: &dyn Store, clock: &dyn Clock) -> Result<TrendsView, 
         .duration_trunc(chrono::Duration::hours(1))
         .unwrap_or(now);
     let from = this_hour - chrono::Duration::hours(i64::from(TREND_HOURS) - 1);
-    let rolled_until = store
-        .rollup_watermark()
-        .await?
-        .map(|through| crate::rollup::align_down(through, 3600));
+    let rolled_until = store.rollup_watermark().await?;
     let rows = store.trend_rows(from, TREND_HOURS, rolled_until).await?;
     let one_decimal = |value: f64| (value * 10.0).round() / 10.0;
     Ok(TrendsView {

@@ -1095,8 +1095,10 @@ pub trait TrendStore: Send + Sync {
     /// The hour buckets of `[from, from + hours h)` (bucket `n` is the `n`-th hour from
     /// `from`): average CPU and memory over every host sample, alerts fired, and log lines of
     /// level ERROR, CRITICAL or FATAL. Buckets without rows are absent. `from` is the start of
-    /// an hour; the averages of hours starting before `rolled_until` are read from the hourly
-    /// rollups (the same sums and counts, so the same figures), the rest from raw samples.
+    /// an hour; `rolled_until` is the last rollup pass ([`trend_splits`]): the averages read
+    /// the hourly rollups for the hours it completed, the 5-minute rollups for the buckets it
+    /// completed after those, and raw samples for the rest (the same sums and counts, so the
+    /// same figures).
     async fn trend_rows(
         &self,
         from: DateTime<Utc>,
@@ -1106,6 +1108,22 @@ pub trait TrendStore: Send + Sync {
     /// The summary's figures; "recent" counts and the usage averages start at `since`. Usage
     /// is read from each host's newest sample (one index probe per host).
     async fn dashboard_counts(&self, since: DateTime<Utc>) -> StoreResult<DashboardCounts>;
+}
+
+/// Where the 24 h trends switch from hourly to 5-minute rollups and from those to raw samples,
+/// for a range `[from, end)` and the last rollup pass `rolled_until`: its hour and its 5-minute
+/// bucket, clamped to the range (both `from` without a pass).
+pub fn trend_splits(
+    from: DateTime<Utc>,
+    end: DateTime<Utc>,
+    rolled_until: Option<DateTime<Utc>>,
+) -> (DateTime<Utc>, DateTime<Utc>) {
+    let Some(through) = rolled_until else {
+        return (from, from);
+    };
+    let hourly = crate::rollup::align_down(through, 3600).clamp(from, end);
+    let five_minute = crate::rollup::align_down(through, 300).clamp(hourly, end);
+    (hourly, five_minute)
 }
 
 /// The `settings` table: typed values stored as JSON under a key, shared by every replica.

@@ -1573,7 +1573,7 @@ impl TrendStore for PostgresStore {
         rolled_until: Option<DateTime<Utc>>,
     ) -> StoreResult<TrendRows> {
         let (start, end) = (from, from + Duration::hours(i64::from(hours)));
-        let split = rolled_until.map_or(start, |until| until.clamp(start, end));
+        let (hourly, five_minute) = super::trend_splits(start, end, rolled_until);
         let metrics = sqlx::query(
             "SELECT floor(extract(epoch FROM t - $1) / 3600)::bigint AS bucket, \
                 (sum(cpu_sum) / NULLIF(sum(cpu_n), 0))::float8 AS cpu, \
@@ -1583,14 +1583,19 @@ impl TrendStore for PostgresStore {
                     memory_percent_count::bigint AS mem_n \
                 FROM host_metrics_1h WHERE bucket_start >= $1 AND bucket_start < $3 \
                 UNION ALL \
+                SELECT bucket_start, cpu_percent_sum, cpu_percent_count::bigint, \
+                    memory_percent_sum, memory_percent_count::bigint \
+                FROM host_metrics_5m WHERE bucket_start >= $3 AND bucket_start < $4 \
+                UNION ALL \
                 SELECT recorded_at, cpu_percent, (cpu_percent IS NOT NULL)::int::bigint, \
                     memory_percent, (memory_percent IS NOT NULL)::int::bigint \
-                FROM host_metrics WHERE recorded_at >= $3 AND recorded_at < $2 \
+                FROM host_metrics WHERE recorded_at >= $4 AND recorded_at < $2 \
              ) parts GROUP BY bucket",
         )
         .bind(start)
         .bind(end)
-        .bind(split)
+        .bind(hourly)
+        .bind(five_minute)
         .fetch_all(&self.pool)
         .await?
         .iter()

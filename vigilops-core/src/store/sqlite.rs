@@ -1548,7 +1548,8 @@ impl TrendStore for SqliteStore {
             micros(from),
             micros(from + Duration::hours(i64::from(hours))),
         );
-        let split = rolled_until.map_or(start, |until| micros(until).clamp(start, end));
+        let (hourly, five_minute) =
+            super::trend_splits(from, from + Duration::hours(i64::from(hours)), rolled_until);
         let metrics = sqlx::query(
             "SELECT bucket, sum(cpu_sum) / NULLIF(sum(cpu_n), 0) AS cpu, \
                 sum(mem_sum) / NULLIF(sum(mem_n), 0) AS mem FROM ( \
@@ -1557,15 +1558,20 @@ impl TrendStore for SqliteStore {
                     memory_percent_count AS mem_n \
                 FROM host_metrics_1h WHERE bucket_start >= $1 AND bucket_start < $3 \
                 UNION ALL \
+                SELECT (bucket_start - $1) / 3600000000, cpu_percent_sum, cpu_percent_count, \
+                    memory_percent_sum, memory_percent_count \
+                FROM host_metrics_5m WHERE bucket_start >= $3 AND bucket_start < $4 \
+                UNION ALL \
                 SELECT (recorded_at - $1) / 3600000000, cpu_percent, \
                     CASE WHEN cpu_percent IS NULL THEN 0 ELSE 1 END, memory_percent, \
                     CASE WHEN memory_percent IS NULL THEN 0 ELSE 1 END \
-                FROM host_metrics WHERE recorded_at >= $3 AND recorded_at < $2 \
+                FROM host_metrics WHERE recorded_at >= $4 AND recorded_at < $2 \
              ) parts GROUP BY bucket",
         )
         .bind(start)
         .bind(end)
-        .bind(split)
+        .bind(micros(hourly))
+        .bind(micros(five_minute))
         .fetch_all(&self.pool)
         .await?
         .iter()
