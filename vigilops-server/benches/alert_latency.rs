@@ -298,7 +298,7 @@ async fn run(backend: &str, iterations: usize, gap: Duration, background_rate: u
                 Some(json!({
                     "name": name, "severity": "critical", "metric": "cpu_percent",
                     "operator": ">", "threshold": 90, "duration_seconds": 0,
-                    "cooldown_seconds": 0, "target_filter": {"host_ids": [host_id]},
+                    "cooldown_seconds": 0, "resolve_hold_seconds": 0, "target_filter": {"host_ids": [host_id]},
                     "notification_channel_ids": [channel_id],
                 })),
             )

@@ -463,6 +463,8 @@ pub struct AlertRule {
     pub repeat_interval: Option<Duration>,
     /// Escalate an unacknowledged alert.
     pub escalation: Option<Escalation>,
+    /// How long a recovery's resolved message is held (a re-fire within it continues).
+    pub resolve_hold: Duration,
 }
 
 /// Notify more channels when an alert stays unacknowledged.
@@ -513,6 +515,9 @@ impl Checker {
         }
     }
 }
+
+/// The longest resolve hold: an hour keeps a recovery's message meaningful.
+const MAX_RESOLVE_HOLD_SECONDS: i64 = 3600;
 
 impl AlertRule {
     /// Checks a RuleCreate (or an updated rule) and builds the rule, or names every bad field.
@@ -571,6 +576,18 @@ impl AlertRule {
             }
             Some(seconds) => Some(check.seconds("repeat_interval_seconds", seconds)),
         };
+        let resolve_hold = if wire.resolve_hold_seconds > MAX_RESOLVE_HOLD_SECONDS {
+            check.refuse(
+                "resolve_hold_seconds",
+                format!(
+                    "must be at most {MAX_RESOLVE_HOLD_SECONDS}, got {}",
+                    wire.resolve_hold_seconds
+                ),
+            );
+            Duration::zero()
+        } else {
+            check.seconds("resolve_hold_seconds", wire.resolve_hold_seconds)
+        };
         let escalation = wire.escalation.as_ref().and_then(|escalation| {
             if escalation.after_seconds <= 0 {
                 check.refuse("escalation", "after_seconds must be positive");
@@ -624,6 +641,7 @@ impl AlertRule {
             enabled: wire.is_enabled,
             repeat_interval,
             escalation,
+            resolve_hold,
         })
     }
 }
@@ -1076,6 +1094,14 @@ mod tests {
             (rule(|r| r.operator = "=>".to_owned()), vec!["operator"]),
             (rule(|r| r.duration_seconds = -1), vec!["duration_seconds"]),
             (rule(|r| r.cooldown_seconds = -5), vec!["cooldown_seconds"]),
+            (
+                rule(|r| r.resolve_hold_seconds = -1),
+                vec!["resolve_hold_seconds"],
+            ),
+            (
+                rule(|r| r.resolve_hold_seconds = 3601),
+                vec!["resolve_hold_seconds"],
+            ),
             (rule(|r| r.severity = "fatal".to_owned()), vec!["severity"]),
             (rule(|r| r.name = "  ".to_owned()), vec!["name"]),
             (rule(|r| r.rule_type = "sql".to_owned()), vec!["rule_type"]),

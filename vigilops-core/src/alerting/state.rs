@@ -50,17 +50,17 @@ pub struct Policy {
 
 /// The default [`Policy::resolve_hold`]: longer than the agents' 15 s report interval (a flap
 /// at that rate continues the incident), short enough for a recovery to be told within a minute.
-pub const RESOLVE_HOLD: Duration = Duration::seconds(45);
+pub const RESOLVE_HOLD: Duration =
+    Duration::seconds(crate::alerting::wire::DEFAULT_RESOLVE_HOLD_SECONDS);
 
 impl Policy {
-    /// The rule's pending window and cooldown with the default flap detection and resolve
-    /// hold.
+    /// The rule's pending window, cooldown and resolve hold with the default flap detection.
     pub fn for_rule(rule: &AlertRule) -> Self {
         Self {
             pending: rule.pending,
             cooldown: rule.cooldown,
             flap: FlapPolicy::default(),
-            resolve_hold: RESOLVE_HOLD,
+            resolve_hold: rule.resolve_hold,
         }
     }
 }

@@ -110,7 +110,14 @@ pub struct AlertRuleCreate {
     pub repeat_interval_seconds: Option<i64>,
     /// **Ours:** escalate an unacknowledged alert to more channels.
     pub escalation: Option<EscalationWire>,
+    /// **Ours:** how long a recovery's resolved message waits (0 to 3600 s, default 45): a
+    /// re-fire within it continues the incident, so a flapping target gives one message. The
+    /// alert itself resolves at once; 0 tells the recovery at once.
+    pub resolve_hold_seconds: i64,
 }
+
+/// The default [`AlertRuleCreate::resolve_hold_seconds`].
+pub const DEFAULT_RESOLVE_HOLD_SECONDS: i64 = 45;
 
 impl Default for AlertRuleCreate {
     fn default() -> Self {
@@ -140,6 +147,7 @@ impl Default for AlertRuleCreate {
             detector: None,
             repeat_interval_seconds: None,
             escalation: None,
+            resolve_hold_seconds: DEFAULT_RESOLVE_HOLD_SECONDS,
         }
     }
 }
@@ -198,6 +206,7 @@ pub struct AlertRuleUpdate {
     pub repeat_interval_seconds: Option<Option<i64>>,
     #[serde(deserialize_with = "present")]
     pub escalation: Option<Option<EscalationWire>>,
+    pub resolve_hold_seconds: Option<i64>,
 }
 
 impl AlertRuleUpdate {
@@ -235,7 +244,8 @@ impl AlertRuleUpdate {
             log_keyword_is_regex,
             detector,
             repeat_interval_seconds,
-            escalation
+            escalation,
+            resolve_hold_seconds
         );
         rule
     }

@@ -261,6 +261,83 @@ async fn a_breach_notifies_once_and_its_recovery_once(app: &TestApp) {
 }
 on_both_backends!(a_breach_notifies_once_and_its_recovery_once);
 
+/// Lets the engine and the dispatcher run without passing any resolve hold, and returns what
+/// arrived within 1.5 s.
+async fn told_at_once(receiver: &Receiver, app: &TestApp, count: usize) -> Vec<Value> {
+    app.state.engine.tick().await;
+    app.state.engine.flush().await;
+    app.advance(Duration::milliseconds(300));
+    receiver
+        .wait_for(count, std::time::Duration::from_millis(1500))
+        .await;
+    receiver.bodies()
+}
+
+async fn each_rule_holds_its_recovery_message_as_long_as_it_says(app: &TestApp) {
+    let (receiver, url) = Receiver::start().await;
+    let immediate = AlertRuleCreate {
+        name: "CPU at once".into(),
+        resolve_hold_seconds: 0,
+        ..cpu_rule()
+    };
+    let (_admin, agent, immediate_id) = setup(app, &url, immediate).await;
+    let host = app.register_host(&agent, "web-now").await;
+    report_cpu(app, &agent, host, 97.5).await;
+    assert_eq!(receiver.settle(app, 1).await.len(), 1);
+    // Hold 0: the recovery is told right behind the clear reading.
+    report_cpu(app, &agent, host, 20.0).await;
+    let bodies = told_at_once(&receiver, app, 2).await;
+    assert_eq!(bodies.len(), 2, "{bodies:?}");
+    assert_eq!(bodies[1]["status"], "resolved");
+    assert_eq!(bodies[1]["title"], "CPU at once - web-now");
+
+    // A 20 s hold (the first rule gone): resolved in the store at once, told only once the
+    // 20 s are over.
+    let held = AlertRuleCreate {
+        name: "CPU held".into(),
+        resolve_hold_seconds: 20,
+        ..cpu_rule()
+    };
+    let channels = app
+        .state
+        .store
+        .rule(immediate_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .rule
+        .notification_channel_ids;
+    app.state.store.delete_rule(immediate_id).await.unwrap();
+    let (normalized, _) = normalize(&AlertRuleCreate {
+        notification_channel_ids: channels,
+        ..held
+    })
+    .unwrap();
+    let rule_id = app
+        .state
+        .store
+        .create_rule(&normalized, app.clock_now())
+        .await
+        .unwrap()
+        .id;
+    app.state.engine.rules_changed().await;
+    let host = app.register_host(&agent, "web-held").await;
+    report_cpu(app, &agent, host, 97.5).await;
+    assert_eq!(receiver.settle(app, 3).await.len(), 3);
+    report_cpu(app, &agent, host, 20.0).await;
+    assert_eq!(told_at_once(&receiver, app, 4).await.len(), 3);
+    let alerts = alerts_of(app, rule_id).await;
+    assert_eq!(alerts[0].status, AlertStatus::Resolved);
+    app.advance(Duration::seconds(18));
+    assert_eq!(told_at_once(&receiver, app, 4).await.len(), 3);
+    app.advance(Duration::seconds(2));
+    let bodies = told_at_once(&receiver, app, 4).await;
+    assert_eq!(bodies.len(), 4, "{bodies:?}");
+    assert_eq!(bodies[3]["status"], "resolved");
+    assert_eq!(bodies[3]["title"], "CPU held - web-held");
+}
+on_both_backends!(each_rule_holds_its_recovery_message_as_long_as_it_says);
+
 async fn a_storm_across_fifty_hosts_is_one_grouped_message(app: &TestApp) {
     let (receiver, url) = Receiver::start().await;
     let (_admin, agent, rule_id) = setup(app, &url, cpu_rule()).await;

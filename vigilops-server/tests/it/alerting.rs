@@ -121,6 +121,7 @@ async fn alert_rules(app: &TestApp) {
         ("operator", json!(">")),
         ("duration_seconds", json!(300)),
         ("cooldown_seconds", json!(300)),
+        ("resolve_hold_seconds", json!(45)),
         ("is_enabled", json!(true)),
         ("is_builtin", json!(false)),
         ("silence_start", json!("22:00:00")),
@@ -142,6 +143,10 @@ async fn alert_rules(app: &TestApp) {
         (json!({"metric": "cpu_pct"}), "body.metric"),
         (json!({"operator": "=>"}), "body.operator"),
         (json!({"duration_seconds": -1}), "body.duration_seconds"),
+        (
+            json!({"resolve_hold_seconds": 7200}),
+            "body.resolve_hold_seconds",
+        ),
         (
             json!({"silence_start": "25:00", "silence_end": "06:00"}),
             "body.silence_start",

@@ -61,17 +61,18 @@ const RULE_COLUMNS: &str = "id, name, description, severity, metric, operator, t
      recovery_threshold, duration_seconds, is_enabled, target_type, target_filter, rule_type, \
      log_keyword, log_level, log_service, db_metric_name, db_id, cooldown_seconds, silence_start, \
      silence_end, notification_channel_ids, log_keyword_is_regex, detector, \
-     repeat_interval_seconds, escalation, is_builtin, builtin_key, created_at, updated_at";
+     repeat_interval_seconds, escalation, resolve_hold_seconds, is_builtin, builtin_key, \
+     created_at, updated_at";
 
-/// The 25 rule fields in the order [`bind_rule!`] binds them.
+/// The 26 rule fields in the order [`bind_rule!`] binds them.
 const RULE_FIELDS: &str = "name, description, severity, metric, operator, threshold, \
      recovery_threshold, duration_seconds, is_enabled, target_type, target_filter, rule_type, \
      log_keyword, log_level, log_service, db_metric_name, db_id, cooldown_seconds, silence_start, \
      silence_end, notification_channel_ids, log_keyword_is_regex, detector, \
-     repeat_interval_seconds, escalation";
+     repeat_interval_seconds, escalation, resolve_hold_seconds";
 
 const RULE_PARAMS: &str = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-     $16, $17, $18, $19, $20, $21, $22, $23, $24, $25";
+     $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26";
 
 /// The JSON columns of a rule.
 struct RuleJson {
@@ -95,7 +96,7 @@ impl RuleJson {
     }
 }
 
-/// Binds the 25 fields of [`RULE_FIELDS`] as `$1`–`$25`.
+/// Binds the 26 fields of [`RULE_FIELDS`] as `$1`–`$26`.
 macro_rules! bind_rule {
     ($query:expr, $rule:expr, $json:expr) => {
         $query
@@ -124,6 +125,7 @@ macro_rules! bind_rule {
             .bind(json($json.detector))
             .bind($rule.repeat_interval_seconds)
             .bind(json($json.escalation))
+            .bind($rule.resolve_hold_seconds)
     };
 }
 
@@ -159,6 +161,7 @@ fn rule_from_row(row: &BackendRow) -> StoreResult<StoredAlertRule> {
             detector: decode("detector", get_json(row, "detector")?)?,
             repeat_interval_seconds: row.try_get("repeat_interval_seconds")?,
             escalation: decode("escalation", get_json(row, "escalation")?)?,
+            resolve_hold_seconds: row.try_get("resolve_hold_seconds")?,
         },
         is_builtin: row.try_get("is_builtin")?,
         builtin_key: row.try_get("builtin_key")?,
@@ -182,8 +185,8 @@ impl AlertRuleStore for Backend {
             // replica's; the unique key index settles a race between two of them.
             let query = sqlx::query(sql!(
                 "INSERT INTO alert_rules ({RULE_FIELDS}, is_builtin, builtin_key, created_at, \
-                 updated_at) SELECT {RULE_PARAMS}, TRUE, $26, $27, $27 \
-                 WHERE NOT EXISTS (SELECT 1 FROM alert_rules WHERE builtin_key = $26 OR name = $1) \
+                 updated_at) SELECT {RULE_PARAMS}, TRUE, $27, $28, $28 \
+                 WHERE NOT EXISTS (SELECT 1 FROM alert_rules WHERE builtin_key = $27 OR name = $1) \
                  ON CONFLICT (builtin_key) WHERE builtin_key IS NOT NULL DO NOTHING"
             ));
             let result = bind_rule!(query, rule, json_columns)
@@ -204,7 +207,7 @@ impl AlertRuleStore for Backend {
         let json_columns = RuleJson::of(rule)?;
         let query = sqlx::query(sql!(
             "INSERT INTO alert_rules ({RULE_FIELDS}, is_builtin, created_at, updated_at) \
-             VALUES ({RULE_PARAMS}, FALSE, $26, $26) RETURNING {RULE_COLUMNS}"
+             VALUES ({RULE_PARAMS}, FALSE, $27, $27) RETURNING {RULE_COLUMNS}"
         ));
         let row = bind_rule!(query, rule, json_columns)
             .bind(ts(now))
@@ -227,7 +230,7 @@ impl AlertRuleStore for Backend {
             .collect::<Vec<_>>()
             .join(", ");
         let query = sqlx::query(sql!(
-            "UPDATE alert_rules SET {assignments}, updated_at = $26 WHERE id = $27 \
+            "UPDATE alert_rules SET {assignments}, updated_at = $27 WHERE id = $28 \
              RETURNING {RULE_COLUMNS}"
         ));
         let row = bind_rule!(query, rule, json_columns)
