@@ -68,6 +68,36 @@ pub fn name(what: Retained) -> &'static str {
     what.table_and_column().0
 }
 
+/// Deletes the raw host samples recorded before `cutoff` (each host's newest stays), batch by
+/// batch, so an upgrade that shortens retention never deletes months in one statement; returns
+/// how many went. The caller picks a cut-off the rollup pass has covered
+/// (`rollup::raw_purge_cutoff`).
+pub async fn purge_raw_metrics(
+    store: &dyn Store,
+    cutoff: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    in_batches(|| store.purge_metrics_before(cutoff, BATCH)).await
+}
+
+/// Runs `delete` (one statement removing at most [`BATCH`] rows) until a batch comes back
+/// short; returns the rows deleted in all.
+async fn in_batches<F, Fut>(mut delete: F) -> Result<u64, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<u64, StoreError>>,
+{
+    let mut total = 0;
+    loop {
+        let deleted = delete().await?;
+        total += deleted;
+        if deleted < BATCH.unsigned_abs() {
+            return Ok(total);
+        }
+        // Let other work on this runtime (and other writers) in between batches.
+        tokio::task::yield_now().await;
+    }
+}
+
 /// Deletes everything older than its period as of `now`, batch by batch; returns how many rows
 /// of each table went.
 pub async fn purge(
@@ -81,16 +111,7 @@ pub async fn purge(
         if what == Retained::ServiceChecks {
             service_rollup::roll_before_purge(store, cutoff).await?;
         }
-        let mut total = 0;
-        loop {
-            let deleted = store.purge_batch(what, cutoff, BATCH).await?;
-            total += deleted;
-            if deleted < BATCH.unsigned_abs() {
-                break;
-            }
-            // Let other work on this runtime (and other writers) in between batches.
-            tokio::task::yield_now().await;
-        }
+        let total = in_batches(|| store.purge_batch(what, cutoff, BATCH)).await?;
         purged.insert(name(what), total);
     }
     for (resolution, kept, table) in [
@@ -106,17 +127,8 @@ pub async fn purge(
         ),
     ] {
         let cutoff = now - Duration::days(kept);
-        let mut total = 0;
-        loop {
-            let deleted = store
-                .purge_service_rollups_before(resolution, cutoff, BATCH)
-                .await?;
-            total += deleted;
-            if deleted < BATCH.unsigned_abs() {
-                break;
-            }
-            tokio::task::yield_now().await;
-        }
+        let total =
+            in_batches(|| store.purge_service_rollups_before(resolution, cutoff, BATCH)).await?;
         purged.insert(table, total);
     }
     Ok(purged)

@@ -550,7 +550,7 @@ pub async fn purge_old_metrics(state: &AppState) -> Result<u64, StoreError> {
     if let Some(cutoff) =
         rollup::raw_purge_cutoff(state.store.as_ref(), now - Duration::days(days)).await?
     {
-        purged = state.store.purge_metrics_before(cutoff).await?;
+        purged = retention::purge_raw_metrics(state.store.as_ref(), cutoff).await?;
     }
     if purged > 0 {
         tracing::info!(purged, days, "purged old host metrics");

@@ -180,9 +180,10 @@ pub trait HostStore: Send + Sync {
 /// Host metric samples.
 #[async_trait]
 pub trait MetricStore: Send + Sync {
-    /// Deletes the raw samples recorded before `cutoff` (retention); returns how many. Each
-    /// host's newest sample is kept whatever its age.
-    async fn purge_metrics_before(&self, cutoff: DateTime<Utc>) -> StoreResult<u64>;
+    /// Deletes at most `batch` of the raw samples recorded before `cutoff`, oldest first
+    /// (retention; call again until fewer than `batch` go); returns how many. Each host's
+    /// newest sample is kept whatever its age.
+    async fn purge_metrics_before(&self, cutoff: DateTime<Utc>, batch: i64) -> StoreResult<u64>;
     /// Stores many samples in one transaction (group commit) and returns their ids in order.
     /// A host's latest sample is its newest one (on equal times, the one stored last), never an
     /// older one stored later.

@@ -508,17 +508,19 @@ impl HostStore for PostgresStore {
 
 #[async_trait]
 impl MetricStore for PostgresStore {
-    async fn purge_metrics_before(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
+    async fn purge_metrics_before(&self, cutoff: DateTime<Utc>, batch: i64) -> StoreResult<u64> {
         // Each host's newest sample stays, whatever its age: it is what the host list shows for
-        // a host that stopped reporting.
+        // a host that stopped reporting. Oldest first, at most `batch` rows per statement.
         let purged = sqlx::query(
-            "DELETE FROM host_metrics WHERE recorded_at < $1 AND EXISTS ( \
-                SELECT 1 FROM host_metrics newer WHERE newer.host_id = host_metrics.host_id \
-                AND (newer.recorded_at > host_metrics.recorded_at \
-                    OR (newer.recorded_at = host_metrics.recorded_at \
-                        AND newer.id > host_metrics.id)))",
+            "DELETE FROM host_metrics WHERE id IN ( \
+                SELECT old.id FROM host_metrics old WHERE old.recorded_at < $1 AND EXISTS ( \
+                    SELECT 1 FROM host_metrics newer WHERE newer.host_id = old.host_id \
+                    AND (newer.recorded_at > old.recorded_at \
+                        OR (newer.recorded_at = old.recorded_at AND newer.id > old.id))) \
+                ORDER BY old.recorded_at LIMIT $2)",
         )
         .bind(cutoff)
+        .bind(batch.max(0))
         .execute(&self.pool)
         .await?
         .rows_affected();
