@@ -11,9 +11,9 @@ use super::super::{Store, StoreError};
 use crate::alerting::rule::{Severity, builtin_rules};
 use crate::alerting::wire::{AlertRuleCreate, DetectorWire, EscalationWire, TargetFilterWire};
 use crate::model::{
-    AlertEventKind, AlertFilter, AlertResolution, AlertStatus, AlertWrites, BuiltinRule,
-    HostRegistration, NewAlert, NewAlertEvent, NewChannel, NewNotificationLog, NewSilence,
-    NewTemplate, NewUser, Page, Role, SilenceMatchers, SilenceSchedule, SilenceTarget,
+    AlertEventKind, AlertFilter, AlertResolution, AlertStatus, AlertWrites, BuiltinRule, NewAlert,
+    NewAlertEvent, NewChannel, NewNotificationLog, NewSilence, NewTemplate, NewUser, Page, Role,
+    SilenceMatchers, SilenceSchedule, SilenceTarget,
 };
 
 fn t0() -> DateTime<Utc> {
@@ -37,24 +37,9 @@ pub(super) async fn run(store: &dyn Store) {
         .await
         .unwrap()
         .id;
-    let token = store
-        .create_agent_token("alerting", "hash-alerting", "vop_alrt", None, t0())
-        .await
-        .unwrap()
-        .id;
-    let (host, _) = store
-        .register_host(
-            token,
-            HostRegistration {
-                hostname: "alert-host".to_owned(),
-                ..HostRegistration::default()
-            },
-            t0(),
-        )
-        .await
-        .unwrap();
+    let host = super::seed_host(store, "alert-host", t0()).await;
     let rule_id = rules(store).await;
-    alerts(store, rule_id, host.id, user).await;
+    alerts(store, rule_id, host, user).await;
     notifications(store).await;
     silences(store, user).await;
     // `alerts` deleted its rule.
@@ -72,12 +57,12 @@ pub(super) async fn run(store: &dyn Store) {
         .await
         .unwrap()
         .id;
-    engine_batches(store, engine_rule, host.id).await;
+    engine_batches(store, engine_rule, host).await;
     shared_pending_windows(store, engine_rule).await;
-    store.delete_host(host.id).await.unwrap();
+    store.delete_host(host).await.unwrap();
     let (left, _) = store
         .list_alerts(&AlertFilter {
-            host_id: Some(host.id),
+            host_id: Some(host),
             ..AlertFilter::default()
         })
         .await

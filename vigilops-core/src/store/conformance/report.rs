@@ -12,9 +12,8 @@ use super::super::{Store, StoreError};
 use crate::alerting::rule::Severity;
 use crate::alerting::wire::AlertRuleCreate;
 use crate::model::{
-    HostRegistration, MetricSample, MetricValues, NewAlert, NewLogEntry, NewReport,
-    NewServiceCheck, NewUser, Page, ReportFilter, ReportOutcome, ReportStatus, ReportType, Role,
-    ServiceRegistration,
+    MetricSample, MetricValues, NewAlert, NewLogEntry, NewReport, NewServiceCheck, NewUser, Page,
+    ReportFilter, ReportOutcome, ReportStatus, ReportType, Role, ServiceRegistration,
 };
 
 /// Long after every other part of the story.
@@ -312,24 +311,7 @@ async fn aggregates(store: &dyn Store) {
     assert!(empty.alerts.is_empty() && empty.top_error_services.is_empty());
     assert_eq!(empty.error_logs, 0);
 
-    let token = store
-        .create_agent_token("report", "hash-report", "vop_rep0", None, from)
-        .await
-        .unwrap()
-        .id;
-    let host = store
-        .register_host(
-            token,
-            HostRegistration {
-                hostname: "report-01".to_owned(),
-                ..HostRegistration::default()
-            },
-            from,
-        )
-        .await
-        .unwrap()
-        .0
-        .id;
+    let host = super::seed_host(store, "report-01", from).await;
     let sample = |at: DateTime<Utc>, cpu: f64, memory: f64, disk: f64| MetricSample {
         host_id: host,
         recorded_at: at,

@@ -7,9 +7,7 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
 use super::super::{Retained, RollupLevel, Store};
-use crate::model::{
-    Aggregate, HostRegistration, MetricPoint, MetricSample, MetricValues, Resolution,
-};
+use crate::model::{Aggregate, MetricPoint, MetricSample, MetricValues, Resolution};
 
 /// Long after every other part of the story (and before the SLA part's data).
 fn base() -> DateTime<Utc> {
@@ -47,25 +45,10 @@ pub(super) async fn run(store: &dyn Store) {
 /// Three hours of 15 s samples: cpu varies, memory is missing from every third sample (so a
 /// plain average of averages would be wrong), disk is constant.
 async fn seed(store: &dyn Store) -> i64 {
-    let token = store
-        .create_agent_token("rollup", "hash-rollup", "vop_roll", None, base())
-        .await
-        .unwrap()
-        .id;
-    let (host, _) = store
-        .register_host(
-            token,
-            HostRegistration {
-                hostname: "rollup-host".to_owned(),
-                ..HostRegistration::default()
-            },
-            base(),
-        )
-        .await
-        .unwrap();
+    let host = super::seed_host(store, "rollup-host", base()).await;
     let samples: Vec<MetricSample> = (0..720)
         .map(|index: i32| MetricSample {
-            host_id: host.id,
+            host_id: host,
             // Irregular: a few seconds of jitter, so buckets hold different sample counts.
             recorded_at: base() + Duration::seconds(i64::from(index) * 15 + i64::from(index % 4)),
             values: MetricValues {
@@ -78,7 +61,7 @@ async fn seed(store: &dyn Store) -> i64 {
         })
         .collect();
     store.insert_metrics(&samples, &[]).await.unwrap();
-    host.id
+    host
 }
 
 fn assert_same_points(rolled: &[MetricPoint], raw: &[MetricPoint], what: &str) {

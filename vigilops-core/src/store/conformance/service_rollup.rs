@@ -12,8 +12,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use super::super::{Retained, Store};
 use crate::clock::ManualClock;
 use crate::model::{
-    CheckCoverage, HostRegistration, NewServiceCheck, NewSlaRule, ServiceRegistration,
-    ServiceRollupResolution, SlaWindow,
+    CheckCoverage, NewServiceCheck, NewSlaRule, ServiceRegistration, ServiceRollupResolution,
+    SlaWindow,
 };
 use crate::service_rollup::{self, RawHorizon};
 use crate::sla::{self, ReportQuery, SlaService, coverage_cap};
@@ -29,29 +29,9 @@ fn base() -> DateTime<Utc> {
 
 /// Runs every rollup behaviour on a fresh, empty store.
 pub async fn service_check_rollups(store: Arc<dyn Store>) {
-    let host = seed_host(store.as_ref()).await;
+    let host = super::seed_host(store.as_ref(), "rollup-host", base()).await;
     buckets_sum_to_the_raw_coverage(store.as_ref(), host).await;
     availability_survives_the_raw_purge(store, host).await;
-}
-
-async fn seed_host(store: &dyn Store) -> i64 {
-    let token = store
-        .create_agent_token("rollup", "hash-rollup", "vop_roll", None, base())
-        .await
-        .unwrap()
-        .id;
-    let (host, _) = store
-        .register_host(
-            token,
-            HostRegistration {
-                hostname: "rollup-host".to_owned(),
-                ..HostRegistration::default()
-            },
-            base(),
-        )
-        .await
-        .unwrap();
-    host.id
 }
 
 async fn service(store: &dyn Store, host: i64, name: &str, interval: i64) -> i64 {

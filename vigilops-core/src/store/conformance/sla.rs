@@ -7,9 +7,7 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
 use super::super::{Store, StoreError};
-use crate::model::{
-    HostRegistration, NewServiceCheck, NewSlaRule, NewSlaViolation, ServiceRegistration, SlaWindow,
-};
+use crate::model::{NewServiceCheck, NewSlaRule, NewSlaViolation, ServiceRegistration, SlaWindow};
 use crate::sla::{coverage, coverage_cap};
 
 /// Long after every other part of the story.
@@ -29,28 +27,13 @@ pub(super) async fn run(store: &dyn Store) {
 
 /// Two services of one host: one checked every 10 s, one every 300 s.
 async fn seed(store: &dyn Store) -> (i64, i64) {
-    let token = store
-        .create_agent_token("sla", "hash-sla", "vop_sla0", None, base())
-        .await
-        .unwrap()
-        .id;
-    let (host, _) = store
-        .register_host(
-            token,
-            HostRegistration {
-                hostname: "sla-host".to_owned(),
-                ..HostRegistration::default()
-            },
-            base(),
-        )
-        .await
-        .unwrap();
+    let host = super::seed_host(store, "sla-host", base()).await;
     let mut ids = Vec::new();
     for (name, interval) in [("sla-steady", 10), ("sla-sparse", 300)] {
         let (id, _) = store
             .register_service(
                 ServiceRegistration {
-                    host_id: host.id,
+                    host_id: host,
                     name: name.to_owned(),
                     target: "http://127.0.0.1:1/health".to_owned(),
                     check_type: "http".to_owned(),
