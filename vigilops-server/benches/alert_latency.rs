@@ -187,12 +187,20 @@ impl Rest {
     }
 }
 
+/// How the background reports fared: the server's load is only real if it accepted them.
+#[derive(Default)]
+struct BackgroundCounts {
+    accepted: std::sync::atomic::AtomicU64,
+    refused: std::sync::atomic::AtomicU64,
+}
+
 /// Normal readings from 100 hosts at `rate` reports/s until the task is aborted.
 fn background(
     agent: Arc<AgentClient>,
     host_ids: Vec<i64>,
     report: Value,
     rate: u32,
+    counts: Arc<BackgroundCounts>,
 ) -> Option<tokio::task::JoinHandle<()>> {
     if rate == 0 || host_ids.is_empty() {
         return None;
@@ -204,8 +212,13 @@ fn background(
             let mut report = report.clone();
             report["host_id"] = json!(host_id);
             let agent = Arc::clone(&agent);
+            let counts = Arc::clone(&counts);
             tokio::spawn(async move {
-                let _ = agent.post_json("metrics", &report, None).await;
+                let counter = match agent.post_json("metrics", &report, None).await {
+                    Ok(_) => &counts.accepted,
+                    Err(_) => &counts.refused,
+                };
+                counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             });
         }
     }))
@@ -275,11 +288,13 @@ async fn run(backend: &str, iterations: usize, gap: Duration, background_rate: u
             background_hosts.push(agent.register(&request).await.unwrap().host_id);
         }
     }
+    let counts = Arc::new(BackgroundCounts::default());
     let background = background(
         Arc::clone(&agent),
         background_hosts,
         report.clone(),
         background_rate,
+        Arc::clone(&counts),
     );
 
     let load_before = load_average();
@@ -351,6 +366,13 @@ async fn run(backend: &str, iterations: usize, gap: Duration, background_rate: u
         "{backend:>8}: {iterations} breaches, one at a time, background {background_rate} reports/s, \
          load average {load_before} → {load_after}"
     );
+    if background_rate > 0 {
+        println!(
+            "          background reports: {} accepted, {} refused or failed",
+            counts.accepted.load(std::sync::atomic::Ordering::Relaxed),
+            counts.refused.load(std::sync::atomic::Ordering::Relaxed)
+        );
+    }
     println!(
         "          {}",
         summary("breach → fired notification", fired)
