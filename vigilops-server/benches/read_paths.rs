@@ -40,7 +40,10 @@ fn env_number(name: &str, default: i64) -> i64 {
 /// Samples per hour at one every 15 s.
 const PER_HOUR: i64 = 240;
 
-/// Seeds PostgreSQL: hosts, their recent samples and the charted host's long history.
+/// Seeds PostgreSQL: hosts, the charted host's long history and every host's recent samples,
+/// oldest first, as agents' reports arrive: the table's physical order follows time, which the
+/// `recorded_at` BRIN index relies on (a host-by-host seed made every block range span the whole
+/// period, and a 3-minute range scan read the whole table).
 async fn seed_postgres(pool: &sqlx::PgPool, hosts: i64, hours: i64, chart_days: i64) {
     let columns = "host_id, recorded_at, cpu_percent, cpu_load_1, memory_used_mb, \
         memory_percent, disk_used_mb, disk_total_mb, disk_percent, net_send_rate_kb, \
@@ -54,17 +57,20 @@ async fn seed_postgres(pool: &sqlx::PgPool, hosts: i64, hours: i64, chart_days: 
         ),
         format!(
             "INSERT INTO host_metrics ({columns}) \
-             SELECT h.id, now() - s * interval '15 seconds', {values} \
-             FROM hosts h, generate_series(0, {}) s",
-            hours * PER_HOUR - 1
-        ),
-        format!(
-            "INSERT INTO host_metrics ({columns}) \
              SELECT (SELECT min(id) FROM hosts), now() - s * interval '15 seconds', {values} \
-             FROM generate_series({}, {}) s",
+             FROM generate_series({}, {}) s ORDER BY s DESC",
             hours * PER_HOUR,
             chart_days * 24 * PER_HOUR - 1
         ),
+        format!(
+            "INSERT INTO host_metrics ({columns}) \
+             SELECT h.id, now() - s * interval '15 seconds', {values} \
+             FROM hosts h, generate_series(0, {}) s ORDER BY s DESC, h.id",
+            hours * PER_HOUR - 1
+        ),
+        // What autovacuum does to a table that grew: statistics, the visibility map, and the
+        // BRIN summaries of every block range filled so far.
+        "VACUUM (ANALYZE) host_metrics".to_owned(),
         "ANALYZE".to_owned(),
     ] {
         sqlx::query(AssertSqlSafe(statement))
@@ -98,13 +104,15 @@ async fn seed_sqlite(pool: &sqlx::SqlitePool, hosts: i64, hours: i64, chart_days
         ),
         format!(
             "{} INSERT INTO host_metrics ({columns}) \
-             SELECT h.id, {now} - s.n * 15000000, {values} FROM hosts h, s",
-            series(0, hours * PER_HOUR - 1)
+             SELECT (SELECT min(id) FROM hosts), {now} - s.n * 15000000, {values} FROM s \
+             ORDER BY s.n DESC",
+            series(hours * PER_HOUR, chart_days * 24 * PER_HOUR - 1)
         ),
         format!(
             "{} INSERT INTO host_metrics ({columns}) \
-             SELECT (SELECT min(id) FROM hosts), {now} - s.n * 15000000, {values} FROM s",
-            series(hours * PER_HOUR, chart_days * 24 * PER_HOUR - 1)
+             SELECT h.id, {now} - s.n * 15000000, {values} \
+             FROM hosts h, s ORDER BY s.n DESC, h.id",
+            series(0, hours * PER_HOUR - 1)
         ),
         "ANALYZE".to_owned(),
     ] {
@@ -335,6 +343,13 @@ async fn main() {
         first.five_minute_buckets,
         first.hourly_buckets
     );
+    if let Some(temp) = &postgres {
+        // The first pass filled the rollup tables; autovacuum would analyse them next.
+        sqlx::query("ANALYZE")
+            .execute(temp.store.pool())
+            .await
+            .unwrap();
+    }
     let started = Instant::now();
     let next = vigilops_core::rollup::pass(store, SystemClock.now())
         .await
