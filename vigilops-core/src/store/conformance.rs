@@ -49,6 +49,33 @@ async fn seed_host(store: &dyn Store, hostname: &str, at: DateTime<Utc>) -> i64 
     host.id
 }
 
+/// Registers an active HTTP service `name` of `host` checked every `interval` seconds, as of
+/// `at`; returns its id.
+async fn seed_service(
+    store: &dyn Store,
+    host: i64,
+    name: &str,
+    interval: i64,
+    at: DateTime<Utc>,
+) -> i64 {
+    store
+        .register_service(
+            ServiceRegistration {
+                host_id: host,
+                name: name.to_owned(),
+                target: "http://127.0.0.1:1/health".to_owned(),
+                check_type: "http".to_owned(),
+                check_interval: interval,
+                timeout: 5,
+                category: "business".to_owned(),
+            },
+            at,
+        )
+        .await
+        .unwrap()
+        .0
+}
+
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 27, 0, 0, 0)
         .single()

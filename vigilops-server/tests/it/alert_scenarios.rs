@@ -14,9 +14,7 @@ use tokio::sync::Notify;
 use vigilops_core::alerting::rule::normalize;
 use vigilops_core::alerting::state::RESOLVE_HOLD;
 use vigilops_core::alerting::wire::AlertRuleCreate;
-use vigilops_core::model::{
-    AlertFilter, AlertStatus, NewChannel, NewSilence, Page, SilenceMatchers, SilenceSchedule,
-};
+use vigilops_core::model::{AlertStatus, NewChannel, NewSilence, SilenceMatchers, SilenceSchedule};
 
 use crate::on_both_backends;
 use crate::support::TestApp;
@@ -191,18 +189,6 @@ async fn report_cpu(app: &TestApp, agent: &str, host_id: i64, cpu: f64) {
     assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
 }
 
-async fn alerts_of(app: &TestApp, rule_id: i64) -> Vec<vigilops_core::model::Alert> {
-    let filter = AlertFilter {
-        rule_id: Some(rule_id),
-        page: Page {
-            page: 1,
-            page_size: 100,
-        },
-        ..AlertFilter::default()
-    };
-    app.state.store.list_alerts(&filter).await.unwrap().0
-}
-
 async fn a_breach_notifies_once_and_its_recovery_once(app: &TestApp) {
     let (receiver, url) = Receiver::start().await;
     let (_admin, agent, rule_id) = setup(app, &url, cpu_rule()).await;
@@ -219,7 +205,7 @@ async fn a_breach_notifies_once_and_its_recovery_once(app: &TestApp) {
     app.advance(Duration::seconds(15));
     report_cpu(app, &agent, host, 99.0).await;
     assert_eq!(receiver.stays_at(app, 1).await.len(), 1);
-    let alerts = alerts_of(app, rule_id).await;
+    let alerts = app.alerts_of_rule(rule_id).await;
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0].status, AlertStatus::Firing);
 
@@ -233,7 +219,7 @@ async fn a_breach_notifies_once_and_its_recovery_once(app: &TestApp) {
     app.advance(Duration::seconds(15));
     report_cpu(app, &agent, host, 21.0).await;
     assert_eq!(receiver.stays_at(app, 2).await.len(), 2);
-    let alerts = alerts_of(app, rule_id).await;
+    let alerts = app.alerts_of_rule(rule_id).await;
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0].status, AlertStatus::Resolved);
 
@@ -326,7 +312,7 @@ async fn each_rule_holds_its_recovery_message_as_long_as_it_says(app: &TestApp) 
     assert_eq!(receiver.settle(app, 3).await.len(), 3);
     report_cpu(app, &agent, host, 20.0).await;
     assert_eq!(told_at_once(&receiver, app, 4).await.len(), 3);
-    let alerts = alerts_of(app, rule_id).await;
+    let alerts = app.alerts_of_rule(rule_id).await;
     assert_eq!(alerts[0].status, AlertStatus::Resolved);
     app.advance(Duration::seconds(18));
     assert_eq!(told_at_once(&receiver, app, 4).await.len(), 3);
@@ -354,7 +340,7 @@ async fn a_storm_across_fifty_hosts_is_one_grouped_message(app: &TestApp) {
     assert_eq!(bodies[0]["count"], 50);
     assert_eq!(bodies[0]["alerts"].as_array().unwrap().len(), 50);
     // Every host still has its own alert.
-    assert_eq!(alerts_of(app, rule_id).await.len(), 50);
+    assert_eq!(app.alerts_of_rule(rule_id).await.len(), 50);
 }
 on_both_backends!(a_storm_across_fifty_hosts_is_one_grouped_message);
 
@@ -387,7 +373,7 @@ async fn a_maintenance_window_suppresses_and_still_records(app: &TestApp) {
 
     report_cpu(app, &agent, host, 99.0).await;
     assert!(receiver.settle(app, 1).await.is_empty(), "silenced");
-    let alerts = alerts_of(app, rule_id).await;
+    let alerts = app.alerts_of_rule(rule_id).await;
     assert_eq!(alerts.len(), 1, "still recorded");
     let logs = app
         .state
@@ -403,7 +389,7 @@ async fn a_maintenance_window_suppresses_and_still_records(app: &TestApp) {
     report_cpu(app, &agent, host, 10.0).await;
     assert!(receiver.settle(app, 1).await.is_empty());
     assert_eq!(
-        alerts_of(app, rule_id).await[0].status,
+        app.alerts_of_rule(rule_id).await[0].status,
         AlertStatus::Resolved
     );
 }
@@ -432,7 +418,7 @@ async fn a_flapping_metric_is_one_message(app: &TestApp) {
     // Once it stays clear past the hold, the end of the incident is told, once.
     let bodies = receiver.settle(app, 2).await;
     assert_eq!(statuses(&bodies), ["firing", "resolved"], "{bodies:?}");
-    let alerts = alerts_of(app, rule_id).await;
+    let alerts = app.alerts_of_rule(rule_id).await;
     assert_eq!(alerts.len(), 12, "every fire is still recorded");
     assert!(alerts.iter().any(|alert| alert.flapping), "marked flapping");
 }
@@ -444,7 +430,7 @@ async fn an_acknowledged_alert_stays_one_alert_and_still_resolves(app: &TestApp)
     let host = app.register_host(&agent, "cache-01").await;
     report_cpu(app, &agent, host, 96.0).await;
     assert_eq!(receiver.settle(app, 1).await.len(), 1);
-    let alert_id = alerts_of(app, rule_id).await[0].id;
+    let alert_id = app.alerts_of_rule(rule_id).await[0].id;
 
     let reply = app
         .call(
@@ -463,7 +449,7 @@ async fn an_acknowledged_alert_stays_one_alert_and_still_resolves(app: &TestApp)
         report_cpu(app, &agent, host, 97.0).await;
     }
     assert_eq!(receiver.stays_at(app, 1).await.len(), 1);
-    let alerts = alerts_of(app, rule_id).await;
+    let alerts = app.alerts_of_rule(rule_id).await;
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0].status, AlertStatus::Acknowledged);
 
@@ -473,7 +459,7 @@ async fn an_acknowledged_alert_stays_one_alert_and_still_resolves(app: &TestApp)
     assert_eq!(bodies.len(), 2, "{bodies:?}");
     assert_eq!(bodies[1]["status"], "resolved");
     assert_eq!(
-        alerts_of(app, rule_id).await[0].status,
+        app.alerts_of_rule(rule_id).await[0].status,
         AlertStatus::Resolved
     );
 
@@ -481,7 +467,7 @@ async fn an_acknowledged_alert_stays_one_alert_and_still_resolves(app: &TestApp)
     app.advance(Duration::minutes(10));
     report_cpu(app, &agent, host, 98.0).await;
     receiver.settle(app, 3).await;
-    let open = alerts_of(app, rule_id).await[0].id;
+    let open = app.alerts_of_rule(rule_id).await[0].id;
     assert_ne!(open, alert_id);
     let reply = app
         .call(
@@ -495,7 +481,7 @@ async fn an_acknowledged_alert_stays_one_alert_and_still_resolves(app: &TestApp)
     app.advance(Duration::seconds(15));
     report_cpu(app, &agent, host, 98.0).await;
     receiver.settle(app, 4).await;
-    let alerts = alerts_of(app, rule_id).await;
+    let alerts = app.alerts_of_rule(rule_id).await;
     assert_eq!(alerts.len(), 3, "a new alert after the manual resolve");
     assert!(alerts[0].status.is_active());
 }
@@ -561,7 +547,7 @@ async fn a_failing_dependency_suppresses_its_dependents(app: &TestApp) {
     assert_eq!(bodies.len(), 1, "only the cause is told: {bodies:?}");
     assert_eq!(bodies[0]["title"], "服务不可用 - postgres (:5432)");
 
-    let alerts = alerts_of(app, rule_id).await;
+    let alerts = app.alerts_of_rule(rule_id).await;
     assert_eq!(alerts.len(), 2, "both are recorded");
     let cause = alerts
         .iter()
@@ -594,7 +580,7 @@ async fn a_failing_dependency_suppresses_its_dependents(app: &TestApp) {
     assert_eq!(bodies[1]["status"], "resolved");
     assert_eq!(bodies[1]["title"], "服务不可用 - postgres (:5432)");
     assert!(
-        alerts_of(app, rule_id)
+        app.alerts_of_rule(rule_id)
             .await
             .iter()
             .all(|alert| !alert.status.is_active())
@@ -647,7 +633,7 @@ async fn a_burst_of_matching_log_lines_is_one_alert_resolved_by_quiet(app: &Test
         1,
         "still one alert, one message"
     );
-    let alerts = alerts_of(app, rule_id).await;
+    let alerts = app.alerts_of_rule(rule_id).await;
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0].metric_value, Some(1500.0), "matches counted");
     assert!(
@@ -711,7 +697,7 @@ async fn database_rules_watch_each_database(app: &TestApp) {
         app.advance(Duration::seconds(60));
         report("orders", 97.0).await;
     }
-    assert_eq!(alerts_of(app, rule_id).await.len(), 1);
+    assert_eq!(app.alerts_of_rule(rule_id).await.len(), 1);
     report("orders", 20.0).await;
     let bodies = receiver.settle(app, 2).await;
     assert_eq!(bodies.len(), 2, "{bodies:?}");
@@ -830,7 +816,7 @@ async fn two_replicas_tell_one_incident_once(app: &TestApp) {
     app.advance(Duration::seconds(15));
     other.report_cpu(&agent, host, 96.0).await;
     assert_eq!(receiver.stays_at(app, 1).await.len(), 1);
-    assert_eq!(alerts_of(app, rule_id).await.len(), 1);
+    assert_eq!(app.alerts_of_rule(rule_id).await.len(), 1);
     // The other replica sees it clear: resolved, told once (by that replica, once its resolve
     // hold is over).
     app.advance(Duration::seconds(15));
@@ -848,7 +834,7 @@ async fn two_replicas_tell_one_incident_once(app: &TestApp) {
     let bodies = receiver.settle(app, 3).await;
     assert_eq!(bodies.len(), 3, "{bodies:?}");
     assert_eq!(bodies[2]["status"], "firing");
-    assert_eq!(alerts_of(app, rule_id).await.len(), 2);
+    assert_eq!(app.alerts_of_rule(rule_id).await.len(), 2);
 }
 on_both_backends!(two_replicas_tell_one_incident_once);
 
@@ -890,7 +876,7 @@ async fn two_replicas_share_a_pending_window(app: &TestApp) {
     }
     report_cpu(app, &agent, host, 95.0).await;
     app.state.engine.flush().await;
-    let fired = fired_for(alerts_of(app, rule_id).await, host);
+    let fired = fired_for(app.alerts_of_rule(rule_id).await, host);
     assert!(
         fired.is_empty(),
         "60 s after the first breach, but the window was interrupted: {fired:?}"
@@ -902,7 +888,7 @@ async fn two_replicas_share_a_pending_window(app: &TestApp) {
     report_cpu(app, &agent, host, 95.0).await;
     app.state.engine.flush().await;
     assert_eq!(
-        fired_for(alerts_of(app, rule_id).await, host),
+        fired_for(app.alerts_of_rule(rule_id).await, host),
         [restarted_at + Duration::seconds(60)],
         "a full window after the restart"
     );
@@ -921,7 +907,7 @@ async fn two_replicas_share_a_pending_window(app: &TestApp) {
     report_cpu(app, &agent, host, 95.0).await;
     app.state.engine.flush().await;
     assert_eq!(
-        fired_for(alerts_of(app, rule_id).await, host),
+        fired_for(app.alerts_of_rule(rule_id).await, host),
         [first_breach + Duration::seconds(60)],
         "exactly one alert, a window after the first breach"
     );
@@ -1038,7 +1024,7 @@ async fn an_unacknowledged_alert_is_escalated_once(app: &TestApp) {
         1,
         "not escalated again after a restart"
     );
-    let alert = &alerts_of(app, rule_id).await[0];
+    let alert = &app.alerts_of_rule(rule_id).await[0];
     let events = app.state.store.alert_events(alert.id).await.unwrap();
     assert!(
         events

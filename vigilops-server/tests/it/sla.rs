@@ -5,7 +5,7 @@
 use axum::http::StatusCode;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde_json::{Value, json};
-use vigilops_core::model::{AlertFilter, AlertStatus, Page};
+use vigilops_core::model::AlertStatus;
 
 use crate::on_both_backends;
 use crate::support::TestApp;
@@ -245,20 +245,6 @@ async fn availability_is_time_based(app: &TestApp) {
 }
 on_both_backends!(availability_is_time_based);
 
-/// The alerts of alert rule `rule_id`, once the engine has taken everything told so far.
-async fn alerts_of_rule(app: &TestApp, rule_id: i64) -> Vec<vigilops_core::model::Alert> {
-    app.state.engine.flush().await;
-    let filter = AlertFilter {
-        rule_id: Some(rule_id),
-        page: Page {
-            page: 1,
-            page_size: 100,
-        },
-        ..AlertFilter::default()
-    };
-    app.state.store.list_alerts(&filter).await.unwrap().0
-}
-
 async fn violations_of(app: &TestApp, token: &str) -> Vec<Value> {
     let reply = app
         .call(
@@ -301,7 +287,7 @@ async fn violations_open_and_close_as_the_evaluator_runs(app: &TestApp) {
         .await;
     assert!(alert_rule.status.is_success(), "{:?}", alert_rule.body);
     let alert_rule_id = alert_rule.body["id"].as_i64().unwrap();
-    let alerts = || alerts_of_rule(app, alert_rule_id);
+    let alerts = || app.alerts_of_rule(alert_rule_id);
     let evaluate = || async { app.state.sla.evaluate(app.clock_now()).await.unwrap() };
     let start = app.clock_now(); // 01:32
 
@@ -668,7 +654,7 @@ async fn burn_rate_alerts_fire_over_both_windows_and_resolve_with_the_short_one(
         refused.body
     );
 
-    let alerts = |rule_id: i64| alerts_of_rule(app, rule_id);
+    let alerts = |rule_id: i64| app.alerts_of_rule(rule_id);
     let evaluate = || async { app.state.sla.evaluate(app.clock_now()).await.unwrap() };
     let start = app.clock_now();
 

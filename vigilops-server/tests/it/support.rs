@@ -300,6 +300,21 @@ impl TestApp {
     }
 
     /// Registers a host with `hostname` under `agent` and returns its id.
+    /// The alerts of alert rule `rule_id` (up to 100), once the engine has taken everything
+    /// observed so far.
+    pub(crate) async fn alerts_of_rule(&self, rule_id: i64) -> Vec<vigilops_core::model::Alert> {
+        self.state.engine.flush().await;
+        let filter = vigilops_core::model::AlertFilter {
+            rule_id: Some(rule_id),
+            page: vigilops_core::model::Page {
+                page: 1,
+                page_size: 100,
+            },
+            ..vigilops_core::model::AlertFilter::default()
+        };
+        self.state.store.list_alerts(&filter).await.unwrap().0
+    }
+
     pub(crate) async fn register_host(&self, agent: &str, hostname: &str) -> i64 {
         let reply = self
             .call(

@@ -12,8 +12,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use super::super::{Retained, Store};
 use crate::clock::ManualClock;
 use crate::model::{
-    CheckCoverage, NewServiceCheck, NewSlaRule, ServiceRegistration, ServiceRollupResolution,
-    SlaWindow,
+    CheckCoverage, NewServiceCheck, NewSlaRule, ServiceRollupResolution, SlaWindow,
 };
 use crate::service_rollup::{self, RawHorizon};
 use crate::sla::{self, ReportQuery, SlaService, coverage_cap};
@@ -32,25 +31,6 @@ pub async fn service_check_rollups(store: Arc<dyn Store>) {
     let host = super::seed_host(store.as_ref(), "rollup-host", base()).await;
     buckets_sum_to_the_raw_coverage(store.as_ref(), host).await;
     availability_survives_the_raw_purge(store, host).await;
-}
-
-async fn service(store: &dyn Store, host: i64, name: &str, interval: i64) -> i64 {
-    store
-        .register_service(
-            ServiceRegistration {
-                host_id: host,
-                name: name.to_owned(),
-                target: "http://127.0.0.1:1/health".to_owned(),
-                check_type: "http".to_owned(),
-                check_interval: interval,
-                timeout: 5,
-                category: "business".to_owned(),
-            },
-            base(),
-        )
-        .await
-        .unwrap()
-        .0
 }
 
 async fn insert_checks(store: &dyn Store, service_id: i64, checks: &[(DateTime<Utc>, bool)]) {
@@ -124,7 +104,7 @@ async fn buckets_sum_to_the_raw_coverage(store: &dyn Store, host: i64) {
     // 10 s checks with jitter for 90 min, down for ten minutes across bucket boundaries, a
     // 25 min gap (the agent was away), an hour more with a short outage, and a replayed check
     // with the timestamp of another.
-    let steady = service(store, host, "rollup-steady", 10).await;
+    let steady = super::seed_service(store, host, "rollup-steady", 10, base()).await;
     let mut steady_checks = series(start + Duration::seconds(127), 540, 10, 3000, |index| {
         (200..260).contains(&index)
     });
@@ -138,7 +118,7 @@ async fn buckets_sum_to_the_raw_coverage(store: &dyn Store, host: i64) {
     steady_checks.push(steady_checks[17]);
     steady_checks.sort_by_key(|(at, _)| *at);
     // 300 s checks for four hours with a 40 min gap, down three times in a row.
-    let sparse = service(store, host, "rollup-sparse", 300).await;
+    let sparse = super::seed_service(store, host, "rollup-sparse", 300, base()).await;
     let mut sparse_checks = series(start, 20, 300, 40_000, |index| (6..9).contains(&index));
     sparse_checks.extend(series(
         start + Duration::minutes(140),
@@ -148,7 +128,7 @@ async fn buckets_sum_to_the_raw_coverage(store: &dyn Store, host: i64) {
         |_| false,
     ));
     // 30 min checks for five hours: each covers up to an hour, across twelve buckets.
-    let slow = service(store, host, "rollup-slow", 1800).await;
+    let slow = super::seed_service(store, host, "rollup-slow", 1800, base()).await;
     let slow_checks = series(start + Duration::seconds(61), 10, 1800, 100_000, |index| {
         index == 3
     });
@@ -404,7 +384,7 @@ async fn availability_survives_the_raw_purge(store: Arc<dyn Store>, host: i64) {
         .with_ymd_and_hms(2034, 3, 1, 0, 0, 0)
         .single()
         .unwrap_or_default();
-    let service_id = service(store.as_ref(), host, "rollup-sla", 900).await;
+    let service_id = super::seed_service(store.as_ref(), host, "rollup-sla", 900, base()).await;
     let checks = series(
         first_day + Duration::minutes(3),
         960,

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
 use super::super::{Store, StoreError};
-use crate::model::{NewServiceCheck, NewSlaRule, NewSlaViolation, ServiceRegistration, SlaWindow};
+use crate::model::{NewServiceCheck, NewSlaRule, NewSlaViolation, SlaWindow};
 use crate::sla::{coverage, coverage_cap};
 
 /// Long after every other part of the story.
@@ -28,26 +28,10 @@ pub(super) async fn run(store: &dyn Store) {
 /// Two services of one host: one checked every 10 s, one every 300 s.
 async fn seed(store: &dyn Store) -> (i64, i64) {
     let host = super::seed_host(store, "sla-host", base()).await;
-    let mut ids = Vec::new();
-    for (name, interval) in [("sla-steady", 10), ("sla-sparse", 300)] {
-        let (id, _) = store
-            .register_service(
-                ServiceRegistration {
-                    host_id: host,
-                    name: name.to_owned(),
-                    target: "http://127.0.0.1:1/health".to_owned(),
-                    check_type: "http".to_owned(),
-                    check_interval: interval,
-                    timeout: 5,
-                    category: "business".to_owned(),
-                },
-                base(),
-            )
-            .await
-            .unwrap();
-        ids.push(id);
-    }
-    (ids[0], ids[1])
+    (
+        super::seed_service(store, host, "sla-steady", 10, base()).await,
+        super::seed_service(store, host, "sla-sparse", 300, base()).await,
+    )
 }
 
 fn new_rule(service_id: i64, name: &str, window: SlaWindow) -> NewSlaRule {
